@@ -1,0 +1,48 @@
+// Executor: a serial lane of work, where a component's ring-buffer consumer and its timers run.
+//
+// Contract for every implementation:
+//  - Tasks posted to one Executor run one at a time, never concurrently, so state touched only
+//    from one Executor needs no lock. Posted tasks run in the order they were posted.
+//  - post() never runs the task inline; it may be called from any thread, including from a task
+//    running on this Executor.
+//  - post_after() runs the task no earlier than `delay` after the call, on this Executor.
+//  - After shutdown() returns, no task of this Executor is running and none will run; tasks
+//    not yet run are destroyed without running.
+//
+// Production: ExecutorPool hands out strands that share a fixed set of threads, so a process
+// with thousands of groups does not need thousands of threads. Simulation: SimScheduler hands
+// out executors that run on one thread in virtual time, in an order fixed by a seed.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "raft/clock.h"
+
+namespace raft {
+
+class Executor {
+ public:
+  using Task = std::function<void()>;
+
+  virtual ~Executor() = default;
+  virtual void post(Task task) = 0;
+  virtual void post_after(Duration delay, Task task) = 0;
+  // Stops this lane; see the class contract. Idempotent. Must not be called from a task of
+  // this Executor.
+  virtual void shutdown() = 0;
+};
+
+// Runtime: what a Node needs from its environment: lanes to run on, a clock, and a seed.
+// One Runtime serves many Nodes. Thread-safety: all methods may be called from any thread.
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // A new serial lane. `name` appears in thread names and diagnostics.
+  virtual std::shared_ptr<Executor> make_executor(std::string_view name) = 0;
+  virtual const Clock& clock() const = 0;
+};
+
+}  // namespace raft

@@ -1,0 +1,76 @@
+// LogStorage: the durable home of one group's log.
+//
+// The log is a contiguous run of entries [first_log_index(), last_log_index()]. An empty log
+// has last_log_index() == first_log_index() - 1 (initially first 1, last 0).
+//
+// Every record carries a checksum written with it; a read that finds a record whose checksum
+// does not match returns ECORRUPTION and never hands out the bad bytes.
+//
+// Thread-safety: implementations must allow reads (get_entry, get_term, first/last index) from
+// any thread concurrently with one writer. Writes (write, truncate_prefix) come from one
+// thread at a time (the LogManager's disk lane).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "raft/log_entry.h"
+#include "raft/peer_id.h"
+#include "raft/status.h"
+#include "raft/types.h"
+
+namespace raft {
+
+// One atomic change to the log: drop every entry after `truncate_after` (if set), then append
+// `entries`. LogManager coalesces everything its disk queue drained into one LogWrite, so one
+// drained batch costs one storage write and one fsync.
+struct LogWrite {
+  // If set, every entry with index > *truncate_after is removed first (Raft §5.3 conflict).
+  std::optional<LogIndex> truncate_after;
+  // REQUIRES: contiguous increasing indexes, the first one being last_log_index() + 1 after
+  // the truncation.
+  std::vector<LogEntryPtr> entries;
+  // fsync before returning.
+  bool sync = true;
+};
+
+class LogStorage {
+ public:
+  virtual ~LogStorage() = default;
+
+  virtual LogIndex first_log_index() const = 0;
+  virtual LogIndex last_log_index() const = 0;
+
+  // ENOENT if `index` is outside [first, last]; ECORRUPTION if the record fails its checksum
+  // or cannot be decoded; EIO on a read error.
+  virtual Result<LogEntryPtr> get_entry(LogIndex index) const = 0;
+  // Same errors as get_entry.
+  virtual Result<Term> get_term(LogIndex index) const = 0;
+
+  // Applies `write` atomically: after a crash either all of it or none of it is visible (and
+  // if sync was set and OK was returned, all of it is). EINVAL if the entries are not
+  // contiguous with the log; EIO if the disk fails.
+  virtual Status write(const LogWrite& write) = 0;
+
+  // Discards entries before `first_index_kept` (after a snapshot covers them). Removing past
+  // last_log_index() leaves an empty log whose next entry is `first_index_kept`.
+  virtual Status truncate_prefix(LogIndex first_index_kept) = 0;
+};
+
+// The durable term and vote of one group's replica (Raft §5.1, Figure 2 "persistent state").
+//
+// Thread-safety: not required; the Node calls it from its own lane.
+class RaftMetaStorage {
+ public:
+  virtual ~RaftMetaStorage() = default;
+
+  // What was last stored, or term 0 and an empty vote for a fresh replica.
+  virtual Term term() const = 0;
+  virtual PeerId voted_for() const = 0;
+
+  // Durably replaces both (write, fsync, atomic rename). The in-memory values change only if
+  // this returns OK. EIO on failure.
+  virtual Status set_term_and_voted_for(Term term, const PeerId& voted_for) = 0;
+};
+
+}  // namespace raft
