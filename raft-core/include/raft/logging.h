@@ -34,7 +34,7 @@ class LogMessage {
 }  // namespace detail
 }  // namespace raft
 
-#define PONTOON_LOG(level)                                  \
-  if (::raft::LogLevel::level < ::raft::log_level()) {      \
-  } else                                                    \
+#define PONTOON_LOG(level)                             \
+  if (::raft::LogLevel::level < ::raft::log_level()) { \
+  } else                                               \
     ::raft::detail::LogMessage(::raft::LogLevel::level, __FILE__, __LINE__).stream()

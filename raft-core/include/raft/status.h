@@ -93,7 +93,7 @@ std::ostream& operator<<(std::ostream& os, const Status& status);
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design.
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design.
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design.
     PONTOON_CHECK_MSG(!status_.ok(), "a Result built from a Status must carry an error");
   }

@@ -35,8 +35,8 @@ struct AppendEntriesRequest {
   PeerId server_id;  // The leader.
   PeerId peer_id;    // The receiver.
   Term term;
-  LogId prev_log_id;          // The entry just before `entries` (Raft §5.3 consistency check).
-  LogIndex committed_index;   // The leader's commit index.
+  LogId prev_log_id;         // The entry just before `entries` (Raft §5.3 consistency check).
+  LogIndex committed_index;  // The leader's commit index.
   std::vector<LogEntryPtr> entries;  // Empty for a heartbeat or a probe.
 };
 

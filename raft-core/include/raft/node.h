@@ -1,0 +1,89 @@
+// Node: one replica of one Raft group.
+//
+//   raft::Node node("counter", self);
+//   raft::Status s = node.init(options);      // starts as follower; elects when it must
+//   node.apply(raft::Task{data, raft::make_closure(...)});
+//   ...
+//   node.shutdown(nullptr); node.join();
+//
+// Thread-safety: every method may be called from any thread. apply() is non-blocking: it
+// publishes to the apply ring and returns; a full ring runs the task's closure with EBUSY.
+// A Node is neither copyable nor movable; destroying one shuts it down and joins.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "raft/closure.h"
+#include "raft/node_options.h"
+#include "raft/peer_id.h"
+#include "raft/task.h"
+#include "raft/types.h"
+
+namespace raft {
+
+enum class Role { kFollower, kCandidate, kLeader, kError, kShutdown };
+std::string_view role_name(Role role);
+
+struct PeerReplicationStatus {
+  PeerId peer;
+  LogIndex next_index;
+  LogIndex match_index;
+};
+
+struct NodeStatus {
+  GroupId group_id;
+  PeerId peer_id;
+  Role role = Role::kFollower;
+  Term term;
+  PeerId leader_id;
+  LogIndex first_log_index;
+  LogIndex last_log_index;
+  LogIndex commit_index;
+  LogIndex applied_index;
+  // Only on the leader: one entry per follower.
+  std::vector<PeerReplicationStatus> peers;
+};
+
+class NodeImpl;
+
+class Node {
+ public:
+  Node(GroupId group_id, PeerId peer_id);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Validates options (EINVAL naming the bad option), recovers term, vote and log from
+  // storage, registers with the transport and starts as a follower. Call once.
+  Status init(const NodeOptions& options);
+
+  // Starts stopping: pending tasks fail with ESHUTDOWN, the state machine gets on_shutdown.
+  // `done` (may be null) runs when everything has stopped. Idempotent.
+  void shutdown(std::unique_ptr<Closure> done);
+  // Blocks until shutdown has finished. REQUIRES: shutdown() was called; not called from a
+  // callback of this node.
+  void join();
+  // True once shutdown has finished (join() would not block).
+  bool is_shut_down() const;
+
+  // Proposes task.data; see Task for what task.done receives. Never blocks.
+  void apply(Task task);
+
+  bool is_leader() const;
+  // The leader this node knows of, or an empty PeerId.
+  PeerId leader_id() const;
+  std::vector<PeerId> list_peers() const;
+  NodeStatus get_status() const;
+
+  const GroupId& group_id() const { return group_id_; }
+  const PeerId& peer_id() const { return peer_id_; }
+
+ private:
+  const GroupId group_id_;
+  const PeerId peer_id_;
+  std::shared_ptr<NodeImpl> impl_;
+};
+
+}  // namespace raft

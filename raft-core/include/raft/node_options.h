@@ -1,0 +1,68 @@
+// NodeOptions: everything a Node needs, with every limit and timeout named with its unit.
+//
+// validate() checks every field and names the first bad one in an EINVAL status; Node::init
+// calls it and refuses bad options. Defaults follow SOFAJRaft/braft where users know them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "raft/configuration.h"
+#include "raft/executor.h"
+#include "raft/log_storage.h"
+#include "raft/state_machine.h"
+#include "raft/status.h"
+#include "raft/transport.h"
+
+namespace raft {
+
+struct NodeOptions {
+  // A follower that hears nothing from a leader for a randomized timeout in
+  // [election_timeout_ms, election_timeout_ms + max_election_delay_ms) starts a pre-vote.
+  // A leader that hears from no quorum for election_timeout_ms steps down.
+  int64_t election_timeout_ms = 1000;
+  int64_t max_election_delay_ms = 1000;
+  // How often the leader sends heartbeats. Must be less than election_timeout_ms.
+  int64_t heartbeat_interval_ms = 100;
+  // Deadline of one RequestVote or AppendEntries RPC.
+  int64_t rpc_timeout_ms = 1000;
+
+  // The voters of the group when it starts with an empty log. Must contain this node.
+  Configuration initial_conf;
+
+  // Not owned; must outlive the Node (until join() returns).
+  StateMachine* fsm = nullptr;
+  std::shared_ptr<LogStorage> log_storage;
+  std::shared_ptr<RaftMetaStorage> meta_storage;
+  std::shared_ptr<RaftTransport> transport;
+  // Where the node's lanes run and what time it is. Null means the process-wide ExecutorPool.
+  std::shared_ptr<Runtime> runtime;
+  // Seeds the election-timeout randomization. 0 means seed from std::random_device.
+  uint64_t random_seed = 0;
+
+  // Ring capacities are powers of two; "max" batch sizes bound one drain of the ring.
+  size_t apply_queue_capacity = 16384;
+  size_t apply_batch_max = 32;
+  size_t disk_queue_capacity = 16384;
+  size_t fsm_queue_capacity = 16384;
+  size_t fsm_batch_max_entries = 512;
+
+  // One AppendEntries carries at most this many entries and about this many payload bytes
+  // (one larger entry still goes out alone).
+  size_t max_entries_per_append = 1024;
+  size_t max_bytes_per_append = 512 * 1024;
+  // AppendEntries in flight per follower (pipelining window).
+  size_t max_inflight_msgs = 256;
+  // Bytes of already-durable entries the in-memory log cache keeps for followers that lag.
+  size_t log_cache_max_bytes = 64 * 1024 * 1024;
+  // Entries appended but not yet committed; beyond it apply() answers EBUSY.
+  size_t max_uncommitted_entries = 65536;
+  // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
+  size_t max_uncommitted_bytes = 256 * 1024 * 1024;
+
+  // OK, or EINVAL naming the first bad option and why.
+  Status validate() const;
+};
+
+}  // namespace raft

@@ -1,0 +1,210 @@
+#include "log_manager.h"
+
+#include <algorithm>
+
+#include "raft/check.h"
+#include "raft/logging.h"
+
+namespace raft {
+
+LogManager::LogManager(GroupId group_id, std::shared_ptr<LogStorage> storage,
+                       std::shared_ptr<Executor> disk_lane, const Options& options)
+    : group_id_(std::move(group_id)), storage_(std::move(storage)), options_(options) {
+  disk_queue_ = std::make_unique<RingQueue<DiskOp>>(
+      "disk", options_.disk_queue_capacity, options_.disk_batch_max, std::move(disk_lane),
+      [this](std::vector<DiskOp>& ops) { handle_disk_batch(ops); });
+}
+
+LogManager::~LogManager() { shutdown(); }
+
+Status LogManager::init() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  first_index_ = storage_->first_log_index();
+  last_index_ = storage_->last_log_index();
+  PONTOON_CHECK(last_index_ + 1 >= first_index_);
+  stable_index_ = last_index_;
+  mem_first_ = last_index_ + 1;
+  last_term_ = Term(0);
+  if (last_index_ >= first_index_) {
+    Result<Term> term = storage_->get_term(last_index_);
+    if (!term.ok()) return term.status();
+    last_term_ = *term;
+  }
+  return Status::OK();
+}
+
+Status LogManager::append(std::vector<LogEntryPtr> entries, StableCallback on_stable) {
+  PONTOON_CHECK(!entries.empty());
+  return truncate_and_append(last_log_index(), std::move(entries), std::move(on_stable));
+}
+
+Status LogManager::truncate_and_append(LogIndex truncate_after, std::vector<LogEntryPtr> entries,
+                                       StableCallback on_stable) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  PONTOON_CHECK(truncate_after <= last_index_);
+  PONTOON_CHECK(truncate_after + 1 >= first_index_);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    PONTOON_CHECK(entries[i]->id.index == truncate_after + 1 + static_cast<int64_t>(i));
+  }
+  DiskOp op;
+  if (truncate_after < last_index_) op.truncate_after = truncate_after;
+  op.entries = entries;
+  op.on_stable = std::move(on_stable);
+  // Enqueue first: if the ring is full nothing may change, so the caller can retry or fail.
+  Status queued = enqueue(std::move(op));
+  if (!queued.ok()) return queued;
+  if (truncate_after < last_index_) truncate_memory_locked(truncate_after);
+  for (LogEntryPtr& entry : entries) {
+    mem_bytes_ += entry->data.size();
+    last_term_ = entry->id.term;
+    mem_.push_back(std::move(entry));
+  }
+  last_index_ = mem_first_ + static_cast<int64_t>(mem_.size()) - 1;
+  return Status::OK();
+}
+
+Status LogManager::wait_stable(StableCallback on_stable) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DiskOp op;
+  op.on_stable = std::move(on_stable);
+  return enqueue(std::move(op));
+}
+
+Status LogManager::enqueue(DiskOp op) { return disk_queue_->publish(std::move(op)); }
+
+void LogManager::truncate_memory_locked(LogIndex truncate_after) {
+  if (truncate_after + 1 < mem_first_) {
+    // The cut reaches below what memory holds: forget the cache, keep the view consistent.
+    for (const LogEntryPtr& entry : mem_) mem_bytes_ -= entry->data.size();
+    mem_.clear();
+    mem_first_ = truncate_after + 1;
+  } else {
+    while (!mem_.empty() && mem_.back()->id.index > truncate_after) {
+      mem_bytes_ -= mem_.back()->data.size();
+      mem_.pop_back();
+    }
+  }
+  last_index_ = truncate_after;
+  stable_index_ = std::min(stable_index_, truncate_after);
+  if (truncate_after == LogIndex(0) || truncate_after + 1 == first_index_) {
+    last_term_ = Term(0);
+  } else if (!mem_.empty()) {
+    last_term_ = mem_.back()->id.term;
+  } else {
+    Result<Term> term = storage_->get_term(truncate_after);
+    // The entry is durable (it lies below memory); a read failure here is reported when the
+    // entry is next read, and the term is only a cache of it.
+    last_term_ = term.ok() ? *term : Term(0);
+  }
+}
+
+void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
+  // Coalesce every drained operation into one write: the lowest truncation point wins, and
+  // appended entries that a later truncation in the same batch removes are never written.
+  LogWrite write;
+  for (DiskOp& op : ops) {
+    if (op.truncate_after) {
+      LogIndex cut = *op.truncate_after;
+      write.truncate_after = write.truncate_after ? std::min(*write.truncate_after, cut) : cut;
+      while (!write.entries.empty() && write.entries.back()->id.index > cut) {
+        write.entries.pop_back();
+      }
+    }
+    write.entries.insert(write.entries.end(), op.entries.begin(), op.entries.end());
+  }
+  write.sync = true;
+  Status status;
+  if (write.truncate_after || !write.entries.empty()) status = storage_->write(write);
+  if (!status.ok()) {
+    PONTOON_LOG(kError) << "group " << group_id_ << ": log write failed: " << status;
+  } else {
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance_stable_locked(write.entries);
+    evict_cache_locked();
+  }
+  for (DiskOp& op : ops) {
+    if (op.on_stable) op.on_stable(status);
+  }
+}
+
+void LogManager::advance_stable_locked(const std::vector<LogEntryPtr>& written) {
+  // An entry is durable only if memory still shows the very object that was written: the node
+  // may have truncated and replaced it while the write ran, and the replacement is not durable.
+  for (const LogEntryPtr& entry : written) {
+    LogIndex index = entry->id.index;
+    if (index != stable_index_ + 1) break;
+    if (index < mem_first_ || index > last_index_) break;
+    if (mem_[index - mem_first_] != entry) break;
+    stable_index_ = index;
+  }
+}
+
+void LogManager::evict_cache_locked() {
+  while (!mem_.empty() && mem_bytes_ > options_.cache_max_bytes &&
+         mem_.front()->id.index <= stable_index_) {
+    mem_bytes_ -= mem_.front()->data.size();
+    mem_.pop_front();
+    ++mem_first_;
+  }
+}
+
+LogIndex LogManager::first_log_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return first_index_;
+}
+
+LogIndex LogManager::last_log_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_index_;
+}
+
+LogId LogManager::last_log_id() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return LogId{last_index_, last_term_};
+}
+
+LogIndex LogManager::stable_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stable_index_;
+}
+
+size_t LogManager::cached_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return mem_bytes_;
+}
+
+Result<LogEntryPtr> LogManager::get_from_memory_locked(LogIndex index) const {
+  return mem_[index - mem_first_];
+}
+
+Result<LogEntryPtr> LogManager::get_entry(LogIndex index) const {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (index < first_index_ || index > last_index_) {
+      return Status::NotFound("log index " + std::to_string(index.value()) + " is outside [" +
+                              std::to_string(first_index_.value()) + ", " +
+                              std::to_string(last_index_.value()) + "]");
+    }
+    if (index >= mem_first_) return get_from_memory_locked(index);
+  }
+  // Below memory means durable and evicted; storage holds exactly that entry.
+  return storage_->get_entry(index);
+}
+
+Result<Term> LogManager::get_term(LogIndex index) const {
+  if (index == LogIndex(0)) return Term(0);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (index == last_index_ && index >= first_index_) return last_term_;
+    if (index >= mem_first_ && index <= last_index_) return mem_[index - mem_first_]->id.term;
+  }
+  Result<LogEntryPtr> entry = get_entry(index);
+  if (!entry.ok()) return entry.status();
+  return (*entry)->id.term;
+}
+
+void LogManager::shutdown() {
+  if (disk_queue_) disk_queue_->shutdown();
+}
+
+}  // namespace raft

@@ -1,0 +1,106 @@
+// LogManager: the log as the node sees it — the entries durable in LogStorage, plus an
+// in-memory tail of entries not yet durable and a bounded cache of recent durable ones.
+//
+// Writes come from the node lane only (one writer): append() and truncate_and_append() change
+// the in-memory view at once and queue the disk work on the disk ring. The disk lane drains
+// the ring and turns everything it drained into one LogWrite (one write batch, one fsync), then
+// runs each operation's callback. The leader therefore sends new entries to followers while
+// its own fsync is still running (DESIGN: "leader appends in parallel with replication").
+//
+// Reads (get_entry, get_term, indexes) may come from any thread.
+//
+// Invariants (under mutex_):
+//   first_index_ <= mem_first_ <= last_index_ + 1
+//   stable_index_ <= last_index_
+//   every entry with index <= stable_index_ is durable with exactly the content mem_ shows.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "raft/executor.h"
+#include "raft/log_storage.h"
+#include "raft/ring_queue.h"
+
+namespace raft {
+
+class LogManager {
+ public:
+  // Runs on the disk lane once the operation is durable, or with the error that stopped it.
+  using StableCallback = std::function<void(const Status&)>;
+
+  struct Options {
+    size_t disk_queue_capacity = 16384;
+    size_t disk_batch_max = 256;
+    size_t cache_max_bytes = 64 * 1024 * 1024;
+  };
+
+  LogManager(GroupId group_id, std::shared_ptr<LogStorage> storage,
+             std::shared_ptr<Executor> disk_lane, const Options& options);
+  ~LogManager();
+
+  // Loads the indexes of what storage holds.
+  Status init();
+
+  // Node lane only. Appends entries that continue the log. EBUSY (and nothing changes) when
+  // the disk ring is full; ESHUTDOWN after shutdown().
+  // REQUIRES: entries non-empty, entries[0].index == last_log_index() + 1, contiguous.
+  Status append(std::vector<LogEntryPtr> entries, StableCallback on_stable);
+  // Node lane only. Drops every entry after `truncate_after`, then appends `entries` (which
+  // may be empty). Follower side of Raft §5.3.
+  // REQUIRES: truncate_after <= last_log_index(); entries continue from truncate_after + 1.
+  Status truncate_and_append(LogIndex truncate_after, std::vector<LogEntryPtr> entries,
+                             StableCallback on_stable);
+  // Node lane only. `on_stable` runs once everything queued so far is durable.
+  Status wait_stable(StableCallback on_stable);
+
+  LogIndex first_log_index() const;
+  LogIndex last_log_index() const;
+  LogId last_log_id() const;
+  // The highest index up to which the log is durable.
+  LogIndex stable_index() const;
+  // Term(0) for index 0; ENOENT outside the log; storage errors otherwise.
+  Result<Term> get_term(LogIndex index) const;
+  Result<LogEntryPtr> get_entry(LogIndex index) const;
+  // Bytes held by the in-memory tail and cache.
+  size_t cached_bytes() const;
+
+  // Stops accepting operations (they fail with ESHUTDOWN). Operations already queued are still
+  // written while the disk lane runs. Idempotent.
+  void shutdown();
+
+ private:
+  struct DiskOp {
+    std::optional<LogIndex> truncate_after;
+    std::vector<LogEntryPtr> entries;
+    StableCallback on_stable;
+  };
+
+  Status enqueue(DiskOp op);
+  void handle_disk_batch(std::vector<DiskOp>& ops);
+  // REQUIRES: mutex_ held.
+  void truncate_memory_locked(LogIndex truncate_after);
+  void advance_stable_locked(const std::vector<LogEntryPtr>& written);
+  void evict_cache_locked();
+  Result<LogEntryPtr> get_from_memory_locked(LogIndex index) const;
+
+  const GroupId group_id_;
+  const std::shared_ptr<LogStorage> storage_;
+  const Options options_;
+  std::unique_ptr<RingQueue<DiskOp>> disk_queue_;
+
+  mutable std::mutex mutex_;
+  LogIndex first_index_{1};      // Guarded by mutex_.
+  LogIndex last_index_{0};       // Guarded by mutex_.
+  Term last_term_{0};            // Guarded by mutex_.
+  LogIndex stable_index_{0};     // Guarded by mutex_.
+  LogIndex mem_first_{1};        // Guarded by mutex_. Index of mem_.front().
+  std::deque<LogEntryPtr> mem_;  // Guarded by mutex_.
+  size_t mem_bytes_ = 0;         // Guarded by mutex_.
+};
+
+}  // namespace raft

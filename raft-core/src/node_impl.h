@@ -1,0 +1,141 @@
+// NodeImpl: the Raft state machine of one replica (Raft §5, Figure 2), behind raft::Node.
+//
+// Lanes (see docs/architecture.md):
+//   node lane — all Raft state below: role, term, vote, timers, replicators, ballot box, and
+//               the apply ring's consumer. No lock guards this state; only this lane touches it.
+//   disk lane — LogManager's disk ring (group commit).
+//   fsm lane  — FSMCaller: every StateMachine callback.
+// Other threads reach the node lane only by posting to it (RPCs, RPC responses, disk
+// completions) or through the apply ring. What other threads may read (role, leader, status)
+// is published under status_mutex_.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "ballot_box.h"
+#include "closure_queue.h"
+#include "fsm_caller.h"
+#include "log_manager.h"
+#include "raft/node.h"
+#include "raft/ring_queue.h"
+#include "replicator.h"
+
+namespace raft {
+
+class NodeImpl final : public RaftService, public std::enable_shared_from_this<NodeImpl> {
+ public:
+  NodeImpl(GroupId group_id, PeerId server_id);
+  ~NodeImpl() override;
+
+  Status init(const NodeOptions& options);
+  void shutdown(std::unique_ptr<Closure> done);
+  void join();
+  bool is_shut_down() const;
+  void apply(Task task);
+  NodeStatus status() const;
+
+  // RaftService: called from transport threads; the work is posted to the node lane.
+  void handle_request_vote(const RequestVoteRequest& request,
+                           RpcCallback<RequestVoteResponse> done) override;
+  void handle_append_entries(const AppendEntriesRequest& request,
+                             RpcCallback<AppendEntriesResponse> done) override;
+
+ private:
+  // Everything below runs on the node lane.
+  void start();
+  void on_request_vote(const RequestVoteRequest& request, RpcCallback<RequestVoteResponse> done);
+  void on_append_entries(const AppendEntriesRequest& request,
+                         RpcCallback<AppendEntriesResponse> done);
+  void on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
+                          LogIndex leader_commit, const RpcCallback<AppendEntriesResponse>& done);
+  // Fills the conflict hints of a failed consistency check at prev_index (§5.3).
+  void fill_conflict(LogIndex prev_index, AppendEntriesResponse* response);
+
+  void schedule_election_timer();
+  void on_election_timer(uint64_t generation);
+  void pre_vote();
+  void on_pre_vote_response(uint64_t round, Term term, const PeerId& peer, const Status& status,
+                            const RequestVoteResponse& response);
+  void elect_self();
+  void on_vote_response(Term term, const PeerId& peer, const Status& status,
+                        const RequestVoteResponse& response);
+  void become_leader();
+  void check_quorum();
+  // Leaves leadership or candidacy, moves to `term` if it is newer (clearing the vote).
+  void step_down(Term term, const Status& reason);
+  void enter_error(const Status& error);
+  bool leader_is_alive() const;
+  bool persist_term_and_vote(Term term, const PeerId& voted_for);
+
+  void handle_apply_batch(std::vector<Task>& tasks);
+  void append_as_leader(std::vector<LogEntryPtr> entries,
+                        std::vector<std::unique_ptr<Closure>> closures);
+  void on_leader_stable(const Status& status, Term term);
+  void on_match(const PeerId& peer, LogIndex match_index);
+  void on_commit_advanced();
+  void fail_tasks(std::vector<Task>& tasks, const Status& status);
+
+  void do_shutdown();
+  void finish_shutdown();
+  void publish_status();
+
+  // Posts `fn` to the node lane, running it only if this node still exists.
+  template <typename Fn>
+  void post(Fn fn);
+
+  const GroupId group_id_;
+  const PeerId server_id_;
+  NodeOptions options_;
+  std::shared_ptr<Runtime> runtime_;
+  const Clock* clock_ = nullptr;
+  std::shared_ptr<Executor> node_lane_;
+  std::shared_ptr<Executor> disk_lane_;
+  std::shared_ptr<Executor> fsm_lane_;
+  std::unique_ptr<LogManager> log_manager_;
+  ClosureQueue closure_queue_;
+  std::unique_ptr<FSMCaller> fsm_caller_;
+  std::unique_ptr<RingQueue<Task>> apply_queue_;
+  bool registered_ = false;
+
+  // Node lane state (Raft Figure 2, plus what the implementation needs).
+  Role role_ = Role::kFollower;
+  // Invariant: never decreases; durable in meta storage before any RPC of the term is sent
+  // or any vote in it granted.
+  Term current_term_;
+  PeerId voted_for_;
+  PeerId leader_id_;
+  Configuration conf_;
+  BallotBox ballot_box_;
+  std::map<PeerId, std::shared_ptr<Replicator>> replicators_;
+  std::mt19937_64 rng_;
+  uint64_t election_timer_generation_ = 0;
+  TimePoint last_leader_contact_;
+  TimePoint last_vote_granted_;
+  TimePoint election_started_;
+  uint64_t pre_vote_round_ = 0;
+  std::set<PeerId> pre_votes_;
+  std::set<PeerId> votes_;
+  bool leader_start_notified_ = false;
+  // Leader: payload bytes of each appended batch not yet committed, by its last index.
+  std::deque<std::pair<LogIndex, size_t>> uncommitted_batches_;
+  size_t uncommitted_bytes_ = 0;
+
+  mutable std::mutex status_mutex_;
+  NodeStatus published_;  // Guarded by status_mutex_.
+
+  mutable std::mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;
+  bool shutdown_started_ = false;                           // Guarded by shutdown_mutex_.
+  bool shutdown_finished_ = false;                          // Guarded by shutdown_mutex_.
+  bool joined_ = false;                                     // Guarded by shutdown_mutex_.
+  std::vector<std::unique_ptr<Closure>> shutdown_waiters_;  // Guarded by shutdown_mutex_.
+};
+
+}  // namespace raft

@@ -1,0 +1,68 @@
+#include "raft/node_options.h"
+
+#include <string>
+
+namespace raft {
+namespace {
+
+Status bad(const char* option, const std::string& why) {
+  return Status::InvalidArgument(std::string("NodeOptions.") + option + " " + why);
+}
+
+bool is_power_of_two(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+}  // namespace
+
+Status NodeOptions::validate() const {
+  if (election_timeout_ms < 10 || election_timeout_ms > 600000) {
+    return bad("election_timeout_ms",
+               "must be in [10, 600000], got " + std::to_string(election_timeout_ms));
+  }
+  if (max_election_delay_ms < 0 || max_election_delay_ms > 600000) {
+    return bad("max_election_delay_ms",
+               "must be in [0, 600000], got " + std::to_string(max_election_delay_ms));
+  }
+  if (heartbeat_interval_ms < 1 || heartbeat_interval_ms >= election_timeout_ms) {
+    return bad("heartbeat_interval_ms",
+               "must be in [1, election_timeout_ms), got " + std::to_string(heartbeat_interval_ms));
+  }
+  if (rpc_timeout_ms < 1 || rpc_timeout_ms > 600000) {
+    return bad("rpc_timeout_ms", "must be in [1, 600000], got " + std::to_string(rpc_timeout_ms));
+  }
+  if (initial_conf.empty()) return bad("initial_conf", "must list at least one peer");
+  if (fsm == nullptr) return bad("fsm", "must be set");
+  if (!log_storage) return bad("log_storage", "must be set");
+  if (!meta_storage) return bad("meta_storage", "must be set");
+  if (!transport) return bad("transport", "must be set");
+  struct RingOption {
+    const char* name;
+    size_t value;
+  };
+  for (RingOption ring : {RingOption{"apply_queue_capacity", apply_queue_capacity},
+                          RingOption{"disk_queue_capacity", disk_queue_capacity},
+                          RingOption{"fsm_queue_capacity", fsm_queue_capacity}}) {
+    if (!is_power_of_two(ring.value) || ring.value < 16 || ring.value > (size_t(1) << 24)) {
+      return bad(ring.name,
+                 "must be a power of two in [16, 16777216], got " + std::to_string(ring.value));
+    }
+  }
+  struct PositiveOption {
+    const char* name;
+    size_t value;
+  };
+  for (PositiveOption limit : {PositiveOption{"apply_batch_max", apply_batch_max},
+                               PositiveOption{"fsm_batch_max_entries", fsm_batch_max_entries},
+                               PositiveOption{"max_entries_per_append", max_entries_per_append},
+                               PositiveOption{"max_bytes_per_append", max_bytes_per_append},
+                               PositiveOption{"max_inflight_msgs", max_inflight_msgs},
+                               PositiveOption{"max_uncommitted_entries", max_uncommitted_entries},
+                               PositiveOption{"max_uncommitted_bytes", max_uncommitted_bytes}}) {
+    if (limit.value == 0) return bad(limit.name, "must be positive");
+  }
+  if (apply_batch_max > apply_queue_capacity) {
+    return bad("apply_batch_max", "must not exceed apply_queue_capacity");
+  }
+  return Status::OK();
+}
+
+}  // namespace raft

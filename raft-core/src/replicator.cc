@@ -1,0 +1,244 @@
+#include "replicator.h"
+
+#include <algorithm>
+
+#include "raft/check.h"
+#include "raft/logging.h"
+
+namespace raft {
+
+Replicator::Replicator(const ReplicatorOptions& options, PeerId peer)
+    : options_(options), peer_(std::move(peer)) {
+  PONTOON_CHECK(options_.log_manager != nullptr);
+  PONTOON_CHECK(options_.clock != nullptr);
+  // Raft §5.3: next_index starts just past the leader's last entry.
+  next_index_ = options_.log_manager->last_log_index() + 1;
+  match_index_ = LogIndex(0);
+  // A new leader counts every follower as recently heard from, so it is not deposed by its
+  // own quorum check before the first round of heartbeats has had time to return.
+  last_response_time_ = options_.clock->now();
+}
+
+void Replicator::start() {
+  send_probe();
+  schedule_heartbeat();
+}
+
+void Replicator::stop() {
+  stopped_ = true;
+  inflight_.clear();
+  ++window_;
+}
+
+void Replicator::on_new_entries() {
+  if (stopped_ || state_ != State::kReplicate) return;
+  send_entries();
+}
+
+AppendEntriesRequest Replicator::make_request() const {
+  AppendEntriesRequest request;
+  request.group_id = options_.group_id;
+  request.server_id = options_.leader_id;
+  request.peer_id = peer_;
+  request.term = options_.term;
+  request.committed_index = options_.commit_index();
+  return request;
+}
+
+bool Replicator::fill_prev(LogIndex prev_index, AppendEntriesRequest* request) {
+  Result<Term> prev_term = options_.log_manager->get_term(prev_index);
+  if (!prev_term.ok()) {
+    options_.on_log_error(prev_term.status());
+    return false;
+  }
+  request->prev_log_id = LogId{prev_index, *prev_term};
+  return true;
+}
+
+void Replicator::send_probe() {
+  if (stopped_ || probe_in_flight_) return;
+  AppendEntriesRequest request = make_request();
+  if (!fill_prev(next_index_ - 1, &request)) return;
+  probe_in_flight_ = true;
+  send(std::move(request), /*heartbeat=*/false);
+}
+
+void Replicator::send_entries() {
+  LogManager& log = *options_.log_manager;
+  while (!stopped_ && inflight_.size() < options_.max_inflight_msgs &&
+         next_index_ <= log.last_log_index()) {
+    AppendEntriesRequest request = make_request();
+    if (!fill_prev(next_index_ - 1, &request)) return;
+    size_t bytes = 0;
+    LogIndex last = log.last_log_index();
+    for (LogIndex index = next_index_; index <= last; ++index) {
+      if (request.entries.size() >= options_.max_entries_per_append) break;
+      Result<LogEntryPtr> entry = log.get_entry(index);
+      if (!entry.ok()) {
+        options_.on_log_error(entry.status());
+        return;
+      }
+      // One entry larger than the byte limit still goes out, alone.
+      if (!request.entries.empty() &&
+          bytes + (*entry)->data.size() > options_.max_bytes_per_append) {
+        break;
+      }
+      bytes += (*entry)->data.size();
+      request.entries.push_back(std::move(*entry));
+    }
+    PONTOON_CHECK(!request.entries.empty());
+    inflight_.push_back(Inflight{next_index_ - 1, request.entries.size()});
+    next_index_ += static_cast<int64_t>(request.entries.size());
+    send(std::move(request), /*heartbeat=*/false);
+  }
+}
+
+void Replicator::send_heartbeat() {
+  if (stopped_) return;
+  AppendEntriesRequest request = make_request();
+  // The follower is known to match up to match_index, so the consistency check passes and the
+  // follower may commit up to min(commit, match_index).
+  if (!fill_prev(match_index_, &request)) return;
+  send(std::move(request), /*heartbeat=*/true);
+}
+
+void Replicator::send(AppendEntriesRequest request, bool heartbeat) {
+  LogIndex prev_index = request.prev_log_id.index;
+  size_t count = request.entries.size();
+  std::weak_ptr<Replicator> weak = weak_from_this();
+  std::shared_ptr<Executor> lane = options_.node_lane;
+  uint64_t window = window_;
+  options_.transport->append_entries(
+      request, options_.rpc_timeout,
+      [weak, lane, window, heartbeat, prev_index, count](const Status& status,
+                                                         const AppendEntriesResponse& response) {
+        lane->post([weak, window, heartbeat, prev_index, count, status, response] {
+          if (auto self = weak.lock()) {
+            self->on_response(window, heartbeat, prev_index, count, status, response);
+          }
+        });
+      });
+}
+
+void Replicator::schedule_heartbeat() {
+  std::weak_ptr<Replicator> weak = weak_from_this();
+  options_.node_lane->post_after(options_.heartbeat_interval, [weak] {
+    auto self = weak.lock();
+    if (!self || self->stopped_) return;
+    self->send_heartbeat();
+    self->schedule_heartbeat();
+  });
+}
+
+void Replicator::schedule_probe_retry() {
+  std::weak_ptr<Replicator> weak = weak_from_this();
+  uint64_t window = window_;
+  options_.node_lane->post_after(options_.heartbeat_interval, [weak, window] {
+    auto self = weak.lock();
+    if (!self || self->stopped_ || self->window_ != window) return;
+    self->send_probe();
+  });
+}
+
+void Replicator::reset_to_probe(LogIndex next_index) {
+  PONTOON_CHECK(next_index > match_index_);
+  ++window_;
+  inflight_.clear();
+  probe_in_flight_ = false;
+  state_ = State::kProbe;
+  next_index_ = next_index;
+}
+
+void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_index, size_t count,
+                             const Status& status, const AppendEntriesResponse& response) {
+  if (stopped_) return;
+  if (status.ok()) last_response_time_ = options_.clock->now();
+  if (status.ok() && response.term > options_.term) {
+    options_.on_higher_term(response.term);
+    return;
+  }
+  if (heartbeat) {
+    // A heartbeat can only fail the consistency check if the follower lost durable entries;
+    // probing again repairs it.
+    if (status.ok() && !response.success && response.term == options_.term) {
+      reset_to_probe(match_index_ + 1);
+      send_probe();
+    }
+    return;
+  }
+  if (window != window_) return;  // An answer to a window that was dropped.
+  if (!status.ok()) {
+    PONTOON_LOG(kDebug) << "group " << options_.group_id << ": AppendEntries to " << peer_
+                        << " failed: " << status;
+    // Resume from the oldest entry the follower has not acknowledged.
+    LogIndex next = (state_ == State::kReplicate && !inflight_.empty())
+                        ? inflight_.front().prev_index + 1
+                        : next_index_;
+    reset_to_probe(std::max(next, match_index_ + 1));
+    schedule_probe_retry();
+    return;
+  }
+  if (state_ == State::kProbe) {
+    probe_in_flight_ = false;
+    if (!response.success) {
+      reset_to_probe(next_after_mismatch(prev_index, response));
+      send_probe();
+      return;
+    }
+    PONTOON_CHECK(count == 0);
+    set_match(prev_index);
+    state_ = State::kReplicate;
+    next_index_ = match_index_ + 1;
+    send_entries();
+    return;
+  }
+  // Replicate state: responses must match the oldest request in the window.
+  if (inflight_.empty() || inflight_.front().prev_index != prev_index ||
+      inflight_.front().count != count || !response.success) {
+    LogIndex next = response.success ? match_index_ + 1 : next_after_mismatch(prev_index, response);
+    reset_to_probe(next);
+    send_probe();
+    return;
+  }
+  inflight_.pop_front();
+  on_append_success(prev_index, count);
+  send_entries();
+}
+
+void Replicator::on_append_success(LogIndex prev_index, size_t count) {
+  set_match(prev_index + static_cast<int64_t>(count));
+}
+
+void Replicator::set_match(LogIndex match_index) {
+  if (match_index <= match_index_) return;
+  match_index_ = match_index;
+  if (next_index_ <= match_index_) next_index_ = match_index_ + 1;
+  options_.on_match(peer_, match_index_);
+}
+
+LogIndex Replicator::next_after_mismatch(LogIndex prev_index,
+                                         const AppendEntriesResponse& response) const {
+  LogIndex next = prev_index;  // At worst, step back one entry.
+  if (response.conflict_term == Term(0)) {
+    // The follower's log is shorter: continue right after its last entry.
+    next = std::min(next, response.conflict_index);
+  } else {
+    // If the leader has entries of the conflicting term, skip past its last one; otherwise
+    // skip the follower's whole run of that term.
+    LogIndex candidate = response.conflict_index;
+    for (LogIndex index = std::min(prev_index, options_.log_manager->last_log_index());
+         index > match_index_; index = index - 1) {
+      Result<Term> term = options_.log_manager->get_term(index);
+      if (!term.ok() || *term < response.conflict_term) break;
+      if (*term == response.conflict_term) {
+        candidate = index + 1;
+        break;
+      }
+    }
+    next = std::min(next, candidate);
+  }
+  // Never probe at or below what the follower is known to hold.
+  return std::max(next, match_index_ + 1);
+}
+
+}  // namespace raft

@@ -1,0 +1,103 @@
+// Replicator: the leader's link to one follower (Raft §5.3).
+//
+// A replicator starts in the probe state: it sends empty AppendEntries, walking next_index
+// back with the follower's conflict hints until the logs match. It then switches to the
+// replicate state and pipelines up to max_inflight_msgs AppendEntries. Responses must come
+// back in the order sent; anything else (a failure, a lost or reordered response) drops the
+// window and returns to probing, which is always safe. Heartbeats go out every
+// heartbeat_interval, outside the window, and carry the commit index.
+//
+// Thread-safety: none. A replicator lives on the node lane; RPC completions are posted back
+// to it and ignored once it has been stopped or has reset its window.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "log_manager.h"
+#include "raft/clock.h"
+#include "raft/executor.h"
+#include "raft/transport.h"
+
+namespace raft {
+
+struct ReplicatorOptions {
+  GroupId group_id;
+  PeerId leader_id;
+  Term term;
+  LogManager* log_manager = nullptr;
+  std::shared_ptr<RaftTransport> transport;
+  std::shared_ptr<Executor> node_lane;
+  const Clock* clock = nullptr;
+  Duration heartbeat_interval;
+  Duration rpc_timeout;
+  size_t max_entries_per_append = 1024;
+  size_t max_bytes_per_append = 512 * 1024;
+  size_t max_inflight_msgs = 256;
+  // The leader's commit index, read when a request is built.
+  std::function<LogIndex()> commit_index;
+  // The follower durably stores everything up to the index.
+  std::function<void(const PeerId&, LogIndex)> on_match;
+  // The follower answered with a newer term: the leader must step down.
+  std::function<void(Term)> on_higher_term;
+  // The leader's log could not be read (corruption, IO error).
+  std::function<void(const Status&)> on_log_error;
+};
+
+class Replicator : public std::enable_shared_from_this<Replicator> {
+ public:
+  Replicator(const ReplicatorOptions& options, PeerId peer);
+
+  void start();
+  void stop();
+  // The leader appended entries; send them if the window allows.
+  void on_new_entries();
+
+  const PeerId& peer() const { return peer_; }
+  LogIndex next_index() const { return next_index_; }
+  LogIndex match_index() const { return match_index_; }
+  // When the follower last answered any RPC; the leader's quorum check reads it.
+  TimePoint last_response_time() const { return last_response_time_; }
+
+ private:
+  enum class State { kProbe, kReplicate };
+  struct Inflight {
+    LogIndex prev_index;
+    size_t count;
+  };
+
+  void send_probe();
+  void send_entries();
+  void send_heartbeat();
+  void schedule_heartbeat();
+  void schedule_probe_retry();
+  // Drops the window and probes again from `next_index`.
+  void reset_to_probe(LogIndex next_index);
+  // Fills request.prev_log_id for `prev_index`; false (after reporting) if the log can't say.
+  bool fill_prev(LogIndex prev_index, AppendEntriesRequest* request);
+  AppendEntriesRequest make_request() const;
+  void send(AppendEntriesRequest request, bool heartbeat);
+  void on_response(uint64_t window, bool heartbeat, LogIndex prev_index, size_t count,
+                   const Status& status, const AppendEntriesResponse& response);
+  void on_append_success(LogIndex prev_index, size_t count);
+  // Where to probe next after the follower rejected prev_index (Raft §5.3 fast backtracking).
+  LogIndex next_after_mismatch(LogIndex prev_index, const AppendEntriesResponse& response) const;
+  void set_match(LogIndex match_index);
+
+  const ReplicatorOptions options_;
+  const PeerId peer_;
+  State state_ = State::kProbe;
+  // Invariant: match_index_ < next_index_; match_index_ only grows.
+  LogIndex next_index_;
+  LogIndex match_index_;
+  std::deque<Inflight> inflight_;
+  bool probe_in_flight_ = false;
+  // Bumped whenever the window is dropped; responses sent under an older value are ignored.
+  uint64_t window_ = 0;
+  bool stopped_ = false;
+  TimePoint last_response_time_;
+};
+
+}  // namespace raft

@@ -1,0 +1,107 @@
+#include "support/cluster.h"
+
+#include <mutex>
+
+#include "raft/check.h"
+
+namespace raft::testing {
+
+struct TestCluster::Outcomes {
+  std::mutex mutex;
+  std::map<std::string, Status> by_data;
+};
+
+std::shared_ptr<TestCluster::Outcomes> TestCluster::make_outcomes() {
+  return std::make_shared<Outcomes>();
+}
+
+std::optional<size_t> TestCluster::leader() const {
+  std::optional<size_t> best;
+  Term best_term;
+  for (size_t i = 0; i < size(); ++i) {
+    if (!node(i)) continue;
+    NodeStatus status = node(i)->get_status();
+    if (status.role == Role::kLeader && (!best || status.term > best_term)) {
+      best = i;
+      best_term = status.term;
+    }
+  }
+  return best;
+}
+
+std::optional<size_t> TestCluster::wait_for_leader(Duration limit) {
+  std::optional<size_t> found;
+  bool ok = wait_until(
+      [&] {
+        found = leader();
+        if (!found) return false;
+        // A majority of the group (counting the leader) must follow it at its term.
+        NodeStatus lead = node(*found)->get_status();
+        size_t agree = 0;
+        for (size_t i = 0; i < size(); ++i) {
+          if (!node(i)) continue;
+          NodeStatus status = node(i)->get_status();
+          if (status.term == lead.term && status.leader_id == peer(*found)) ++agree;
+        }
+        return agree >= size() / 2 + 1;
+      },
+      limit);
+  return ok ? found : std::nullopt;
+}
+
+bool TestCluster::wait_applied(size_t count, Duration limit) {
+  return wait_until(
+      [&] {
+        for (size_t i = 0; i < size(); ++i) {
+          if (node(i) && fsm(i).applied_count() < count) return false;
+        }
+        return true;
+      },
+      limit);
+}
+
+void TestCluster::propose(size_t i, const std::string& data) {
+  std::shared_ptr<Outcomes> outcomes = outcomes_;
+  Task task;
+  task.data = data;
+  task.done = make_closure([outcomes, data](const Status& status) {
+    std::lock_guard<std::mutex> lock(outcomes->mutex);
+    auto [it, inserted] = outcomes->by_data.emplace(data, status);
+    PONTOON_CHECK_MSG(inserted, "a closure ran twice");
+  });
+  node(i)->apply(std::move(task));
+}
+
+Status TestCluster::propose_and_wait(const std::string& data, Duration limit) {
+  std::optional<size_t> lead = wait_for_leader(limit);
+  if (!lead) return Status::TimedOut("no leader");
+  propose(*lead, data);
+  if (!wait_until([&] { return outcome(data).has_value(); }, limit)) {
+    return Status::TimedOut("no outcome for " + data);
+  }
+  return *outcome(data);
+}
+
+std::optional<Status> TestCluster::outcome(const std::string& data) const {
+  std::lock_guard<std::mutex> lock(outcomes_->mutex);
+  auto it = outcomes_->by_data.find(data);
+  if (it == outcomes_->by_data.end()) return std::nullopt;
+  return it->second;
+}
+
+std::map<std::string, Status> TestCluster::outcomes() const {
+  std::lock_guard<std::mutex> lock(outcomes_->mutex);
+  return outcomes_->by_data;
+}
+
+void TestCluster::observe() {
+  for (size_t i = 0; i < size(); ++i) {
+    if (!node(i)) continue;
+    NodeStatus status = node(i)->get_status();
+    if (status.role != Role::kLeader) continue;
+    auto [it, inserted] = leaders_by_term_.emplace(status.term, peer(i));
+    PONTOON_CHECK_MSG(inserted || it->second == peer(i), "two leaders in one term");
+  }
+}
+
+}  // namespace raft::testing

@@ -1,0 +1,83 @@
+// TestCluster: N replicas of one group under test, on the deterministic simulation (SimCluster)
+// or on real threads and TCP (TcpCluster), behind one interface so that every protocol scenario
+// runs on both.
+//
+// Each member keeps its storage across stop()/start(), like a process that is killed and
+// restarted on the same disk; its state machine starts empty on every start().
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "raft/node.h"
+#include "support/recording_fsm.h"
+
+namespace raft::testing {
+
+class TestCluster {
+ public:
+  virtual ~TestCluster() = default;
+
+  size_t size() const { return peers_.size(); }
+  const PeerId& peer(size_t i) const { return peers_.at(i); }
+  Configuration conf() const { return Configuration(peers_); }
+  // Null while member i is stopped.
+  Node* node(size_t i) const { return nodes_.at(i).get(); }
+  // The state machine of member i's current incarnation.
+  RecordingStateMachine& fsm(size_t i) const { return *fsms_.at(i); }
+
+  virtual void start(size_t i) = 0;
+  // Shuts member i down and waits for it; its storage survives.
+  virtual void stop(size_t i) = 0;
+  // Runs (simulation) or waits (real time) until `done()` holds or `limit` passes.
+  virtual bool wait_until(const std::function<bool()>& done, Duration limit) = 0;
+
+  virtual void isolate(size_t i) = 0;
+  virtual void partition(const std::vector<std::vector<size_t>>& sides) = 0;
+  virtual void heal() = 0;
+
+  void start_all() {
+    for (size_t i = 0; i < size(); ++i) start(i);
+  }
+  void stop_all() {
+    for (size_t i = 0; i < size(); ++i) {
+      if (node(i)) stop(i);
+    }
+  }
+
+  // The running member that believes it leads at the highest term, if any.
+  std::optional<size_t> leader() const;
+  // Waits for a leader that a majority of running members agree on.
+  std::optional<size_t> wait_for_leader(Duration limit);
+  // Waits until every running member has applied at least `count` data entries.
+  bool wait_applied(size_t count, Duration limit);
+
+  // Proposes `data` on member i; the outcome lands in `outcomes()[data]` when the closure runs.
+  void propose(size_t i, const std::string& data);
+  // Proposes on whoever leads and waits for the outcome.
+  Status propose_and_wait(const std::string& data, Duration limit);
+  std::optional<Status> outcome(const std::string& data) const;
+  std::map<std::string, Status> outcomes() const;
+
+  // Checks Election Safety (Raft §5.2) on what every running member reports now: at most one
+  // leader per term, over the whole run. Called by wait_until implementations at every step.
+  void observe();
+  const std::map<Term, PeerId>& leaders_by_term() const { return leaders_by_term_; }
+
+ protected:
+  std::vector<PeerId> peers_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::unique_ptr<RecordingStateMachine>> fsms_;
+
+ private:
+  struct Outcomes;
+  std::shared_ptr<Outcomes> outcomes_ = make_outcomes();
+  static std::shared_ptr<Outcomes> make_outcomes();
+  std::map<Term, PeerId> leaders_by_term_;
+};
+
+}  // namespace raft::testing
