@@ -1,0 +1,102 @@
+// Connection: one TCP connection carrying frames both ways. RpcServer wraps each accepted
+// socket in one, RpcChannel each socket it connects.
+//
+// Reads feed a FrameDecoder and hand every complete frame to the frame handler; writes are
+// queued and sent in batches (one gathered write for everything queued while the previous
+// write was in flight). Any read or write error, framing error, or write queue over its limit
+// closes the connection; the close handler then runs exactly once with the reason. Framing
+// errors and a peer closing mid-frame are logged at kWarn: they mean a broken or hostile peer.
+//
+// Threading: the socket's executor must be a strand. Every method runs on that strand, except
+// post_send() (any thread) and close(), which may also be called from any thread once the
+// IoContextPool has stopped (no handler can then run concurrently).
+// Ownership: always held by shared_ptr; in-flight operations keep it alive.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "raft/rpc/frame.h"
+#include "raft/status.h"
+
+namespace raft::rpc {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using FrameHandler = std::function<void(const std::shared_ptr<Connection>&, Frame)>;
+  using CloseHandler = std::function<void(const std::shared_ptr<Connection>&, const Status&)>;
+
+  struct Limits {
+    uint64_t max_frame_bytes = kDefaultMaxFrameBytes;
+    // Bytes queued for writing (including the batch being written). Beyond it the peer is
+    // not reading and the connection is closed.
+    uint64_t max_write_queue_bytes = uint64_t{256} << 20;
+  };
+
+  // `socket` is connected; `description` names it in logs ("server connection from ip:port").
+  // REQUIRES: limits.max_frame_bytes is valid; max_write_queue_bytes >= max_frame_bytes.
+  Connection(boost::asio::ip::tcp::socket socket, std::string description, Limits limits);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts reading. Handlers run on the strand; the frame handler may call send() and
+  // close(). REQUIRES: called once.
+  void start(FrameHandler on_frame, CloseHandler on_close);
+
+  // Queues an encoded frame for writing. Dropped if the connection is closed.
+  void send(std::string frame);
+
+  // Any thread: queues `frame` through the strand. Returns false (and drops the frame) if the
+  // connection is already closed.
+  bool post_send(std::string frame);
+
+  // Closes the socket and runs the close handler with `reason`. Idempotent. `protocol_error`
+  // selects kWarn logging.
+  void close(const Status& reason, bool protocol_error);
+
+  bool closed() const { return closed_; }
+  const std::string& description() const { return description_; }
+
+  // Requests received and not yet answered; RpcServer's bookkeeping, any thread.
+  std::atomic<uint64_t>& unanswered_requests() { return unanswered_requests_; }
+
+ private:
+  void do_read();
+  void on_read(const boost::system::error_code& ec, size_t bytes);
+  void do_write();
+  void on_write(const boost::system::error_code& ec);
+
+  boost::asio::ip::tcp::socket socket_;
+  const boost::asio::any_io_executor executor_;  // The strand; immutable, so any thread may post.
+  const std::string description_;
+  const Limits limits_;
+
+  // Strand-only state.
+  FrameDecoder decoder_;
+  std::vector<char> read_buffer_;
+  std::vector<Frame> decoded_;  // Reused across reads.
+  std::deque<std::string> outbox_;
+  std::vector<std::string> write_batch_;  // Owned by the in-flight write.
+  bool writing_ = false;
+  // Invariant: queued_bytes_ == total size of outbox_ and write_batch_ (until closed).
+  uint64_t queued_bytes_ = 0;
+  bool closed_ = false;
+  FrameHandler on_frame_;
+  CloseHandler on_close_;
+
+  std::mutex post_mu_;
+  bool accepting_posts_ = true;  // Guarded by post_mu_; false once closed.
+
+  std::atomic<uint64_t> unanswered_requests_{0};
+};
+
+}  // namespace raft::rpc

@@ -1,0 +1,148 @@
+#include "raft/rpc/frame.h"
+
+#include <cstdio>
+
+#include "raft/check.h"
+
+namespace raft::rpc {
+namespace {
+
+constexpr uint8_t kKnownFlags = kFrameFlagError;
+
+void put_u32(uint32_t v, char* out) {
+  for (int i = 3; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+void put_u64(uint64_t v, char* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+uint32_t get_u32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+uint64_t get_u64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+bool is_known_kind(uint8_t kind) {
+  return kind == static_cast<uint8_t>(FrameKind::kRequest) ||
+         kind == static_cast<uint8_t>(FrameKind::kResponse);
+}
+
+std::string hex32(uint32_t v) {
+  char text[16];
+  std::snprintf(text, sizeof(text), "0x%08x", v);
+  return text;
+}
+
+}  // namespace
+
+Status validate_max_frame_bytes(uint64_t max_frame_bytes, std::string_view option_name) {
+  if (max_frame_bytes < kMinMaxFrameBytes || max_frame_bytes > kMaxMaxFrameBytes) {
+    return Status::InvalidArgument(
+        std::string(option_name) + " must be in [" + std::to_string(kMinMaxFrameBytes) + ", " +
+        std::to_string(kMaxMaxFrameBytes) + "], got " + std::to_string(max_frame_bytes));
+  }
+  return Status::OK();
+}
+
+Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes) {
+  PONTOON_CHECK(validate_max_frame_bytes(max_frame_bytes, "max_frame_bytes").ok());
+  if ((frame.flags & ~kKnownFlags) != 0) {
+    return Status::InvalidArgument("unknown frame flags " + std::to_string(frame.flags));
+  }
+  if (frame.is_error() && frame.kind != FrameKind::kResponse) {
+    return Status::InvalidArgument("the error flag is only valid on a response frame");
+  }
+  const uint64_t total_bytes = kFrameHeaderBytes + uint64_t{frame.body.size()};
+  if (total_bytes > max_frame_bytes) {
+    return Status::InvalidArgument("frame of " + std::to_string(total_bytes) +
+                                   " bytes exceeds max_frame_bytes " +
+                                   std::to_string(max_frame_bytes));
+  }
+  std::string out(kFrameHeaderBytes, '\0');
+  put_u32(kFrameMagic, &out[0]);
+  out[4] = static_cast<char>(kFrameVersion);
+  out[5] = static_cast<char>(frame.kind);
+  out[6] = static_cast<char>(frame.flags);
+  out[7] = 0;
+  put_u32(frame.method_id, &out[8]);
+  put_u64(frame.request_id, &out[12]);
+  put_u32(static_cast<uint32_t>(frame.body.size()), &out[20]);
+  out.append(frame.body);
+  return out;
+}
+
+FrameDecoder::FrameDecoder(uint64_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {
+  PONTOON_CHECK(validate_max_frame_bytes(max_frame_bytes, "max_frame_bytes").ok());
+}
+
+Status FrameDecoder::parse_header(const char* h, Frame* frame, uint32_t* body_length) const {
+  if (uint32_t magic = get_u32(h); magic != kFrameMagic) {
+    return Status::Corruption("bad frame magic " + hex32(magic) + " (expected " +
+                              hex32(kFrameMagic) + ")");
+  }
+  if (auto version = static_cast<uint8_t>(h[4]); version != kFrameVersion) {
+    return Status::Corruption("unknown frame version " + std::to_string(version));
+  }
+  const auto kind = static_cast<uint8_t>(h[5]);
+  if (!is_known_kind(kind)) {
+    return Status::Corruption("unknown frame kind " + std::to_string(kind));
+  }
+  const auto flags = static_cast<uint8_t>(h[6]);
+  if ((flags & ~kKnownFlags) != 0) {
+    return Status::Corruption("unknown frame flags " + std::to_string(flags));
+  }
+  if ((flags & kFrameFlagError) != 0 && kind != static_cast<uint8_t>(FrameKind::kResponse)) {
+    return Status::Corruption("error flag set on a request frame");
+  }
+  if (h[7] != 0) return Status::Corruption("reserved frame header byte is not zero");
+  *body_length = get_u32(h + 20);
+  const uint64_t total_bytes = kFrameHeaderBytes + uint64_t{*body_length};
+  if (total_bytes > max_frame_bytes_) {
+    return Status::Corruption("frame of " + std::to_string(total_bytes) +
+                              " bytes exceeds max_frame_bytes " + std::to_string(max_frame_bytes_));
+  }
+  frame->kind = static_cast<FrameKind>(kind);
+  frame->flags = flags;
+  frame->method_id = get_u32(h + 8);
+  frame->request_id = get_u64(h + 12);
+  return Status::OK();
+}
+
+Status FrameDecoder::feed(std::string_view bytes, std::vector<Frame>* frames) {
+  PONTOON_CHECK(frames != nullptr);
+  if (!error_.ok()) return error_;
+  buffer_.append(bytes);
+  // Frames are cut from buffer_ at `pos`; the buffer is compacted once per feed rather than
+  // once per frame, so a chunk holding many small frames costs linear time.
+  size_t pos = 0;
+  while (buffer_.size() - pos >= kFrameHeaderBytes) {
+    Frame frame;
+    uint32_t body_length = 0;
+    if (Status s = parse_header(buffer_.data() + pos, &frame, &body_length); !s.ok()) {
+      error_ = s;
+      buffer_.clear();
+      return error_;
+    }
+    if (buffer_.size() - pos - kFrameHeaderBytes < body_length) break;  // Wait for the body.
+    frame.body.assign(buffer_, pos + kFrameHeaderBytes, body_length);
+    pos += kFrameHeaderBytes + body_length;
+    frames->push_back(std::move(frame));
+  }
+  buffer_.erase(0, pos);
+  return Status::OK();
+}
+
+}  // namespace raft::rpc

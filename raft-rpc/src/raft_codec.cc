@@ -1,0 +1,249 @@
+#include "raft/rpc/raft_codec.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "raft.pb.h"
+#include "raft/check.h"
+
+namespace raft::rpc {
+namespace {
+
+namespace pb = ::pontoon::raft;
+
+template <typename Message>
+Status parse(std::string_view bytes, std::string_view what, Message* message) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("unparseable " + std::string(what) + " (" +
+                              std::to_string(bytes.size()) + " bytes)");
+  }
+  return Status::OK();
+}
+
+Status invalid(std::string_view what, std::string_view why) {
+  return Status::InvalidArgument("invalid " + std::string(what) + ": " + std::string(why));
+}
+
+Status check_non_negative(int64_t value, std::string_view field, std::string_view what) {
+  if (value < 0)
+    return invalid(what, std::string(field) + " is negative (" + std::to_string(value) + ")");
+  return Status::OK();
+}
+
+Status decode_group_id(const std::string& wire, std::string_view what, GroupId* out) {
+  if (wire.empty()) return invalid(what, "group_id is empty");
+  if (wire.size() > kMaxGroupIdBytes) {
+    return invalid(what, "group_id is longer than " + std::to_string(kMaxGroupIdBytes) + " bytes");
+  }
+  *out = wire;
+  return Status::OK();
+}
+
+Status decode_peer_id(const std::string& wire, std::string_view field, std::string_view what,
+                      PeerId* out) {
+  Result<PeerId> peer = PeerId::parse(wire);
+  if (!peer.ok())
+    return invalid(what, std::string(field) + ": " + std::string(peer.status().message()));
+  *out = std::move(peer).value();
+  return Status::OK();
+}
+
+Status decode_log_id(const pb::LogId& wire, std::string_view field, std::string_view what,
+                     LogId* out) {
+  if (Status s = check_non_negative(wire.index(), std::string(field) + ".index", what); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.term(), std::string(field) + ".term", what); !s.ok()) {
+    return s;
+  }
+  *out = LogId{LogIndex(wire.index()), Term(wire.term())};
+  return Status::OK();
+}
+
+void encode_log_id(const LogId& id, pb::LogId* wire) {
+  wire->set_index(id.index.value());
+  wire->set_term(id.term.value());
+}
+
+// Checks entry `i` of an AppendEntriesRequest against its predecessor (`prev_term` is the
+// term of the entry before it, or prev_log_id.term for the first).
+Status decode_entry(const pb::Entry& wire, size_t i, LogIndex expected_index, Term prev_term,
+                    Term request_term, LogEntryPtr* out) {
+  constexpr std::string_view kWhat = "AppendEntriesRequest";
+  const std::string where = "entries[" + std::to_string(i) + "]";
+  if (wire.type() > std::numeric_limits<uint8_t>::max() ||
+      !is_valid_entry_type(static_cast<uint8_t>(wire.type()))) {
+    return invalid(kWhat, where + " has unknown type " + std::to_string(wire.type()));
+  }
+  if (wire.index() != expected_index.value()) {
+    return invalid(kWhat, where + " has index " + std::to_string(wire.index()) + ", expected " +
+                              std::to_string(expected_index.value()) +
+                              " (entries must be contiguous after prev_log_id)");
+  }
+  if (wire.term() < prev_term.value()) {
+    return invalid(kWhat, where + " has term " + std::to_string(wire.term()) +
+                              ", lower than the term before it (" +
+                              std::to_string(prev_term.value()) + ")");
+  }
+  if (wire.term() > request_term.value()) {
+    return invalid(kWhat, where + " has term " + std::to_string(wire.term()) +
+                              ", above the request's term " + std::to_string(request_term.value()));
+  }
+  *out = make_entry(static_cast<EntryType>(wire.type()), LogIndex(wire.index()), Term(wire.term()),
+                    wire.data());
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string encode(const RequestVoteRequest& request) {
+  pb::RequestVoteRequest wire;
+  wire.set_group_id(request.group_id);
+  wire.set_server_id(request.server_id.to_string());
+  wire.set_peer_id(request.peer_id.to_string());
+  wire.set_term(request.term.value());
+  encode_log_id(request.last_log_id, wire.mutable_last_log_id());
+  wire.set_pre_vote(request.pre_vote);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const RequestVoteResponse& response) {
+  pb::RequestVoteResponse wire;
+  wire.set_term(response.term.value());
+  wire.set_granted(response.granted);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const AppendEntriesRequest& request) {
+  pb::AppendEntriesRequest wire;
+  wire.set_group_id(request.group_id);
+  wire.set_server_id(request.server_id.to_string());
+  wire.set_peer_id(request.peer_id.to_string());
+  wire.set_term(request.term.value());
+  encode_log_id(request.prev_log_id, wire.mutable_prev_log_id());
+  wire.set_committed_index(request.committed_index.value());
+  wire.mutable_entries()->Reserve(static_cast<int>(request.entries.size()));
+  for (const LogEntryPtr& entry : request.entries) {
+    PONTOON_CHECK(entry != nullptr);
+    pb::Entry* e = wire.add_entries();
+    e->set_type(static_cast<uint32_t>(entry->type));
+    e->set_term(entry->id.term.value());
+    e->set_index(entry->id.index.value());
+    e->set_data(entry->data);
+  }
+  return wire.SerializeAsString();
+}
+
+std::string encode(const AppendEntriesResponse& response) {
+  pb::AppendEntriesResponse wire;
+  wire.set_term(response.term.value());
+  wire.set_success(response.success);
+  wire.set_last_log_index(response.last_log_index.value());
+  wire.set_conflict_term(response.conflict_term.value());
+  wire.set_conflict_index(response.conflict_index.value());
+  return wire.SerializeAsString();
+}
+
+Status decode(std::string_view bytes, RequestVoteRequest* out) {
+  constexpr std::string_view kWhat = "RequestVoteRequest";
+  pb::RequestVoteRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_group_id(wire.group_id(), kWhat, &out->group_id); !s.ok()) return s;
+  if (Status s = decode_peer_id(wire.server_id(), "server_id", kWhat, &out->server_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", kWhat, &out->peer_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
+  out->term = Term(wire.term());
+  if (Status s = decode_log_id(wire.last_log_id(), "last_log_id", kWhat, &out->last_log_id);
+      !s.ok()) {
+    return s;
+  }
+  out->pre_vote = wire.pre_vote();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, RequestVoteResponse* out) {
+  constexpr std::string_view kWhat = "RequestVoteResponse";
+  pb::RequestVoteResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
+  out->term = Term(wire.term());
+  out->granted = wire.granted();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, AppendEntriesRequest* out) {
+  constexpr std::string_view kWhat = "AppendEntriesRequest";
+  pb::AppendEntriesRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_group_id(wire.group_id(), kWhat, &out->group_id); !s.ok()) return s;
+  if (Status s = decode_peer_id(wire.server_id(), "server_id", kWhat, &out->server_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", kWhat, &out->peer_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
+  out->term = Term(wire.term());
+  if (Status s = decode_log_id(wire.prev_log_id(), "prev_log_id", kWhat, &out->prev_log_id);
+      !s.ok()) {
+    return s;
+  }
+  if (out->prev_log_id.term > out->term) {
+    return invalid(kWhat, "prev_log_id.term is above the request's term");
+  }
+  if (Status s = check_non_negative(wire.committed_index(), "committed_index", kWhat); !s.ok()) {
+    return s;
+  }
+  out->committed_index = LogIndex(wire.committed_index());
+
+  const auto count = static_cast<size_t>(wire.entries_size());
+  // The last entry's index must be representable: prev + count <= INT64_MAX.
+  if (static_cast<uint64_t>(std::numeric_limits<int64_t>::max() - out->prev_log_id.index.value()) <
+      count) {
+    return invalid(kWhat, "entry indexes overflow");
+  }
+  out->entries.clear();
+  out->entries.reserve(count);
+  Term prev_term = out->prev_log_id.term;
+  for (size_t i = 0; i < count; ++i) {
+    LogEntryPtr entry;
+    const LogIndex expected_index = out->prev_log_id.index + static_cast<int64_t>(i + 1);
+    if (Status s = decode_entry(wire.entries(static_cast<int>(i)), i, expected_index, prev_term,
+                                out->term, &entry);
+        !s.ok()) {
+      return s;
+    }
+    prev_term = entry->id.term;
+    out->entries.push_back(std::move(entry));
+  }
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, AppendEntriesResponse* out) {
+  constexpr std::string_view kWhat = "AppendEntriesResponse";
+  pb::AppendEntriesResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
+  if (Status s = check_non_negative(wire.last_log_index(), "last_log_index", kWhat); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.conflict_term(), "conflict_term", kWhat); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.conflict_index(), "conflict_index", kWhat); !s.ok()) {
+    return s;
+  }
+  out->term = Term(wire.term());
+  out->success = wire.success();
+  out->last_log_index = LogIndex(wire.last_log_index());
+  out->conflict_term = Term(wire.conflict_term());
+  out->conflict_index = LogIndex(wire.conflict_index());
+  return Status::OK();
+}
+
+}  // namespace raft::rpc

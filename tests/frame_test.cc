@@ -1,0 +1,494 @@
+// Frames (raft/rpc/frame.h) and the protobuf mapping of Raft's RPCs (raft/rpc/raft_codec.h):
+// everything a peer can send must decode to the same values or to an error, never a crash.
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "raft.pb.h"
+#include "raft/rpc/frame.h"
+#include "raft/rpc/raft_codec.h"
+
+using namespace raft;
+using namespace raft::rpc;
+
+namespace {
+
+Frame make_frame(FrameKind kind, uint32_t method_id, uint64_t request_id, std::string body,
+                 uint8_t flags = 0) {
+  Frame frame;
+  frame.kind = kind;
+  frame.flags = flags;
+  frame.method_id = method_id;
+  frame.request_id = request_id;
+  frame.body = std::move(body);
+  return frame;
+}
+
+std::string encode_ok(const Frame& frame, uint64_t max_frame_bytes = kDefaultMaxFrameBytes) {
+  Result<std::string> encoded = encode_frame(frame, max_frame_bytes);
+  REQUIRE(encoded.ok());
+  return std::move(encoded).value();
+}
+
+void check_same(const Frame& a, const Frame& b) {
+  CHECK(a.kind == b.kind);
+  CHECK(a.flags == b.flags);
+  CHECK(a.method_id == b.method_id);
+  CHECK(a.request_id == b.request_id);
+  CHECK(a.body == b.body);
+}
+
+// Three frames of different shapes, one after the other.
+std::vector<Frame> sample_frames() {
+  std::string binary;
+  for (int i = 0; i < 300; ++i) binary.push_back(static_cast<char>(i * 7));
+  return {
+      make_frame(FrameKind::kRequest, 1, 1, "hello"),
+      make_frame(FrameKind::kResponse, 2, 0xfedcba9876543210ULL, ""),
+      make_frame(FrameKind::kResponse, 0xffffffffu, 3, binary, kFrameFlagError),
+  };
+}
+
+std::string encode_all(const std::vector<Frame>& frames) {
+  std::string stream;
+  for (const Frame& frame : frames) stream += encode_ok(frame);
+  return stream;
+}
+
+// A valid request header announcing `body_length` bytes, with one byte changed.
+std::string header_with(size_t offset, char value, uint32_t body_length = 0) {
+  std::string header =
+      encode_ok(make_frame(FrameKind::kRequest, 1, 1, std::string(body_length, 'x')));
+  header.resize(kFrameHeaderBytes);
+  header[offset] = value;
+  return header;
+}
+
+}  // namespace
+
+TEST_CASE("a frame round-trips through encode and decode", "[frame]") {
+  const std::vector<Frame> frames = sample_frames();
+  FrameDecoder decoder(kDefaultMaxFrameBytes);
+  std::vector<Frame> decoded;
+  REQUIRE(decoder.feed(encode_all(frames), &decoded).ok());
+  REQUIRE(decoded.size() == frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) check_same(decoded[i], frames[i]);
+  CHECK(decoder.buffered_bytes() == 0);
+  CHECK(decoded[2].is_error());
+  CHECK_FALSE(decoded[0].is_error());
+}
+
+TEST_CASE("the frame header layout is fixed and big-endian", "[frame]") {
+  const std::string bytes = encode_ok(
+      make_frame(FrameKind::kResponse, 0x01020304, 0x1112131415161718ULL, "ab", kFrameFlagError));
+  REQUIRE(bytes.size() == kFrameHeaderBytes + 2);
+  const std::string expected_header(
+      "PNTN\x01\x02\x01\x00"
+      "\x01\x02\x03\x04"
+      "\x11\x12\x13\x14\x15\x16\x17\x18"
+      "\x00\x00\x00\x02",
+      kFrameHeaderBytes);
+  CHECK(bytes.substr(0, kFrameHeaderBytes) == expected_header);
+  CHECK(bytes.substr(kFrameHeaderBytes) == "ab");
+}
+
+TEST_CASE("frames split at every possible chunk boundary decode the same", "[frame]") {
+  const std::vector<Frame> frames = sample_frames();
+  const std::string stream = encode_all(frames);
+  for (size_t split = 0; split <= stream.size(); ++split) {
+    FrameDecoder decoder(kDefaultMaxFrameBytes);
+    std::vector<Frame> decoded;
+    REQUIRE(decoder.feed(std::string_view(stream).substr(0, split), &decoded).ok());
+    REQUIRE(decoder.feed(std::string_view(stream).substr(split), &decoded).ok());
+    REQUIRE(decoded.size() == frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) check_same(decoded[i], frames[i]);
+    CHECK(decoder.buffered_bytes() == 0);
+  }
+}
+
+TEST_CASE("frames fed one byte at a time decode the same", "[frame]") {
+  const std::vector<Frame> frames = sample_frames();
+  const std::string stream = encode_all(frames);
+  FrameDecoder decoder(kDefaultMaxFrameBytes);
+  std::vector<Frame> decoded;
+  for (char c : stream) REQUIRE(decoder.feed(std::string_view(&c, 1), &decoded).ok());
+  REQUIRE(decoded.size() == frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) check_same(decoded[i], frames[i]);
+}
+
+TEST_CASE("a truncated frame waits for more bytes", "[frame]") {
+  const std::string bytes = encode_ok(make_frame(FrameKind::kRequest, 7, 9, "payload"));
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    FrameDecoder decoder(kDefaultMaxFrameBytes);
+    std::vector<Frame> decoded;
+    REQUIRE(decoder.feed(std::string_view(bytes).substr(0, length), &decoded).ok());
+    CHECK(decoded.empty());
+    CHECK(decoder.buffered_bytes() == length);
+  }
+}
+
+TEST_CASE("a bad header is an error, and the error is sticky", "[frame]") {
+  struct Case {
+    const char* what;
+    std::string header;
+    const char* message_part;
+  };
+  const std::vector<Case> cases = {
+      {"bad magic", header_with(0, 'X'), "magic"},
+      {"unknown version", header_with(4, 2), "version"},
+      {"unknown kind", header_with(5, 3), "kind"},
+      {"kind zero", header_with(5, 0), "kind"},
+      {"unknown flag", header_with(6, 0x02), "flags"},
+      {"error flag on a request", header_with(6, kFrameFlagError), "error flag"},
+      {"reserved byte set", header_with(7, 1), "reserved"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    FrameDecoder decoder(kDefaultMaxFrameBytes);
+    std::vector<Frame> decoded;
+    Status status = decoder.feed(c.header, &decoded);
+    CHECK(status.is_corruption());
+    CHECK(std::string(status.message()).find(c.message_part) != std::string::npos);
+    CHECK(decoded.empty());
+    // Even a valid frame after the error is refused: the stream cannot resynchronise.
+    Status again = decoder.feed(encode_ok(make_frame(FrameKind::kRequest, 1, 1, "")), &decoded);
+    CHECK(again == status);
+    CHECK(decoded.empty());
+  }
+}
+
+TEST_CASE("an oversized frame is rejected as soon as its header arrives", "[frame]") {
+  const uint64_t max_frame_bytes = 4096;
+  FrameDecoder decoder(max_frame_bytes);
+  std::vector<Frame> decoded;
+  // Exactly the limit is fine.
+  const std::string fits = encode_ok(
+      make_frame(FrameKind::kRequest, 1, 1, std::string(max_frame_bytes - kFrameHeaderBytes, 'a')),
+      max_frame_bytes);
+  REQUIRE(decoder.feed(fits, &decoded).ok());
+  REQUIRE(decoded.size() == 1);
+
+  // One byte over: only the header is sent, the body never has to arrive.
+  std::string header = encode_ok(make_frame(FrameKind::kRequest, 1, 2, ""));
+  const uint32_t too_long = max_frame_bytes - kFrameHeaderBytes + 1;
+  header[20] = static_cast<char>(too_long >> 24);
+  header[21] = static_cast<char>(too_long >> 16);
+  header[22] = static_cast<char>(too_long >> 8);
+  header[23] = static_cast<char>(too_long);
+  Status status = decoder.feed(header, &decoded);
+  CHECK(status.is_corruption());
+  CHECK(std::string(status.message()).find("exceeds max_frame_bytes") != std::string::npos);
+  CHECK(decoded.size() == 1);
+  CHECK(decoder.buffered_bytes() == 0);
+
+  // A 4 GiB announcement against the default limit.
+  FrameDecoder big(kDefaultMaxFrameBytes);
+  std::string huge = header;
+  huge[20] = huge[21] = huge[22] = huge[23] = '\xff';
+  CHECK(big.feed(huge, &decoded).is_corruption());
+}
+
+TEST_CASE("frames completed before a bad one are still delivered", "[frame]") {
+  FrameDecoder decoder(kDefaultMaxFrameBytes);
+  std::vector<Frame> decoded;
+  std::string stream = encode_ok(make_frame(FrameKind::kRequest, 1, 1, "first"));
+  stream += std::string(kFrameHeaderBytes, 'Z');
+  CHECK(decoder.feed(stream, &decoded).is_corruption());
+  REQUIRE(decoded.size() == 1);
+  CHECK(decoded[0].body == "first");
+}
+
+TEST_CASE("encode_frame refuses what a decoder would reject", "[frame]") {
+  const uint64_t max_frame_bytes = 2048;
+  CHECK(encode_frame(make_frame(FrameKind::kRequest, 1, 1,
+                                std::string(max_frame_bytes - kFrameHeaderBytes + 1, 'a')),
+                     max_frame_bytes)
+            .status()
+            .is_invalid_argument());
+  CHECK(encode_frame(make_frame(FrameKind::kRequest, 1, 1, "", kFrameFlagError), max_frame_bytes)
+            .status()
+            .is_invalid_argument());
+  CHECK(encode_frame(make_frame(FrameKind::kResponse, 1, 1, "", 0x80), max_frame_bytes)
+            .status()
+            .is_invalid_argument());
+}
+
+TEST_CASE("max_frame_bytes is validated and the error names the option", "[frame]") {
+  CHECK(validate_max_frame_bytes(kDefaultMaxFrameBytes, "max_frame_bytes").ok());
+  CHECK(validate_max_frame_bytes(kMinMaxFrameBytes, "max_frame_bytes").ok());
+  CHECK(validate_max_frame_bytes(kMaxMaxFrameBytes, "max_frame_bytes").ok());
+  Status too_small = validate_max_frame_bytes(kMinMaxFrameBytes - 1, "server.max_frame_bytes");
+  CHECK(too_small.is_invalid_argument());
+  CHECK(std::string(too_small.message()).find("server.max_frame_bytes") != std::string::npos);
+  CHECK(validate_max_frame_bytes(kMaxMaxFrameBytes + 1, "x").is_invalid_argument());
+  CHECK(validate_max_frame_bytes(0, "x").is_invalid_argument());
+}
+
+TEST_CASE("random bytes never crash the decoder", "[frame][fuzz]") {
+  std::mt19937_64 rng(20240601);
+  const std::string valid = encode_all(sample_frames());
+  for (int iteration = 0; iteration < 2000; ++iteration) {
+    std::string stream;
+    if (iteration % 2 == 0) {
+      // Pure noise, sometimes starting with the magic so the header checks get exercised.
+      stream.resize(rng() % 200);
+      for (char& c : stream) c = static_cast<char>(rng());
+      if (iteration % 4 == 0) stream.insert(0, "PNTN\x01\x01");
+    } else {
+      // A valid stream with a few bytes flipped.
+      stream = valid;
+      for (int flips = 1 + rng() % 4; flips > 0; --flips) {
+        stream[rng() % stream.size()] ^= static_cast<char>(1 + rng() % 255);
+      }
+    }
+    FrameDecoder decoder(4096);
+    std::vector<Frame> decoded;
+    size_t pos = 0;
+    Status status;
+    while (pos < stream.size() && status.ok()) {
+      const size_t chunk = 1 + rng() % 64;
+      status = decoder.feed(std::string_view(stream).substr(pos, chunk), &decoded);
+      pos += chunk;
+    }
+    if (!status.ok()) CHECK(status.is_corruption());
+    size_t decoded_bytes = 0;
+    for (const Frame& frame : decoded) {
+      CHECK(frame.body.size() <= 4096 - kFrameHeaderBytes);
+      decoded_bytes += kFrameHeaderBytes + frame.body.size();
+    }
+    CHECK(decoded_bytes <= stream.size());
+  }
+}
+
+// --- Raft messages ------------------------------------------------------------------------
+
+namespace {
+
+AppendEntriesRequest sample_append_entries() {
+  AppendEntriesRequest request;
+  request.group_id = "region-7";
+  request.server_id = PeerId("10.0.0.1", 8100);
+  request.peer_id = PeerId("10.0.0.2", 8100, 2);
+  request.term = Term(5);
+  request.prev_log_id = LogId{LogIndex(10), Term(3)};
+  request.committed_index = LogIndex(9);
+  request.entries = {
+      make_entry(EntryType::kData, LogIndex(11), Term(3), std::string("a\0b", 3)),
+      make_entry(EntryType::kConfiguration, LogIndex(12), Term(4), "10.0.0.1:8100,10.0.0.2:8100"),
+      make_entry(EntryType::kNoOp, LogIndex(13), Term(5), ""),
+  };
+  return request;
+}
+
+pontoon::raft::AppendEntriesRequest sample_wire() {
+  pontoon::raft::AppendEntriesRequest wire;
+  REQUIRE(wire.ParseFromString(encode(sample_append_entries())));
+  return wire;
+}
+
+Status decode_wire(const pontoon::raft::AppendEntriesRequest& wire) {
+  AppendEntriesRequest out;
+  return decode(wire.SerializeAsString(), &out);
+}
+
+}  // namespace
+
+TEST_CASE("raft messages round-trip through protobuf", "[codec]") {
+  RequestVoteRequest vote;
+  vote.group_id = "g";
+  vote.server_id = PeerId("127.0.0.1", 9000);
+  vote.peer_id = PeerId("127.0.0.1", 9001, 1);
+  vote.term = Term(8);
+  vote.last_log_id = LogId{LogIndex(100), Term(7)};
+  vote.pre_vote = true;
+  RequestVoteRequest vote_out;
+  REQUIRE(decode(encode(vote), &vote_out).ok());
+  CHECK(vote_out.group_id == vote.group_id);
+  CHECK(vote_out.server_id == vote.server_id);
+  CHECK(vote_out.peer_id == vote.peer_id);
+  CHECK(vote_out.term == vote.term);
+  CHECK(vote_out.last_log_id == vote.last_log_id);
+  CHECK(vote_out.pre_vote);
+
+  RequestVoteResponse granted{Term(8), true};
+  RequestVoteResponse granted_out;
+  REQUIRE(decode(encode(granted), &granted_out).ok());
+  CHECK(granted_out.term == Term(8));
+  CHECK(granted_out.granted);
+
+  const AppendEntriesRequest append = sample_append_entries();
+  AppendEntriesRequest append_out;
+  REQUIRE(decode(encode(append), &append_out).ok());
+  CHECK(append_out.group_id == append.group_id);
+  CHECK(append_out.server_id == append.server_id);
+  CHECK(append_out.peer_id == append.peer_id);
+  CHECK(append_out.term == append.term);
+  CHECK(append_out.prev_log_id == append.prev_log_id);
+  CHECK(append_out.committed_index == append.committed_index);
+  REQUIRE(append_out.entries.size() == append.entries.size());
+  for (size_t i = 0; i < append.entries.size(); ++i) {
+    CHECK(append_out.entries[i]->type == append.entries[i]->type);
+    CHECK(append_out.entries[i]->id == append.entries[i]->id);
+    CHECK(append_out.entries[i]->data == append.entries[i]->data);
+  }
+
+  AppendEntriesResponse response;
+  response.term = Term(5);
+  response.success = false;
+  response.last_log_index = LogIndex(20);
+  response.conflict_term = Term(2);
+  response.conflict_index = LogIndex(15);
+  AppendEntriesResponse response_out;
+  REQUIRE(decode(encode(response), &response_out).ok());
+  CHECK(response_out.term == Term(5));
+  CHECK_FALSE(response_out.success);
+  CHECK(response_out.last_log_index == LogIndex(20));
+  CHECK(response_out.conflict_term == Term(2));
+  CHECK(response_out.conflict_index == LogIndex(15));
+}
+
+TEST_CASE("a heartbeat without entries decodes", "[codec]") {
+  AppendEntriesRequest heartbeat = sample_append_entries();
+  heartbeat.entries.clear();
+  AppendEntriesRequest out;
+  REQUIRE(decode(encode(heartbeat), &out).ok());
+  CHECK(out.entries.empty());
+}
+
+TEST_CASE("decoding rejects entries with an invalid type", "[codec]") {
+  for (uint32_t bad_type : {0u, 4u, 255u, 256u + 1u, 0xffffffffu}) {
+    INFO("type " << bad_type);
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_entries(1)->set_type(bad_type);
+    Status status = decode_wire(wire);
+    CHECK(status.is_invalid_argument());
+    CHECK(std::string(status.message()).find("entries[1] has unknown type") != std::string::npos);
+  }
+}
+
+TEST_CASE("decoding rejects entries that are not contiguous after prev_log_id", "[codec]") {
+  SECTION("gap") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_entries(2)->set_index(14);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+  SECTION("first entry does not follow prev_log_id") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_prev_log_id()->set_index(11);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+  SECTION("duplicate index") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_entries(1)->set_index(11);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+  SECTION("term goes backwards") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_entries(2)->set_term(2);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+  SECTION("entry term above the leader's term") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_entries(2)->set_term(6);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+  SECTION("indexes overflow") {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    wire.mutable_prev_log_id()->set_index(INT64_MAX - 1);
+    CHECK(decode_wire(wire).is_invalid_argument());
+  }
+}
+
+TEST_CASE("decoding rejects negative terms and indexes", "[codec]") {
+  auto negate = [](auto mutate) {
+    pontoon::raft::AppendEntriesRequest wire = sample_wire();
+    mutate(wire);
+    return decode_wire(wire);
+  };
+  CHECK(negate([](auto& w) { w.set_term(-1); }).is_invalid_argument());
+  CHECK(negate([](auto& w) { w.set_committed_index(-1); }).is_invalid_argument());
+  CHECK(negate([](auto& w) { w.mutable_prev_log_id()->set_term(-1); }).is_invalid_argument());
+  CHECK(negate([](auto& w) { w.mutable_prev_log_id()->set_index(-3); }).is_invalid_argument());
+
+  pontoon::raft::AppendEntriesResponse response;
+  response.set_conflict_index(-1);
+  AppendEntriesResponse out;
+  CHECK(decode(response.SerializeAsString(), &out).is_invalid_argument());
+
+  pontoon::raft::RequestVoteResponse vote;
+  vote.set_term(-5);
+  RequestVoteResponse vote_out;
+  CHECK(decode(vote.SerializeAsString(), &vote_out).is_invalid_argument());
+}
+
+TEST_CASE("decoding rejects bad peer ids and group ids", "[codec]") {
+  pontoon::raft::RequestVoteRequest wire;
+  wire.set_group_id("g");
+  wire.set_server_id("127.0.0.1:9000");
+  wire.set_peer_id("127.0.0.1:9001");
+  RequestVoteRequest out;
+  REQUIRE(decode(wire.SerializeAsString(), &out).ok());
+
+  for (const char* bad :
+       {"", "127.0.0.1", "127.0.0.1:0", "300.0.0.1:80", "h:80", "1.2.3.4:80:-1", "\xff\xfe:80"}) {
+    INFO("peer id '" << bad << "'");
+    pontoon::raft::RequestVoteRequest bad_peer = wire;
+    bad_peer.set_peer_id(bad);
+    Status status = decode(bad_peer.SerializeAsString(), &out);
+    CHECK(status.is_invalid_argument());
+    CHECK(std::string(status.message()).find("peer_id") != std::string::npos);
+    pontoon::raft::RequestVoteRequest bad_server = wire;
+    bad_server.set_server_id(bad);
+    CHECK(decode(bad_server.SerializeAsString(), &out).is_invalid_argument());
+  }
+
+  pontoon::raft::RequestVoteRequest no_group = wire;
+  no_group.set_group_id("");
+  CHECK(decode(no_group.SerializeAsString(), &out).is_invalid_argument());
+  pontoon::raft::RequestVoteRequest long_group = wire;
+  long_group.set_group_id(std::string(kMaxGroupIdBytes + 1, 'g'));
+  CHECK(decode(long_group.SerializeAsString(), &out).is_invalid_argument());
+  long_group.set_group_id(std::string(kMaxGroupIdBytes, 'g'));
+  CHECK(decode(long_group.SerializeAsString(), &out).ok());
+}
+
+TEST_CASE("random bytes decode to an error or a valid message, never a crash", "[codec][fuzz]") {
+  std::mt19937_64 rng(77);
+  const std::string valid = encode(sample_append_entries());
+  int errors = 0;
+  for (int iteration = 0; iteration < 3000; ++iteration) {
+    std::string bytes;
+    if (iteration % 2 == 0) {
+      bytes.resize(rng() % 120);
+      for (char& c : bytes) c = static_cast<char>(rng());
+    } else {
+      bytes = valid;
+      bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+      if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
+    }
+    AppendEntriesRequest append;
+    RequestVoteRequest vote;
+    AppendEntriesResponse append_response;
+    RequestVoteResponse vote_response;
+    Status s1 = decode(bytes, &append);
+    if (s1.ok()) {
+      // Whatever decodes satisfies the documented rules.
+      CHECK_FALSE(append.group_id.empty());
+      CHECK_FALSE(append.peer_id.empty());
+      for (size_t i = 0; i < append.entries.size(); ++i) {
+        CHECK(append.entries[i]->id.index ==
+              append.prev_log_id.index + static_cast<int64_t>(i + 1));
+        CHECK(is_valid_entry_type(static_cast<uint8_t>(append.entries[i]->type)));
+      }
+    } else {
+      ++errors;
+      CHECK((s1.is_corruption() || s1.is_invalid_argument()));
+    }
+    (void)decode(bytes, &vote);
+    (void)decode(bytes, &append_response);
+    (void)decode(bytes, &vote_response);
+  }
+  CHECK(errors > 0);
+}
