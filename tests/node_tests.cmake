@@ -8,3 +8,4 @@ target_include_directories(pontoon-test-support PUBLIC ${CMAKE_CURRENT_SOURCE_DI
 target_link_libraries(pontoon-test-support PUBLIC raft-core raft-storage raft-rpc Catch2::Catch2)
 
 pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LABELS sim)
+pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)

@@ -107,25 +107,15 @@ Status NodeImpl::init(const NodeOptions& options) {
   log_options.cache_max_bytes = options_.log_cache_max_bytes;
   log_manager_ =
       std::make_unique<LogManager>(group_id_, options_.log_storage, disk_lane_, log_options);
-  Status recovered = log_manager_->init();
-  if (!recovered.ok()) return recovered;
-
-  // The newest configuration in the log wins over the initial one (Raft §6: a server uses the
-  // latest configuration in its log).
+  // A log that cannot be read back (checksum mismatch, IO error) does not stop init: the node
+  // comes up in its error state, reports through on_error, and never applies what it read.
+  startup_error_ = log_manager_->init();
   conf_ = options_.initial_conf;
-  for (LogIndex index = log_manager_->last_log_index(); index >= log_manager_->first_log_index();
-       index = index - 1) {
-    Result<LogEntryPtr> entry = log_manager_->get_entry(index);
-    if (!entry.ok()) return entry.status();
-    if ((*entry)->type != EntryType::kConfiguration) continue;
-    Result<Configuration> conf = Configuration::parse((*entry)->data);
-    if (!conf.ok()) return Status::Corruption("configuration entry does not parse");
-    conf_ = *conf;
-    break;
-  }
+  if (startup_error_.ok()) startup_error_ = recover_configuration();
   if (!conf_.contains(server_id_)) {
-    return Status::InvalidArgument("NodeOptions.initial_conf " + conf_.to_string() +
-                                   " does not contain this node " + server_id_.to_string());
+    return abandon_init(Status::InvalidArgument("NodeOptions.initial_conf " + conf_.to_string() +
+                                                " does not contain this node " +
+                                                server_id_.to_string()));
   }
 
   FSMCaller::Options fsm_options;
@@ -150,7 +140,7 @@ Status NodeImpl::init(const NodeOptions& options) {
                                                    });
 
   Status registered = options_.transport->register_service(group_id_, server_id_, this);
-  if (!registered.ok()) return registered;
+  if (!registered.ok()) return abandon_init(registered);
   registered_ = true;
 
   PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_ << ": starting at term "
@@ -161,8 +151,47 @@ Status NodeImpl::init(const NodeOptions& options) {
   return Status::OK();
 }
 
+Status NodeImpl::abandon_init(const Status& why) {
+  // Nothing has been posted to the lanes yet; stop them and forget them so that the node
+  // counts as never started (shutdown() and join() then return at once).
+  apply_queue_.reset();
+  fsm_caller_.reset();
+  log_manager_.reset();
+  for (auto* lane : {&node_lane_, &disk_lane_, &fsm_lane_}) {
+    if (*lane) (*lane)->shutdown();
+    lane->reset();
+  }
+  return why;
+}
+
+Status NodeImpl::recover_configuration() {
+  // The newest configuration in the log wins over the initial one (Raft §6: a server uses the
+  // latest configuration in its log).
+  for (LogIndex index = log_manager_->last_log_index(); index >= log_manager_->first_log_index();
+       index = index - 1) {
+    Result<LogEntryPtr> entry = log_manager_->get_entry(index);
+    if (!entry.ok()) {
+      return Status(entry.status().code(),
+                    "recovering the configuration: " + std::string(entry.status().message()));
+    }
+    if ((*entry)->type != EntryType::kConfiguration) continue;
+    Result<Configuration> conf = Configuration::parse((*entry)->data);
+    if (!conf.ok()) {
+      return Status::Corruption("configuration entry " + std::to_string(index.value()) +
+                                " does not parse");
+    }
+    conf_ = *conf;
+    break;
+  }
+  return Status::OK();
+}
+
 void NodeImpl::start() {
   last_leader_contact_ = clock_->now();
+  if (!startup_error_.ok()) {
+    enter_error(startup_error_);
+    return;
+  }
   if (role_ != Role::kFollower) return;
   schedule_election_timer();
 }

@@ -50,6 +50,9 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
  private:
   // Everything below runs on the node lane.
   void start();
+  Status recover_configuration();
+  // Undoes a partly done init() and returns `why`.
+  Status abandon_init(const Status& why);
   void on_request_vote(const RequestVoteRequest& request, RpcCallback<RequestVoteResponse> done);
   void on_append_entries(const AppendEntriesRequest& request,
                          RpcCallback<AppendEntriesResponse> done);
@@ -103,6 +106,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   std::unique_ptr<FSMCaller> fsm_caller_;
   std::unique_ptr<RingQueue<Task>> apply_queue_;
   bool registered_ = false;
+  Status startup_error_;
 
   // Node lane state (Raft Figure 2, plus what the implementation needs).
   Role role_ = Role::kFollower;

@@ -1,0 +1,243 @@
+// Node behaviour on the deterministic simulation: options validation, closure outcomes, vote
+// durability, corruption and state-machine errors.
+#include <catch2/catch.hpp>
+
+#include "support/sim_cluster.h"
+
+using namespace raft;
+using namespace raft::testing;
+
+namespace {
+
+constexpr Duration kWait = std::chrono::seconds(30);
+
+NodeOptions valid_options(SimCluster& cluster, RecordingStateMachine* fsm) {
+  NodeOptions options = cluster.options();
+  options.initial_conf = cluster.conf();
+  options.fsm = fsm;
+  options.log_storage = std::make_shared<MemoryLogStorage>();
+  options.meta_storage = std::make_shared<MemoryRaftMetaStorage>();
+  options.transport = cluster.network().transport_for(cluster.peer(0));
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][options]") {
+  SimCluster cluster(3, 1);
+  RecordingStateMachine fsm;
+  struct Case {
+    const char* option;
+    std::function<void(NodeOptions&)> spoil;
+  };
+  std::vector<Case> cases = {
+      {"election_timeout_ms", [](NodeOptions& o) { o.election_timeout_ms = 0; }},
+      {"max_election_delay_ms", [](NodeOptions& o) { o.max_election_delay_ms = -1; }},
+      {"heartbeat_interval_ms", [](NodeOptions& o) { o.heartbeat_interval_ms = 300; }},
+      {"rpc_timeout_ms", [](NodeOptions& o) { o.rpc_timeout_ms = 0; }},
+      {"initial_conf", [](NodeOptions& o) { o.initial_conf = Configuration(); }},
+      {"fsm", [](NodeOptions& o) { o.fsm = nullptr; }},
+      {"log_storage", [](NodeOptions& o) { o.log_storage = nullptr; }},
+      {"meta_storage", [](NodeOptions& o) { o.meta_storage = nullptr; }},
+      {"transport", [](NodeOptions& o) { o.transport = nullptr; }},
+      {"apply_queue_capacity", [](NodeOptions& o) { o.apply_queue_capacity = 1000; }},
+      {"disk_queue_capacity", [](NodeOptions& o) { o.disk_queue_capacity = 0; }},
+      {"fsm_queue_capacity", [](NodeOptions& o) { o.fsm_queue_capacity = 3; }},
+      {"apply_batch_max", [](NodeOptions& o) { o.apply_batch_max = 0; }},
+      {"max_inflight_msgs", [](NodeOptions& o) { o.max_inflight_msgs = 0; }},
+      {"max_entries_per_append", [](NodeOptions& o) { o.max_entries_per_append = 0; }},
+      {"max_uncommitted_entries", [](NodeOptions& o) { o.max_uncommitted_entries = 0; }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.option);
+    NodeOptions options = valid_options(cluster, &fsm);
+    c.spoil(options);
+    Node node("g", cluster.peer(0));
+    Status status = node.init(options);
+    CHECK(status.is_invalid_argument());
+    CHECK(std::string(status.message()).find(c.option) != std::string::npos);
+  }
+  // A configuration that leaves this node out is refused too.
+  NodeOptions options = valid_options(cluster, &fsm);
+  options.initial_conf = Configuration({cluster.peer(1), cluster.peer(2)});
+  Node node("g", cluster.peer(0));
+  Status status = node.init(options);
+  CHECK(status.is_invalid_argument());
+  CHECK(std::string(status.message()).find("initial_conf") != std::string::npos);
+}
+
+TEST_CASE("a single-node group elects itself and applies", "[node][election]") {
+  SimCluster cluster(1, 7);
+  cluster.start_all();
+  REQUIRE(cluster.wait_for_leader(kWait).has_value());
+  CHECK(cluster.propose_and_wait("x", kWait).ok());
+  CHECK(cluster.fsm(0).applied_count() == 1);
+  CHECK(cluster.fsm(0).leader_terms() == std::vector<Term>{Term(1)});
+}
+
+TEST_CASE(
+    "apply answers EPERM on a follower, ESTALE on a term mismatch, ESHUTDOWN after "
+    "shutdown",
+    "[node][apply]") {
+  SimCluster cluster(3, 5);
+  cluster.start_all();
+  std::optional<size_t> lead = cluster.wait_for_leader(kWait);
+  REQUIRE(lead.has_value());
+  const size_t follower = (*lead + 1) % 3;
+  cluster.propose(follower, "on-follower");
+  REQUIRE(cluster.wait_until([&] { return cluster.outcome("on-follower").has_value(); }, kWait));
+  CHECK(cluster.outcome("on-follower")->is_not_leader());
+
+  const Term term = cluster.node(*lead)->get_status().term;
+  std::optional<Status> stale;
+  Task task;
+  task.data = "stale";
+  task.expected_term = term + 1;
+  task.done = make_closure([&](const Status& s) { stale = s; });
+  cluster.node(*lead)->apply(std::move(task));
+  std::optional<Status> matching;
+  Task good;
+  good.data = "matching";
+  good.expected_term = term;
+  good.done = make_closure([&](const Status& s) { matching = s; });
+  cluster.node(*lead)->apply(std::move(good));
+  REQUIRE(cluster.wait_until([&] { return stale && matching; }, kWait));
+  CHECK(stale->is_stale());
+  CHECK(matching->ok());
+
+  Node* node = cluster.node(*lead);
+  cluster.stop(*lead);
+  (void)node;
+  // A stopped node's handle is gone; a fresh, never-started one answers ESHUTDOWN.
+  Node never_started("g", cluster.peer(0));
+  std::optional<Status> after;
+  never_started.apply(Task{"x", make_closure([&](const Status& s) { after = s; })});
+  REQUIRE(after.has_value());
+  CHECK(after->is_shutdown());
+}
+
+TEST_CASE("a full apply ring answers EBUSY at once and loses nothing", "[node][apply]") {
+  SimCluster cluster(1, 9);
+  cluster.options().apply_queue_capacity = 16;
+  cluster.options().apply_batch_max = 16;
+  cluster.start_all();
+  REQUIRE(cluster.wait_for_leader(kWait).has_value());
+  // The simulation does not run while we publish, so the ring fills after 16 tasks.
+  for (int n = 0; n < 40; ++n) cluster.propose(0, "t" + std::to_string(n));
+  size_t busy = 0;
+  for (int n = 0; n < 40; ++n) {
+    std::optional<Status> outcome = cluster.outcome("t" + std::to_string(n));
+    if (outcome) {
+      CHECK(outcome->is_busy());
+      ++busy;
+    }
+  }
+  CHECK(busy == 24);
+  REQUIRE(cluster.wait_until([&] { return cluster.outcomes().size() == 40; }, kWait));
+  size_t ok = 0;
+  for (const auto& [data, status] : cluster.outcomes()) ok += status.ok();
+  CHECK(ok == 16);
+  CHECK(cluster.fsm(0).applied_count() == 16);
+}
+
+TEST_CASE("a vote is granted only once it is durable (persist before you speak)",
+          "[node][election][durability]") {
+  SimCluster cluster(3, 3);
+  // Only member 0 runs; the test speaks for member 1 as a candidate.
+  cluster.start(0);
+  auto candidate = cluster.network().transport_for(cluster.peer(1));
+  auto ask = [&](Term term) {
+    RequestVoteRequest request{"sim", cluster.peer(1), cluster.peer(0), term, LogId{}, false};
+    std::optional<RequestVoteResponse> answer;
+    candidate->request_vote(request, std::chrono::seconds(1),
+                            [&](const Status& status, const RequestVoteResponse& response) {
+                              REQUIRE(status.ok());
+                              answer = response;
+                            });
+    REQUIRE(cluster.wait_until([&] { return answer.has_value(); }, kWait));
+    return *answer;
+  };
+
+  SECTION("granted and durable") {
+    RequestVoteResponse answer = ask(Term(5));
+    CHECK(answer.granted);
+    CHECK(answer.term == Term(5));
+    CHECK(cluster.meta_storage(0).term() == Term(5));
+    CHECK(cluster.meta_storage(0).voted_for() == cluster.peer(1));
+  }
+  SECTION("a failed write refuses the vote and stops the node") {
+    cluster.meta_storage(0).fail_next_write_for_testing();
+    RequestVoteResponse answer = ask(Term(5));
+    CHECK_FALSE(answer.granted);
+    CHECK(cluster.meta_storage(0).voted_for() != cluster.peer(1));
+    REQUIRE(cluster.wait_until([&] { return !cluster.fsm(0).errors().empty(); }, kWait));
+    CHECK(cluster.fsm(0).errors()[0].is_io_error());
+    CHECK(cluster.node(0)->get_status().role == Role::kError);
+  }
+}
+
+TEST_CASE("a corrupted log record stops the node before it is applied", "[node][corruption]") {
+  SimCluster cluster(3, 21);
+  cluster.start_all();
+  for (int n = 0; n < 20; ++n) {
+    REQUIRE(cluster.propose_and_wait("v" + std::to_string(n), kWait).ok());
+  }
+  REQUIRE(cluster.wait_applied(20, kWait));
+  std::optional<size_t> lead = cluster.wait_for_leader(kWait);
+  REQUIRE(lead.has_value());
+  const size_t victim = (*lead + 1) % 3;
+  cluster.stop(victim);
+  const LogIndex bad(6);
+  cluster.log_storage(victim).corrupt_record_for_testing(bad);
+  cluster.start(victim);
+  REQUIRE(cluster.wait_until([&] { return !cluster.fsm(victim).errors().empty(); }, kWait));
+  CHECK(cluster.fsm(victim).errors()[0].is_corruption());
+  CHECK(cluster.node(victim)->get_status().role == Role::kError);
+  for (const AppliedEntry& entry : cluster.fsm(victim).applied()) CHECK(entry.index < bad);
+  // The other two still form a majority and keep committing.
+  CHECK(cluster.propose_and_wait("after", kWait).ok());
+}
+
+TEST_CASE("a state machine that rolls back stops the node and fails the closures",
+          "[node][apply]") {
+  SimCluster cluster(1, 4);
+  cluster.start_all();
+  REQUIRE(cluster.wait_for_leader(kWait).has_value());
+  cluster.fsm(0).fail_on("poison");
+  cluster.propose(0, "fine");
+  cluster.propose(0, "poison");
+  cluster.propose(0, "after");
+  REQUIRE(cluster.wait_until([&] { return cluster.outcomes().size() == 3; }, kWait));
+  CHECK(cluster.outcome("fine")->ok());
+  CHECK(cluster.outcome("poison")->is_invalid_argument());
+  CHECK_FALSE(cluster.outcome("after")->ok());
+  REQUIRE(cluster.wait_until([&] { return !cluster.fsm(0).errors().empty(); }, kWait));
+  CHECK(cluster.node(0)->get_status().role == Role::kError);
+  CHECK(cluster.fsm(0).applied_count() == 1);
+}
+
+TEST_CASE("status reports term, role, indexes and per-peer replication", "[node][status]") {
+  SimCluster cluster(3, 8);
+  cluster.start_all();
+  for (int n = 0; n < 10; ++n)
+    REQUIRE(cluster.propose_and_wait("s" + std::to_string(n), kWait).ok());
+  std::optional<size_t> lead = cluster.wait_for_leader(kWait);
+  REQUIRE(lead.has_value());
+  REQUIRE(cluster.wait_until(
+      [&] {
+        NodeStatus s = cluster.node(*lead)->get_status();
+        for (const auto& peer : s.peers) {
+          if (peer.match_index != s.last_log_index) return false;
+        }
+        return s.applied_index == s.last_log_index;
+      },
+      kWait));
+  NodeStatus status = cluster.node(*lead)->get_status();
+  CHECK(status.role == Role::kLeader);
+  CHECK(status.leader_id == cluster.peer(*lead));
+  CHECK(status.last_log_index == LogIndex(11));  // configuration entry + 10 tasks
+  CHECK(status.commit_index == LogIndex(11));
+  CHECK(status.peers.size() == 2);
+  for (const auto& peer : status.peers) CHECK(peer.next_index == LogIndex(12));
+  CHECK(cluster.node(*lead)->list_peers() == cluster.conf().peers());
+}
