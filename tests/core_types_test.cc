@@ -58,8 +58,8 @@ TEST_CASE("peer id parses ip:port[:index] and rejects anything else", "[peer_id]
   CHECK(indexed->endpoint() == "10.0.0.2:9000");
 
   for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000",
-                          "127.0.0.1:80:", "127.0.0.1:80:-1", "300.0.0.1:80", "1.2.3:80",
-                          "host:80", "127.0.0.1:8x"}) {
+                          "127.0.0.1:80:", "127.0.0.1:80:-1", "300.0.0.1:80", "1.2.3:80", "host:80",
+                          "127.0.0.1:8x"}) {
     INFO(bad);
     Result<PeerId> parsed = PeerId::parse(bad);
     CHECK_FALSE(parsed.ok());

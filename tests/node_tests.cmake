@@ -3,9 +3,11 @@ add_library(pontoon-test-support STATIC
   support/cluster.cc
   support/scenarios.cc
   support/sim_cluster.cc
+  support/tcp_cluster.cc
 )
 target_include_directories(pontoon-test-support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pontoon-test-support PUBLIC raft-core raft-storage raft-rpc Catch2::Catch2)
 
 pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)
+pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)

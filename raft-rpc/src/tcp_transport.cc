@@ -78,12 +78,29 @@ Status TcpTransport::start() {
                                               &RaftService::handle_append_entries);
                                       })
                     .ok());
+  for (auto& [method_id, handler] : extra_methods_) {
+    if (Status s = server->register_method(method_id, handler); !s.ok()) return s;
+  }
   if (Status s = server->start(listen_endpoint_); !s.ok()) return s;
   pool_ = std::move(pool);
   server_ = std::move(server);
   client_ = std::make_unique<RpcClient>(pool_.get(), options_.client);
   pool_->start();
   state_.store(State::kRunning);
+  return Status::OK();
+}
+
+Status TcpTransport::register_method(uint32_t method_id, RpcServer::Handler handler) {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (state_.load() != State::kNew) {
+    return Status::InvalidArgument("methods must be registered before the transport starts");
+  }
+  if (method_id == method::kRequestVote || method_id == method::kAppendEntries ||
+      extra_methods_.count(method_id) > 0) {
+    return Status::InvalidArgument("method id " + std::to_string(method_id) +
+                                   " is already registered");
+  }
+  extra_methods_.emplace(method_id, std::move(handler));
   return Status::OK();
 }
 

@@ -17,4 +17,9 @@ namespace raft::rpc::method {
 inline constexpr uint32_t kRequestVote = 1;
 inline constexpr uint32_t kAppendEntries = 2;
 
+// example/counter
+inline constexpr uint32_t kCounterIncrement = 2000;
+inline constexpr uint32_t kCounterGet = 2001;
+inline constexpr uint32_t kCounterStatus = 2002;
+
 }  // namespace raft::rpc::method

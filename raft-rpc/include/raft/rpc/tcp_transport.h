@@ -70,6 +70,11 @@ class TcpTransport final : public RaftTransport {
   // Idempotent; final (a transport cannot be restarted). REQUIRES: not on an IO thread.
   void shutdown();
 
+  // Serves `method_id` (method_ids.h) on the same port as Raft, for a service that lives
+  // beside its groups (an example service, the CLI). EINVAL if the id is taken or the
+  // transport has already started.
+  Status register_method(uint32_t method_id, RpcServer::Handler handler);
+
   // The port actually bound. REQUIRES: start() returned OK.
   uint16_t listen_port() const;
   // "ip:port" actually bound. REQUIRES: start() returned OK.
@@ -123,6 +128,7 @@ class TcpTransport final : public RaftTransport {
             RpcCallback<Response> done);
 
   const std::string listen_endpoint_;
+  std::map<uint32_t, RpcServer::Handler> extra_methods_;  // Guarded by lifecycle_mu_.
   const TcpTransportOptions options_;
 
   std::mutex lifecycle_mu_;  // Serialises start() and shutdown().

@@ -1,0 +1,72 @@
+// FaultInjectingTransport: wraps any RaftTransport and loses outgoing messages to peers a test
+// has cut off, so partitions can be staged on a real network too.
+//
+// A blocked call fails at once with EHOSTDOWN, as a refused connection would. To cut two
+// replicas apart, block each from the other (every replica has its own wrapper); requests
+// and their responses then stop in both directions.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "raft/transport.h"
+
+namespace raft::rpc {
+
+class FaultInjectingTransport final : public RaftTransport {
+ public:
+  explicit FaultInjectingTransport(std::shared_ptr<RaftTransport> inner)
+      : inner_(std::move(inner)) {}
+
+  // Calls to these peers fail from now on (replacing the previous set).
+  void set_blocked(std::set<PeerId> peers) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    blocked_ = std::move(peers);
+  }
+  uint64_t blocked_calls() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return blocked_calls_;
+  }
+
+  Status register_service(const GroupId& group_id, const PeerId& self,
+                          RaftService* service) override {
+    return inner_->register_service(group_id, self, service);
+  }
+  void unregister_service(const GroupId& group_id, const PeerId& self) override {
+    inner_->unregister_service(group_id, self);
+  }
+  void request_vote(const RequestVoteRequest& request, Duration timeout,
+                    RpcCallback<RequestVoteResponse> done) override {
+    if (is_blocked(request.peer_id)) {
+      done(Status::Unavailable("link to " + request.peer_id.to_string() + " is cut"), {});
+      return;
+    }
+    inner_->request_vote(request, timeout, std::move(done));
+  }
+  void append_entries(const AppendEntriesRequest& request, Duration timeout,
+                      RpcCallback<AppendEntriesResponse> done) override {
+    if (is_blocked(request.peer_id)) {
+      done(Status::Unavailable("link to " + request.peer_id.to_string() + " is cut"), {});
+      return;
+    }
+    inner_->append_entries(request, timeout, std::move(done));
+  }
+
+ private:
+  bool is_blocked(const PeerId& peer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (blocked_.count(peer) == 0) return false;
+    ++blocked_calls_;
+    return true;
+  }
+
+  const std::shared_ptr<RaftTransport> inner_;
+  mutable std::mutex mutex_;
+  std::set<PeerId> blocked_;    // Guarded by mutex_.
+  uint64_t blocked_calls_ = 0;  // Guarded by mutex_.
+};
+
+}  // namespace raft::rpc

@@ -1,0 +1,150 @@
+#include "support/tcp_cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "raft/check.h"
+#include "raft/storage/file_meta_storage.h"
+#include "raft/storage/rocksdb_log_store.h"
+
+namespace raft::testing {
+namespace {
+
+// A port the kernel just handed out for 127.0.0.1; free again once the probe socket closes.
+uint16_t pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  PONTOON_CHECK(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  PONTOON_CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  PONTOON_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TcpCluster::TcpCluster(size_t size) : pool_(std::make_shared<ExecutorPool>(2)) {
+  char tmpl[] = "/tmp/pontoon-tcp-cluster-XXXXXX";
+  PONTOON_CHECK(::mkdtemp(tmpl) != nullptr);
+  root_dir_ = tmpl;
+  for (size_t i = 0; i < size; ++i) {
+    peers_.emplace_back("127.0.0.1", pick_free_port());
+    Member member;
+    member.dir = root_dir_ + "/node" + std::to_string(i);
+    std::filesystem::create_directories(member.dir);
+    members_.push_back(std::move(member));
+  }
+  nodes_.resize(size);
+  fsms_.resize(size);
+  base_options_.election_timeout_ms = 400;
+  base_options_.max_election_delay_ms = 400;
+  base_options_.heartbeat_interval_ms = 40;
+  base_options_.rpc_timeout_ms = 400;
+  base_options_.runtime = pool_;
+}
+
+TcpCluster::~TcpCluster() {
+  stop_all();
+  std::error_code ignored;
+  std::filesystem::remove_all(root_dir_, ignored);
+}
+
+void TcpCluster::start(size_t i) {
+  PONTOON_CHECK(!nodes_[i]);
+  Member& member = members_[i];
+  Result<std::shared_ptr<RocksDBLogStore>> store = RocksDBLogStore::open(member.dir + "/log");
+  PONTOON_CHECK_MSG(store.ok(), store.status().to_string().c_str());
+  Result<std::shared_ptr<LogStorage>> log = (*store)->open_group("tcp");
+  PONTOON_CHECK_MSG(log.ok(), log.status().to_string().c_str());
+  Result<std::unique_ptr<FileRaftMetaStorage>> meta =
+      FileRaftMetaStorage::open(member.dir + "/raft_meta");
+  PONTOON_CHECK_MSG(meta.ok(), meta.status().to_string().c_str());
+
+  rpc::TcpTransportOptions transport_options;
+  transport_options.io_threads = 1;
+  member.tcp = std::make_shared<rpc::TcpTransport>(peers_[i].endpoint(), transport_options);
+  Status listening = member.tcp->start();
+  PONTOON_CHECK_MSG(listening.ok(), listening.to_string().c_str());
+  member.faults = std::make_shared<rpc::FaultInjectingTransport>(member.tcp);
+  member.faults->set_blocked(member.blocked);
+
+  fsms_[i] = std::make_unique<RecordingStateMachine>();
+  NodeOptions options = base_options_;
+  options.initial_conf = conf();
+  options.fsm = fsms_[i].get();
+  options.log_storage = *log;
+  options.meta_storage = std::shared_ptr<RaftMetaStorage>(std::move(*meta));
+  options.transport = member.faults;
+  auto node = std::make_unique<Node>("tcp", peers_[i]);
+  Status started = node->init(options);
+  PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
+  nodes_[i] = std::move(node);
+}
+
+void TcpCluster::stop(size_t i) {
+  PONTOON_CHECK(nodes_[i]);
+  nodes_[i]->shutdown(nullptr);
+  nodes_[i]->join();
+  nodes_[i].reset();
+  members_[i].tcp->shutdown();
+  members_[i].faults.reset();
+  members_[i].tcp.reset();
+}
+
+bool TcpCluster::wait_until(const std::function<bool()>& done, Duration limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    observe();
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    // Polling a condition against a deadline: the cluster runs on its own threads.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+void TcpCluster::apply_blocks() {
+  for (Member& member : members_) {
+    if (member.faults) member.faults->set_blocked(member.blocked);
+  }
+}
+
+void TcpCluster::isolate(size_t i) {
+  for (size_t j = 0; j < size(); ++j) {
+    if (j == i) continue;
+    members_[i].blocked.insert(peers_[j]);
+    members_[j].blocked.insert(peers_[i]);
+  }
+  apply_blocks();
+}
+
+void TcpCluster::partition(const std::vector<std::vector<size_t>>& sides) {
+  std::vector<size_t> side_of(size(), SIZE_MAX);
+  for (size_t s = 0; s < sides.size(); ++s) {
+    for (size_t i : sides[s]) side_of[i] = s;
+  }
+  for (size_t i = 0; i < size(); ++i) {
+    members_[i].blocked.clear();
+    for (size_t j = 0; j < size(); ++j) {
+      if (j != i && (side_of[i] == SIZE_MAX || side_of[i] != side_of[j])) {
+        members_[i].blocked.insert(peers_[j]);
+      }
+    }
+  }
+  apply_blocks();
+}
+
+void TcpCluster::heal() {
+  for (Member& member : members_) member.blocked.clear();
+  apply_blocks();
+}
+
+}  // namespace raft::testing

@@ -1,0 +1,45 @@
+// TcpCluster: a TestCluster on real threads (ExecutorPool), real TCP on 127.0.0.1
+// (TcpTransport), RocksDB logs and file meta storage in a temporary directory. Partitions are
+// staged with FaultInjectingTransport. Waits poll the condition against a real-time deadline.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "raft/executor_pool.h"
+#include "raft/rpc/fault_injecting_transport.h"
+#include "raft/rpc/tcp_transport.h"
+#include "support/cluster.h"
+
+namespace raft::testing {
+
+class TcpCluster : public TestCluster {
+ public:
+  explicit TcpCluster(size_t size);
+  ~TcpCluster() override;
+
+  NodeOptions& options() { return base_options_; }
+
+  void start(size_t i) override;
+  void stop(size_t i) override;
+  bool wait_until(const std::function<bool()>& done, Duration limit) override;
+  void isolate(size_t i) override;
+  void partition(const std::vector<std::vector<size_t>>& sides) override;
+  void heal() override;
+
+ private:
+  struct Member {
+    std::string dir;
+    std::shared_ptr<rpc::TcpTransport> tcp;
+    std::shared_ptr<rpc::FaultInjectingTransport> faults;
+    std::set<PeerId> blocked;
+  };
+  void apply_blocks();
+
+  std::string root_dir_;
+  std::shared_ptr<ExecutorPool> pool_;
+  NodeOptions base_options_;
+  std::vector<Member> members_;
+};
+
+}  // namespace raft::testing
