@@ -94,3 +94,15 @@ TEST_CASE("sim: the same seed replays the same run exactly", "[sim][determinism]
   // A different seed takes a different path (different step count or timing).
   CHECK((std::get<0>(other) != std::get<0>(first) || std::get<1>(other) != std::get<1>(first)));
 }
+
+TEST_CASE("sim: safety holds under random partitions, loss, kills and restarts", "[sim][chaos]") {
+  for (uint64_t seed = 100; seed < 106; ++seed) {
+    for (size_t size : {3, 5}) {
+      INFO("cluster of " << size << ", seed " << seed);
+      SimCluster cluster(size, seed);
+      cluster.start_all();
+      scenario_chaos(cluster, 40);
+      cluster.stop_all();
+    }
+  }
+}

@@ -11,3 +11,4 @@ target_link_libraries(pontoon-test-support PUBLIC raft-core raft-storage raft-rp
 pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)
+pontoon_test(node_soak_test SOURCES node_soak_test.cc LIBS pontoon-test-support LABELS soak)

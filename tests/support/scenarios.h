@@ -32,3 +32,15 @@ void scenario_rejoining_follower_keeps_leader(TestCluster& cluster, const Scenar
 void scenario_full_restart(TestCluster& cluster, const ScenarioLimits& limits);
 
 }  // namespace raft::testing
+
+namespace raft::testing {
+
+class SimCluster;
+
+// Randomized faults on the simulation: partitions, isolation, message loss, kills and
+// restarts of a minority, with proposals throughout. Then heals everything and checks Raft's
+// safety properties: one leader per term, every acknowledged entry applied exactly once on
+// every node, the same sequence everywhere. Every choice comes from the cluster's seed.
+void scenario_chaos(SimCluster& cluster, size_t rounds);
+
+}  // namespace raft::testing
