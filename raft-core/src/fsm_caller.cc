@@ -97,39 +97,31 @@ void FSMCaller::notify_committed(LogIndex committed_index) {
   }
 }
 
-Status FSMCaller::notify_leader_start(Term term) {
+Status FSMCaller::publish(EventType type, std::function<void(Event&)> fill) {
   Event event;
-  event.type = EventType::kLeaderStart;
-  event.term = term;
+  event.type = type;
+  fill(event);
   return queue_->publish(std::move(event));
+}
+
+Status FSMCaller::notify_leader_start(Term term) {
+  return publish(EventType::kLeaderStart, [&](Event& e) { e.term = term; });
 }
 
 Status FSMCaller::notify_leader_stop(const Status& status) {
-  Event event;
-  event.type = EventType::kLeaderStop;
-  event.status = status;
-  return queue_->publish(std::move(event));
+  return publish(EventType::kLeaderStop, [&](Event& e) { e.status = status; });
 }
 
 Status FSMCaller::notify_start_following(const LeaderChangeContext& ctx) {
-  Event event;
-  event.type = EventType::kStartFollowing;
-  event.ctx = ctx;
-  return queue_->publish(std::move(event));
+  return publish(EventType::kStartFollowing, [&](Event& e) { e.ctx = ctx; });
 }
 
 Status FSMCaller::notify_stop_following(const LeaderChangeContext& ctx) {
-  Event event;
-  event.type = EventType::kStopFollowing;
-  event.ctx = ctx;
-  return queue_->publish(std::move(event));
+  return publish(EventType::kStopFollowing, [&](Event& e) { e.ctx = ctx; });
 }
 
 Status FSMCaller::notify_error(const Status& error) {
-  Event event;
-  event.type = EventType::kError;
-  event.status = error;
-  return queue_->publish(std::move(event));
+  return publish(EventType::kError, [&](Event& e) { e.status = error; });
 }
 
 void FSMCaller::run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status) {

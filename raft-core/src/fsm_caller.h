@@ -80,6 +80,7 @@ class FSMCaller {
   };
   class IteratorImpl;
 
+  Status publish(EventType type, std::function<void(Event&)> fill);
   void handle_events(std::vector<Event>& events);
   void handle_event(Event& event);
   void apply_committed();

@@ -430,22 +430,11 @@ void NodeImpl::pre_vote() {
     elect_self();
     return;
   }
-  const LogId last = log_manager_->last_log_id();
-  for (const PeerId& peer : conf_.peers()) {
-    if (peer == server_id_) continue;
-    RequestVoteRequest request{group_id_, server_id_, peer, term + 1, last, /*pre_vote=*/true};
-    std::weak_ptr<NodeImpl> weak = weak_from_this();
-    std::shared_ptr<Executor> lane = node_lane_;
-    options_.transport->request_vote(
-        request, std::chrono::milliseconds(options_.rpc_timeout_ms),
-        [weak, lane, round, term, peer](const Status& status, const RequestVoteResponse& response) {
-          lane->post([weak, round, term, peer, status, response] {
-            if (auto self = weak.lock()) {
-              self->on_pre_vote_response(round, term, peer, status, response);
-            }
-          });
-        });
-  }
+  request_votes(/*pre_vote=*/true, term + 1,
+                [round, term](NodeImpl& node, const PeerId& peer, const Status& status,
+                              const RequestVoteResponse& response) {
+                  node.on_pre_vote_response(round, term, peer, status, response);
+                });
 }
 
 void NodeImpl::on_pre_vote_response(uint64_t round, Term term, const PeerId& peer,
@@ -484,18 +473,27 @@ void NodeImpl::elect_self() {
     become_leader();
     return;
   }
-  const LogId last = log_manager_->last_log_id();
   const Term term = current_term_;
+  request_votes(/*pre_vote=*/false, term,
+                [term](NodeImpl& node, const PeerId& peer, const Status& status,
+                       const RequestVoteResponse& response) {
+                  node.on_vote_response(term, peer, status, response);
+                });
+}
+
+void NodeImpl::request_votes(bool pre_vote, Term term, VoteResponseHandler on_response) {
+  const LogId last = log_manager_->last_log_id();
+  const Duration timeout = std::chrono::milliseconds(options_.rpc_timeout_ms);
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  std::shared_ptr<Executor> lane = node_lane_;
   for (const PeerId& peer : conf_.peers()) {
     if (peer == server_id_) continue;
-    RequestVoteRequest request{group_id_, server_id_, peer, term, last, /*pre_vote=*/false};
-    std::weak_ptr<NodeImpl> weak = weak_from_this();
-    std::shared_ptr<Executor> lane = node_lane_;
+    RequestVoteRequest request{group_id_, server_id_, peer, term, last, pre_vote};
     options_.transport->request_vote(
-        request, std::chrono::milliseconds(options_.rpc_timeout_ms),
-        [weak, lane, term, peer](const Status& status, const RequestVoteResponse& response) {
-          lane->post([weak, term, peer, status, response] {
-            if (auto self = weak.lock()) self->on_vote_response(term, peer, status, response);
+        request, timeout,
+        [weak, lane, peer, on_response](const Status& status, const RequestVoteResponse& response) {
+          lane->post([weak, peer, on_response, status, response] {
+            if (auto self = weak.lock()) on_response(*self, peer, status, response);
           });
         });
   }
@@ -573,16 +571,22 @@ void NodeImpl::become_leader() {
 // ---------------------------------------------------------------------------------------------
 // RequestVote (Raft §5.2, §5.4.1).
 
-void NodeImpl::handle_request_vote(const RequestVoteRequest& request,
-                                   RpcCallback<RequestVoteResponse> done) {
+template <typename Request, typename Response>
+void NodeImpl::dispatch(const Request& request, RpcCallback<Response> done,
+                        void (NodeImpl::*handler)(const Request&, RpcCallback<Response>)) {
   std::weak_ptr<NodeImpl> weak = weak_from_this();
-  node_lane_->post([weak, request, done = std::move(done)]() mutable {
+  node_lane_->post([weak, request, done = std::move(done), handler]() mutable {
     if (auto self = weak.lock()) {
-      self->on_request_vote(request, std::move(done));
+      ((*self).*handler)(request, std::move(done));
     } else {
-      done(Status::Shutdown("node is gone"), RequestVoteResponse{});
+      done(Status::Shutdown("node is gone"), Response{});
     }
   });
+}
+
+void NodeImpl::handle_request_vote(const RequestVoteRequest& request,
+                                   RpcCallback<RequestVoteResponse> done) {
+  dispatch(request, std::move(done), &NodeImpl::on_request_vote);
 }
 
 void NodeImpl::on_request_vote(const RequestVoteRequest& request,
@@ -629,14 +633,7 @@ void NodeImpl::on_request_vote(const RequestVoteRequest& request,
 
 void NodeImpl::handle_append_entries(const AppendEntriesRequest& request,
                                      RpcCallback<AppendEntriesResponse> done) {
-  std::weak_ptr<NodeImpl> weak = weak_from_this();
-  node_lane_->post([weak, request, done = std::move(done)]() mutable {
-    if (auto self = weak.lock()) {
-      self->on_append_entries(request, std::move(done));
-    } else {
-      done(Status::Shutdown("node is gone"), AppendEntriesResponse{});
-    }
-  });
+  dispatch(request, std::move(done), &NodeImpl::on_append_entries);
 }
 
 void NodeImpl::on_append_entries(const AppendEntriesRequest& request,

@@ -63,6 +63,14 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
 
   void schedule_election_timer();
   void on_election_timer(uint64_t generation);
+  using VoteResponseHandler =
+      std::function<void(NodeImpl&, const PeerId&, const Status&, const RequestVoteResponse&)>;
+  // Sends (pre-)RequestVote for `term` to every other voter; responses come back on the lane.
+  void request_votes(bool pre_vote, Term term, VoteResponseHandler on_response);
+  // Runs `handler` on the node lane, or answers ESHUTDOWN if the node is gone.
+  template <typename Request, typename Response>
+  void dispatch(const Request& request, RpcCallback<Response> done,
+                void (NodeImpl::*handler)(const Request&, RpcCallback<Response>));
   void pre_vote();
   void on_pre_vote_response(uint64_t round, Term term, const PeerId& peer, const Status& status,
                             const RequestVoteResponse& response);

@@ -15,6 +15,22 @@ std::shared_ptr<TestCluster::Outcomes> TestCluster::make_outcomes() {
   return std::make_shared<Outcomes>();
 }
 
+void TestCluster::start_node(size_t i, const GroupId& group, NodeOptions options,
+                             std::shared_ptr<LogStorage> log, std::shared_ptr<RaftMetaStorage> meta,
+                             std::shared_ptr<RaftTransport> transport) {
+  PONTOON_CHECK(!nodes_[i]);
+  fsms_[i] = std::make_unique<RecordingStateMachine>();
+  options.initial_conf = conf();
+  options.fsm = fsms_[i].get();
+  options.log_storage = std::move(log);
+  options.meta_storage = std::move(meta);
+  options.transport = std::move(transport);
+  auto node = std::make_unique<Node>(group, peers_[i]);
+  Status started = node->init(options);
+  PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
+  nodes_[i] = std::move(node);
+}
+
 std::optional<size_t> TestCluster::leader() const {
   std::optional<size_t> best;
   Term best_term;

@@ -69,6 +69,12 @@ class TestCluster {
   const std::map<Term, PeerId>& leaders_by_term() const { return leaders_by_term_; }
 
  protected:
+  // Starts member i's node of `group` with a fresh state machine on the given storage and
+  // transport; `options` supplies timeouts and the runtime. Aborts if init fails.
+  void start_node(size_t i, const GroupId& group, NodeOptions options,
+                  std::shared_ptr<LogStorage> log, std::shared_ptr<RaftMetaStorage> meta,
+                  std::shared_ptr<RaftTransport> transport);
+
   std::vector<PeerId> peers_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<RecordingStateMachine>> fsms_;

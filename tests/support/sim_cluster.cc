@@ -22,19 +22,9 @@ SimCluster::SimCluster(size_t size, uint64_t seed)
 SimCluster::~SimCluster() { stop_all(); }
 
 void SimCluster::start(size_t i) {
-  PONTOON_CHECK(!nodes_[i]);
-  fsms_[i] = std::make_unique<RecordingStateMachine>();
   NodeOptions options = base_options_;
-  options.initial_conf = conf();
-  options.fsm = fsms_[i].get();
-  options.log_storage = logs_[i];
-  options.meta_storage = metas_[i];
-  options.transport = network_->transport_for(peers_[i]);
   options.random_seed = scheduler_->rng()();
-  auto node = std::make_unique<Node>("sim", peers_[i]);
-  Status started = node->init(options);
-  PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
-  nodes_[i] = std::move(node);
+  start_node(i, "sim", options, logs_[i], metas_[i], network_->transport_for(peers_[i]));
 }
 
 void SimCluster::stop(size_t i) {

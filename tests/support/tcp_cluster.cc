@@ -77,17 +77,8 @@ void TcpCluster::start(size_t i) {
   member.faults = std::make_shared<rpc::FaultInjectingTransport>(member.tcp);
   member.faults->set_blocked(member.blocked);
 
-  fsms_[i] = std::make_unique<RecordingStateMachine>();
-  NodeOptions options = base_options_;
-  options.initial_conf = conf();
-  options.fsm = fsms_[i].get();
-  options.log_storage = *log;
-  options.meta_storage = std::shared_ptr<RaftMetaStorage>(std::move(*meta));
-  options.transport = member.faults;
-  auto node = std::make_unique<Node>("tcp", peers_[i]);
-  Status started = node->init(options);
-  PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
-  nodes_[i] = std::move(node);
+  start_node(i, "tcp", base_options_, *log, std::shared_ptr<RaftMetaStorage>(std::move(*meta)),
+             member.faults);
 }
 
 void TcpCluster::stop(size_t i) {
