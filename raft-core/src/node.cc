@@ -294,9 +294,7 @@ void NodeImpl::publish_status() {
   next.first_log_index = log_manager_->first_log_index();
   next.last_log_index = log_manager_->last_log_index();
   next.commit_index = ballot_box_.commit_index();
-  for (const auto& [peer, replicator] : replicators_) {
-    next.peers.push_back({peer, replicator->next_index(), replicator->match_index()});
-  }
+  next.peers = replicators_.status();
   std::lock_guard<std::mutex> lock(status_mutex_);
   published_ = std::move(next);
 }
@@ -317,8 +315,7 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   if (role_ == Role::kLeader) {
-    for (auto& [_, replicator] : replicators_) replicator->stop();
-    replicators_.clear();
+    replicators_.stop_all();
     ballot_box_.clear();
     uncommitted_batches_.clear();
     uncommitted_bytes_ = 0;
@@ -408,10 +405,7 @@ void NodeImpl::on_election_timer(uint64_t generation) {
 void NodeImpl::check_quorum() {
   const TimePoint now = clock_->now();
   const Duration timeout = std::chrono::milliseconds(options_.election_timeout_ms);
-  size_t alive = 1;  // This leader.
-  for (const auto& [_, replicator] : replicators_) {
-    if (now - replicator->last_response_time() < timeout) ++alive;
-  }
+  const size_t alive = 1 + replicators_.count_heard_from(now, timeout);  // 1: this leader.
   if (alive < conf_.quorum()) {
     step_down(current_term_,
               Status::TimedOut("heard from " + std::to_string(alive) + " of " +
@@ -551,10 +545,6 @@ void NodeImpl::become_leader() {
   replicator_options.on_log_error = [this, term](const Status& error) {
     if (term == current_term_) enter_error(error);
   };
-  for (const PeerId& peer : conf_.peers()) {
-    if (peer == server_id_) continue;
-    replicators_[peer] = std::make_shared<Replicator>(replicator_options, peer);
-  }
   // Raft §8: a new leader commits an entry of its own term to learn what is committed. The
   // configuration entry serves as that no-op and records the configuration in the log.
   std::vector<LogEntryPtr> entries{
@@ -562,9 +552,7 @@ void NodeImpl::become_leader() {
   std::vector<std::unique_ptr<Closure>> closures;
   closures.emplace_back(nullptr);
   append_as_leader(std::move(entries), std::move(closures));
-  for (auto& [_, replicator] : replicators_) {
-    if (role_ == Role::kLeader) replicator->start();
-  }
+  if (role_ == Role::kLeader) replicators_.start(conf_, replicator_options);
   publish_status();
 }
 
@@ -851,7 +839,7 @@ void NodeImpl::append_as_leader(std::vector<LogEntryPtr> entries,
   uncommitted_bytes_ += bytes;
   closure_queue_.append(first, std::move(closures));
   // Send to followers now; our own fsync runs in parallel on the disk lane.
-  for (auto& [_, replicator] : replicators_) replicator->on_new_entries();
+  replicators_.on_new_entries();
   publish_status();
 }
 

@@ -25,7 +25,7 @@
 #include "log_manager.h"
 #include "raft/node.h"
 #include "raft/ring_queue.h"
-#include "replicator.h"
+#include "replicator_group.h"
 
 namespace raft {
 
@@ -125,7 +125,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   PeerId leader_id_;
   Configuration conf_;
   BallotBox ballot_box_;
-  std::map<PeerId, std::shared_ptr<Replicator>> replicators_;
+  ReplicatorGroup replicators_;
   std::mt19937_64 rng_;
   uint64_t election_timer_generation_ = 0;
   TimePoint last_leader_contact_;

@@ -1,0 +1,39 @@
+// ReplicatorGroup: the leader's replicators, one per follower of the configuration.
+//
+// Created empty; a new leader calls start() with the followers of its configuration and
+// stop_all() when its leadership ends. Membership change (a later capability) will add and
+// remove single replicators here.
+//
+// Thread-safety: none; it lives on the node lane like the replicators it holds.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "raft/configuration.h"
+#include "raft/node.h"
+#include "replicator.h"
+
+namespace raft {
+
+class ReplicatorGroup {
+ public:
+  // Creates and starts a replicator for every peer of `conf` other than options.leader_id.
+  // REQUIRES: empty().
+  void start(const Configuration& conf, const ReplicatorOptions& options);
+  // Stops and drops every replicator; their late RPC completions are ignored.
+  void stop_all();
+  bool empty() const { return replicators_.empty(); }
+
+  // The leader appended entries: each replicator sends what its window allows.
+  void on_new_entries();
+  // Followers that answered any RPC within `window` before `now`.
+  size_t count_heard_from(TimePoint now, Duration window) const;
+  std::vector<PeerReplicationStatus> status() const;
+
+ private:
+  std::map<PeerId, std::shared_ptr<Replicator>> replicators_;
+};
+
+}  // namespace raft
