@@ -2,6 +2,8 @@
 // durability, corruption and state-machine errors.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "support/sim_cluster.h"
 
 using namespace raft;
@@ -240,4 +242,63 @@ TEST_CASE("status reports term, role, indexes and per-peer replication", "[node]
   CHECK(status.peers.size() == 2);
   for (const auto& peer : status.peers) CHECK(peer.next_index == LogIndex(12));
   CHECK(cluster.node(*lead)->list_peers() == cluster.conf().peers());
+}
+
+namespace {
+
+// Stands in for a replica: records the vote requests it gets and refuses them.
+class RecordingVoter : public RaftService {
+ public:
+  explicit RecordingVoter(SimScheduler& scheduler) : scheduler_(scheduler) {}
+  void handle_request_vote(const RequestVoteRequest& request,
+                           RpcCallback<RequestVoteResponse> done) override {
+    arrivals.emplace_back(scheduler_.now(), request);
+    RequestVoteResponse response;
+    response.term = request.pre_vote ? request.term - 1 : request.term;
+    done(Status::OK(), response);
+  }
+  void handle_append_entries(const AppendEntriesRequest&,
+                             RpcCallback<AppendEntriesResponse> done) override {
+    done(Status::Unavailable("not a replica"), {});
+  }
+  std::vector<std::pair<TimePoint, RequestVoteRequest>> arrivals;
+
+ private:
+  SimScheduler& scheduler_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a follower without a leader pre-votes after a randomized election timeout "
+    "(Raft 5.2, pre-vote)",
+    "[node][election]") {
+  SimCluster cluster(3, 13);
+  cluster.network().set_delay(std::chrono::microseconds(0), std::chrono::microseconds(0));
+  RecordingVoter voter(cluster.scheduler());
+  auto voter_transport = cluster.network().transport_for(cluster.peer(1));
+  REQUIRE(voter_transport->register_service("sim", cluster.peer(1), &voter).ok());
+  cluster.start(0);  // peer 2 stays down; peer 1 is the recording voter
+
+  REQUIRE(cluster.wait_until([&] { return voter.arrivals.size() >= 20; }, std::chrono::hours(1)));
+  const auto timeout = std::chrono::milliseconds(cluster.options().election_timeout_ms);
+  const auto delay = std::chrono::milliseconds(cluster.options().max_election_delay_ms);
+  std::set<int64_t> distinct_gaps_ms;
+  for (size_t k = 0; k < voter.arrivals.size(); ++k) {
+    const RequestVoteRequest& request = voter.arrivals[k].second;
+    // Refused pre-votes never start a real election, so the term never moves.
+    CHECK(request.pre_vote);
+    CHECK(request.term == Term(1));
+    if (k == 0) continue;
+    Duration gap = voter.arrivals[k].first - voter.arrivals[k - 1].first;
+    INFO("gap " << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms");
+    CHECK(gap >= timeout);
+    CHECK(gap < timeout + delay);
+    distinct_gaps_ms.insert(std::chrono::duration_cast<std::chrono::milliseconds>(gap).count());
+  }
+  CHECK(distinct_gaps_ms.size() > 5);  // randomized, not a fixed period
+  CHECK(cluster.node(0)->get_status().term == Term(0));
+  CHECK(cluster.meta_storage(0).term() == Term(0));
+  cluster.stop(0);
+  voter_transport->unregister_service("sim", cluster.peer(1));
 }
