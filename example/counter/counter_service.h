@@ -1,0 +1,47 @@
+// CounterService: the counter's RPC methods (counter.proto), served on a replica's Raft port.
+//
+// Increment and Get are proposed to the Raft group and answered from the entry's
+// CounterClosure once it is applied, so both are linearizable. A replica that is not the leader
+// proposes nothing and answers EPERM with a leader hint; proposal failures are mapped by
+// proposal_failure_status() (counter_protocol.h). Status answers from what this replica knows.
+//
+// Thread-safety: the handlers run on IO threads and may run concurrently; they never block.
+// Responses to proposals are sent from the node's state-machine or node lane.
+// Ownership: borrows the node and the state machine; both must outlive every handler call,
+// i.e. shut the transport down before destroying them.
+#pragma once
+
+#include <string>
+
+#include "counter_state_machine.h"
+#include "raft/node.h"
+#include "raft/rpc/rpc_server.h"
+#include "raft/rpc/tcp_transport.h"
+
+namespace counter {
+
+class CounterService {
+ public:
+  CounterService(raft::Node* node, const CounterStateMachine* fsm) : node_(node), fsm_(fsm) {}
+
+  CounterService(const CounterService&) = delete;
+  CounterService& operator=(const CounterService&) = delete;
+
+  // Registers kCounterIncrement, kCounterGet and kCounterStatus.
+  // REQUIRES: the transport has not started.
+  raft::Status register_methods(raft::rpc::TcpTransport& transport);
+
+  void handle_increment(const std::string& request_body, raft::rpc::RpcServer::Responder respond);
+  void handle_get(const std::string& request_body, raft::rpc::RpcServer::Responder respond);
+  void handle_status(const std::string& request_body, raft::rpc::RpcServer::Responder respond);
+
+ private:
+  // Proposes `command` if this replica leads, and answers with `encode(value)` once applied.
+  template <typename Encode>
+  void propose(const std::string& command, raft::rpc::RpcServer::Responder respond, Encode encode);
+
+  raft::Node* const node_;
+  const CounterStateMachine* const fsm_;
+};
+
+}  // namespace counter

@@ -1,0 +1,53 @@
+// LoadGenerator: closed-loop clients that increment a counter by 1, and the totals that let a
+// checker bound the final count.
+//
+// Each of `clients` threads runs one increment at a time through a shared CounterClient. An
+// increment whose outcome is unknown is counted and never retried (a retry could count it
+// twice); CounterClient already retries the failures that prove an increment was not applied.
+// So after the run, if nothing else touched the counter:
+//
+//   start + acked  <=  final value  <=  start + acked + unknown
+//
+// Thread-safety: run() blocks the calling thread until every client has finished.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "counter_client.h"
+#include "raft/clock.h"
+
+namespace counter {
+
+struct LoadOptions {
+  size_t clients = 1;
+  // Exactly one is set: stop starting increments after this long, or after this many in all.
+  std::optional<raft::Duration> duration;
+  std::optional<uint64_t> ops;
+};
+
+struct LoadTotals {
+  uint64_t acked = 0;
+  uint64_t unknown = 0;
+  uint64_t failed = 0;
+  raft::Duration elapsed{0};
+  // Latency of acknowledged increments, retries included (microseconds).
+  uint64_t p50_us = 0;
+  uint64_t p99_us = 0;
+  uint64_t max_us = 0;
+  // The first unknown and failed outcomes, to say why (empty if none).
+  std::string first_unknown;
+  std::string first_failure;
+
+  // "acked=N unknown=N failed=N": the machine-readable line.
+  std::string totals_line() const;
+  // A few readable lines for a person.
+  std::string summary() const;
+};
+
+// REQUIRES: options.clients >= 1, exactly one of duration and ops set.
+LoadTotals run_load(CounterClient& client, const LoadOptions& options);
+
+}  // namespace counter

@@ -1,0 +1,90 @@
+#include "server_flags.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "flag_parser.h"
+
+namespace counter {
+namespace {
+
+raft::Status bad(const std::string& flag, const std::string& why) {
+  return raft::Status::InvalidArgument(flag + ": " + why);
+}
+
+// Creates `dir` if missing and proves it writable by creating and removing a file in it, which
+// also catches read-only mounts and permission bits that access() would not (e.g. as root).
+raft::Status prepare_data_dir(const std::string& dir) {
+  if (dir.empty()) return bad("--data", "must not be empty");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return bad("--data", "cannot create directory '" + dir + "': " + ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return bad("--data", "'" + dir + "' is not a directory");
+  }
+  const std::string probe = dir + "/.write-probe." + std::to_string(::getpid());
+  {
+    std::ofstream out(probe);
+    if (!out || !(out << "probe") || !(out.flush())) {
+      return bad("--data", "directory '" + dir + "' is not writable");
+    }
+  }
+  std::filesystem::remove(probe, ec);
+  if (ec) return bad("--data", "directory '" + dir + "' is not writable: " + ec.message());
+  return raft::Status::OK();
+}
+
+}  // namespace
+
+raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
+  FlagParser parser({"--group", "--peer", "--conf", "--data", "--election-timeout-ms", "--help"},
+                    {"--help"});
+  if (raft::Status s = parser.parse(args); !s.ok()) return s;
+  ServerFlags flags;
+  if (parser.has("--help")) {
+    flags.help = true;
+    return flags;
+  }
+  if (!parser.positional().empty()) {
+    return raft::Status::InvalidArgument("unexpected argument '" + parser.positional()[0] +
+                                         "' (every setting is a --flag)");
+  }
+
+  raft::Result<std::string> group = parser.required("--group");
+  if (!group.ok()) return group.status();
+  if (group->empty() || group->size() > 128) return bad("--group", "must be 1..128 bytes");
+  flags.group = *group;
+
+  raft::Result<std::string> peer_text = parser.required("--peer");
+  if (!peer_text.ok()) return peer_text.status();
+  raft::Result<raft::PeerId> peer = raft::PeerId::parse(*peer_text);
+  if (!peer.ok())
+    return bad("--peer", "'" + *peer_text + "': " + std::string(peer.status().message()));
+  flags.peer = *peer;
+
+  raft::Result<std::string> conf_text = parser.required("--conf");
+  if (!conf_text.ok()) return conf_text.status();
+  raft::Result<raft::Configuration> conf = raft::Configuration::parse(*conf_text);
+  if (!conf.ok())
+    return bad("--conf", "'" + *conf_text + "': " + std::string(conf.status().message()));
+  if (!conf->contains(flags.peer)) {
+    return bad("--peer", flags.peer.to_string() + " is not in --conf " + conf->to_string());
+  }
+  flags.conf = *conf;
+
+  // NodeOptions accepts [10, 600000].
+  raft::Result<int64_t> timeout = parser.integer("--election-timeout-ms", 1000, 10, 600000);
+  if (!timeout.ok()) return timeout.status();
+  flags.election_timeout_ms = *timeout;
+
+  raft::Result<std::string> data = parser.required("--data");
+  if (!data.ok()) return data.status();
+  if (raft::Status s = prepare_data_dir(*data); !s.ok()) return s;
+  flags.data_dir = *data;
+  return flags;
+}
+
+}  // namespace counter

@@ -1,0 +1,240 @@
+# shellcheck shell=bash
+# counter-cluster.sh: run a local cluster of counter-server processes from bash.
+#
+# Shared by scripts/demo.sh and tests/counter_process_test.sh. Source it, then:
+#
+#   cluster_init WORK_DIR SERVER_BIN CLIENT_BIN BASE_PORT [SIZE [ELECTION_TIMEOUT_MS]]
+#   cluster_cleanup_on_exit        # trap: kill everything started here when the script ends
+#   cluster_start I                # replica I (1..SIZE) on 127.0.0.1:BASE_PORT+I-1
+#   cluster_wait_leader 20         # prints the leader's number, or fails after 20 s
+#   cluster_kill I                 # SIGKILL (kill -9); its data survives
+#   cluster_start I                # restart on the same data
+#   cluster_wait_answering I 20    # until I answers status (e.g. after a restart)
+#   cluster_wait_caught_up I 20    # until I has applied what the leader had committed
+#   cluster_stop I                 # SIGTERM, and wait for a clean exit
+#
+# Replica I keeps its data in WORK_DIR/nodeI and appends its output to WORK_DIR/nodeI.log.
+# Waits poll `counter-client status` until a condition holds or a deadline passes; nothing
+# here sleeps to stand in for synchronisation. Functions return non-zero on failure and print
+# why on stderr, so callers can `|| fail ...`.
+
+CLUSTER_WORK=
+CLUSTER_SERVER=
+CLUSTER_CLIENT=
+CLUSTER_BASE_PORT=
+CLUSTER_SIZE=3
+CLUSTER_ELECTION_TIMEOUT_MS=1000
+CLUSTER_GROUP=counter
+CLUSTER_CONF=
+CLUSTER_PIDS=()        # Indexed by replica number; empty while it is not running.
+CLUSTER_EXTRA_PIDS=()  # Other background processes to end on cleanup (cluster_track).
+CLUSTER_POLL_S=0.2     # How often waits re-check their condition.
+
+cluster_init() {
+  CLUSTER_WORK=${1:?cluster_init: WORK_DIR}
+  CLUSTER_SERVER=${2:?cluster_init: SERVER_BIN}
+  CLUSTER_CLIENT=${3:?cluster_init: CLIENT_BIN}
+  CLUSTER_BASE_PORT=${4:?cluster_init: BASE_PORT}
+  CLUSTER_SIZE=${5:-3}
+  CLUSTER_ELECTION_TIMEOUT_MS=${6:-1000}
+  local i endpoints=()
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do endpoints+=("$(cluster_endpoint "$i")"); done
+  CLUSTER_CONF=$(IFS=,; echo "${endpoints[*]}")
+  CLUSTER_PIDS=()
+  CLUSTER_EXTRA_PIDS=()
+  mkdir -p "$CLUSTER_WORK"
+  local bin
+  for bin in "$CLUSTER_SERVER" "$CLUSTER_CLIENT"; do
+    [[ -x $bin ]] || { echo "cluster_init: $bin is not an executable" >&2; return 1; }
+  done
+}
+
+cluster_endpoint() { echo "127.0.0.1:$((CLUSTER_BASE_PORT + $1 - 1))"; }
+cluster_log_file() { echo "$CLUSTER_WORK/node$1.log"; }
+cluster_data_dir() { echo "$CLUSTER_WORK/node$1"; }
+
+# "[12:34:56.7] message" on stdout.
+cluster_say() { echo "[$(date +%T.%1N)] $*"; }
+
+cluster_is_running() {
+  local pid=${CLUSTER_PIDS[$1]:-}
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# Starts replica I in the background (restarting it if it was killed: same data directory).
+cluster_start() {
+  local i=$1
+  if cluster_is_running "$i"; then
+    echo "cluster_start: replica $i is already running (pid ${CLUSTER_PIDS[i]})" >&2
+    return 1
+  fi
+  local log
+  log=$(cluster_log_file "$i")
+  echo "==== $(date '+%F %T') starting replica $i" >>"$log"
+  "$CLUSTER_SERVER" --group "$CLUSTER_GROUP" --peer "$(cluster_endpoint "$i")" \
+    --conf "$CLUSTER_CONF" --data "$(cluster_data_dir "$i")" \
+    --election-timeout-ms "$CLUSTER_ELECTION_TIMEOUT_MS" >>"$log" 2>&1 &
+  CLUSTER_PIDS[i]=$!
+}
+
+cluster_start_all() {
+  local i
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do cluster_start "$i" || return 1; done
+}
+
+# SIGKILLs replica I and reaps it. Its data directory survives, as after a crash.
+cluster_kill() {
+  local i=$1 pid=${CLUSTER_PIDS[$1]:-}
+  [[ -n $pid ]] || { echo "cluster_kill: replica $i is not running" >&2; return 1; }
+  # Reaped at once, with the shell's "Killed" notice silenced.
+  { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
+  CLUSTER_PIDS[i]=
+  echo "==== $(date '+%F %T') replica $i killed with SIGKILL" >>"$(cluster_log_file "$i")"
+}
+
+# SIGTERMs replica I and waits up to DEADLINE_S (default 15) for it to exit; fails if it does
+# not exit, or exits with a non-zero code.
+cluster_stop() {
+  local i=$1 deadline_s=${2:-15} pid=${CLUSTER_PIDS[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  local end=$((SECONDS + deadline_s))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= end)); then
+      echo "cluster_stop: replica $i (pid $pid) did not exit within ${deadline_s} s of SIGTERM" >&2
+      return 1
+    fi
+    sleep "$CLUSTER_POLL_S"
+  done
+  local code=0
+  wait "$pid" 2>/dev/null || code=$?
+  CLUSTER_PIDS[i]=
+  if ((code != 0)); then
+    echo "cluster_stop: replica $i exited with code $code after SIGTERM" >&2
+    return 1
+  fi
+}
+
+# Stops (SIGTERM, then waits) and starts replica I.
+cluster_restart() {
+  cluster_stop "$1" || return 1
+  cluster_start "$1"
+}
+
+# Registers another background process (e.g. a load client) for cleanup.
+cluster_track() { CLUSTER_EXTRA_PIDS+=("$1"); }
+
+# Ends everything this library started: tracked processes and replicas, SIGTERM first, SIGKILL
+# for whatever is still there after a short grace period.
+cluster_cleanup() {
+  local pids=() pid i
+  for pid in "${CLUSTER_EXTRA_PIDS[@]}" "${CLUSTER_PIDS[@]}"; do
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  ((${#pids[@]} == 0)) && return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local end=$((SECONDS + 5))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+    { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for i in "${!CLUSTER_PIDS[@]}"; do CLUSTER_PIDS[i]=; done
+  CLUSTER_EXTRA_PIDS=()
+}
+
+# Installs cluster_cleanup on EXIT, and turns INT/TERM into an exit (which runs it).
+cluster_cleanup_on_exit() {
+  trap cluster_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# `counter-client status` for the whole cluster: one line per replica ("unreachable" for the
+# ones that do not answer). Always succeeds; the text says what is known.
+cluster_status() {
+  "$CLUSTER_CLIENT" --conf "$CLUSTER_CONF" --timeout-ms 1000 status 2>/dev/null || true
+}
+
+# The value of KEY (role, term, leader, last, commit, applied, value) in the status line of
+# ENDPOINT within STATUS_TEXT; empty if the replica is unreachable.
+cluster_field() {
+  local status_text=$1 endpoint=$2 key=$3
+  awk -v ep="$endpoint" -v key="$key" '$1 == ep {
+      for (f = 2; f <= NF; f++) {
+        n = index($f, "=")
+        if (n > 0 && substr($f, 1, n - 1) == key) { print substr($f, n + 1); exit }
+      }
+    }' <<<"$status_text"
+}
+
+# From one status poll: the number of the replica that leads at the highest term any replica
+# reports, if it does lead. Prints nothing (and fails) if there is no such leader.
+cluster_leader_in() {
+  local status_text=$1 i role term max_term=0 leader=
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    term=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" term)
+    [[ -n $term ]] && ((term > max_term)) && max_term=$term
+  done
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    role=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" role)
+    term=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" term)
+    [[ $role == leader && $term == "$max_term" ]] && leader=$i
+  done
+  [[ -n $leader ]] && echo "$leader"
+}
+
+cluster_leader() { cluster_leader_in "$(cluster_status)"; }
+
+# Polls until a leader is known and prints its number; fails after DEADLINE_S seconds.
+# With NOT_I, a leader other than replica NOT_I is required.
+cluster_wait_leader() {
+  local deadline_s=${1:-20} not_i=${2:-} end leader
+  end=$((SECONDS + deadline_s))
+  while ((SECONDS < end)); do
+    leader=$(cluster_leader) || leader=
+    if [[ -n $leader && $leader != "$not_i" ]]; then
+      echo "$leader"
+      return 0
+    fi
+    sleep "$CLUSTER_POLL_S"
+  done
+  echo "cluster_wait_leader: no leader${not_i:+ other than replica $not_i} within ${deadline_s} s" >&2
+  return 1
+}
+
+# Polls until replica I answers status; fails after DEADLINE_S seconds.
+cluster_wait_answering() {
+  local i=$1 deadline_s=${2:-20} end
+  end=$((SECONDS + deadline_s))
+  while ((SECONDS < end)); do
+    [[ -n $(cluster_field "$(cluster_status)" "$(cluster_endpoint "$i")" role) ]] && return 0
+    sleep "$CLUSTER_POLL_S"
+  done
+  echo "cluster_wait_answering: replica $i did not answer within ${deadline_s} s" >&2
+  return 1
+}
+
+# Waits until replica I has applied everything the leader had committed when the wait began
+# (under load the leader keeps committing; this is the point I must reach to have caught up).
+# Fails after DEADLINE_S seconds, printing how far it got.
+cluster_wait_caught_up() {
+  local i=$1 deadline_s=${2:-30} end status_text leader target='' applied=''
+  end=$((SECONDS + deadline_s))
+  while ((SECONDS < end)); do
+    status_text=$(cluster_status)
+    if [[ -z $target ]]; then
+      leader=$(cluster_leader_in "$status_text") || leader=
+      [[ -n $leader ]] && target=$(cluster_field "$status_text" "$(cluster_endpoint "$leader")" commit)
+    fi
+    applied=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" applied)
+    if [[ -n $target && -n $applied ]] && ((applied >= target)); then
+      echo "$target"
+      return 0
+    fi
+    sleep "$CLUSTER_POLL_S"
+  done
+  echo "cluster_wait_caught_up: replica $i applied ${applied:-nothing} of the leader's commit" \
+    "index ${target:-(no leader seen)} within ${deadline_s} s" >&2
+  return 1
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# counter-server and counter-client refuse bad command lines: exit code 2 and one line on
+# stderr that names the offending flag (DESIGN.md, "Failure contract").
+#
+# usage: counter_flags_test.sh COUNTER_SERVER COUNTER_CLIENT
+set -uo pipefail
+
+server=${1:?usage: $0 COUNTER_SERVER COUNTER_CLIENT}
+client=${2:?usage: $0 COUNTER_SERVER COUNTER_CLIENT}
+work=$(mktemp -d "${TMPDIR:-/tmp}/counter-flags-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+failures=0
+checks=0
+
+# expect_usage_error NAME EXPECTED_TEXT COMMAND...
+expect_usage_error() {
+  local name=$1 expected=$2
+  shift 2
+  checks=$((checks + 1))
+  local stderr_file="$work/stderr" code
+  # A command line that is wrongly accepted would start a server; the timeout ends it.
+  timeout 10 "$@" >/dev/null 2>"$stderr_file"
+  code=$?
+  local lines
+  lines=$(wc -l <"$stderr_file")
+  if [[ $code -ne 2 ]]; then
+    echo "FAIL $name: exit code $code, expected 2; stderr: $(cat "$stderr_file")"
+    failures=$((failures + 1))
+  elif ! grep -qF -- "$expected" "$stderr_file"; then
+    echo "FAIL $name: stderr does not mention '$expected': $(cat "$stderr_file")"
+    failures=$((failures + 1))
+  elif [[ $lines -ne 1 ]]; then
+    echo "FAIL $name: expected one line on stderr, got $lines: $(cat "$stderr_file")"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name: $(cat "$stderr_file")"
+  fi
+}
+
+conf=127.0.0.1:28201,127.0.0.1:28202,127.0.0.1:28203
+peer=127.0.0.1:28201
+data="$work/data"
+touch "$work/a-file"
+
+expect_usage_error "server without flags" "--group" "$server"
+expect_usage_error "server missing --group" "--group" \
+  "$server" --peer "$peer" --conf "$conf" --data "$data"
+expect_usage_error "server missing --peer" "--peer" \
+  "$server" --group counter --conf "$conf" --data "$data"
+expect_usage_error "server missing --conf" "--conf" \
+  "$server" --group counter --peer "$peer" --data "$data"
+expect_usage_error "server missing --data" "--data" \
+  "$server" --group counter --peer "$peer" --conf "$conf"
+expect_usage_error "server bad --peer" "--peer" \
+  "$server" --group counter --peer not-an-address --conf "$conf" --data "$data"
+expect_usage_error "server --peer not in --conf" "--peer" \
+  "$server" --group counter --peer 127.0.0.1:28299 --conf "$conf" --data "$data"
+expect_usage_error "server bad --conf" "--conf" \
+  "$server" --group counter --peer "$peer" --conf "$peer,nonsense" --data "$data"
+expect_usage_error "server empty --data" "--data" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data ""
+expect_usage_error "server unwritable --data" "--data" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$work/a-file/sub"
+expect_usage_error "server non-numeric --election-timeout-ms" "--election-timeout-ms" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --election-timeout-ms soon
+expect_usage_error "server unknown flag" "--colour" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --colour blue
+
+expect_usage_error "client without flags" "--conf" "$client"
+expect_usage_error "client missing --conf" "--conf" "$client" get
+expect_usage_error "client bad --conf" "--conf" "$client" --conf nonsense get
+expect_usage_error "client non-numeric --timeout-ms" "--timeout-ms" \
+  "$client" --conf "$conf" --timeout-ms soon get
+expect_usage_error "client unknown command" "frobnicate" "$client" --conf "$conf" frobnicate
+expect_usage_error "client incr without DELTA" "incr" "$client" --conf "$conf" incr
+expect_usage_error "client non-numeric DELTA" "incr" "$client" --conf "$conf" incr five
+expect_usage_error "client load without --clients" "--clients" \
+  "$client" --conf "$conf" load --seconds 1
+expect_usage_error "client load with --seconds and --ops" "--seconds" \
+  "$client" --conf "$conf" load --clients 2 --seconds 1 --ops 5
+expect_usage_error "client unknown flag" "--colour" "$client" --conf "$conf" --colour blue get
+
+if [[ -e "$data" ]]; then
+  echo "FAIL a refused command line still created the data directory $data"
+  failures=$((failures + 1))
+fi
+
+echo "$((checks - failures))/$checks command lines refused as expected"
+[[ $failures -eq 0 ]]

@@ -1,0 +1,199 @@
+// example/counter: the rules the counter's server and client share (leader hints, which
+// failures prove "not applied"), and the command lines of counter-server and counter-client.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "client_flags.h"
+#include "counter_protocol.h"
+#include "flag_parser.h"
+#include "server_flags.h"
+
+using counter::CallFailure;
+using counter::classify_call_failure;
+using raft::Status;
+
+TEST_CASE("a counter redirect names the leader, and only a redirect does", "[counter]") {
+  const raft::PeerId leader("10.0.0.3", 8102);
+  Status redirect = counter::not_leader_status(leader);
+  CHECK(redirect.is_not_leader());
+  CHECK(counter::leader_hint(redirect) == "10.0.0.3:8102");
+  CHECK_FALSE(counter::leader_hint(counter::not_leader_status(raft::PeerId())).has_value());
+  CHECK_FALSE(counter::leader_hint(Status::Busy("leader_hint=10.0.0.3:8102")).has_value());
+  CHECK_FALSE(counter::leader_hint(Status::NotLeader("leader_hint=not-an-address")).has_value());
+  CHECK(counter::leader_hint(Status::NotLeader("x; leader_hint=1.2.3.4:5 trailing")) ==
+        "1.2.3.4:5");
+}
+
+TEST_CASE("a counter proposal failure is definite only when Raft proves nothing was appended",
+          "[counter]") {
+  // Task's contract: EBUSY, ESTALE and EINVAL mean not appended.
+  CHECK(counter::proposal_failure_status(Status::Busy("full")).is_busy());
+  CHECK(counter::proposal_failure_status(Status::Stale("term")).is_busy());
+  CHECK(counter::proposal_failure_status(Status::InvalidArgument("x")).is_invalid_argument());
+  // Anything else may still commit under the next leader, so it must not look like a redirect.
+  for (const Status& maybe : {Status::NotLeader("leadership lost"), Status::Shutdown("stopping"),
+                              Status::IoError("disk")}) {
+    INFO(maybe.to_string());
+    Status answered = counter::proposal_failure_status(maybe);
+    CHECK(answered.is_io_error());
+    CHECK(std::string(answered.message()).starts_with("outcome unknown"));
+    CHECK(classify_call_failure(answered) == CallFailure::kUnknown);
+  }
+}
+
+TEST_CASE("a counter client retries only failures that prove an increment was not applied",
+          "[counter]") {
+  CHECK(classify_call_failure(counter::not_leader_status(raft::PeerId("1.2.3.4", 5))) ==
+        CallFailure::kNotLeader);
+  CHECK(classify_call_failure(Status::Busy("pending calls")) == CallFailure::kBusy);
+  CHECK(classify_call_failure(Status::Unavailable("cannot connect to 1.2.3.4:5: refused")) ==
+        CallFailure::kNotSent);
+  CHECK(classify_call_failure(Status::NotFound("no handler for method 2000")) ==
+        CallFailure::kNotSent);
+  CHECK(classify_call_failure(Status::InvalidArgument("bad request")) == CallFailure::kRejected);
+  CHECK(classify_call_failure(Status::Unavailable("connection to 1.2.3.4:5 lost: reset")) ==
+        CallFailure::kUnknown);
+  CHECK(classify_call_failure(Status::TimedOut("call 7 timed out")) == CallFailure::kUnknown);
+  CHECK(classify_call_failure(Status::Shutdown("client shut down")) == CallFailure::kUnknown);
+  CHECK(classify_call_failure(Status::Corruption("unreadable")) == CallFailure::kUnknown);
+}
+
+TEST_CASE("counter flag parsing takes --flag value and --flag=value and names bad flags",
+          "[counter]") {
+  counter::FlagParser parser({"--a", "--b", "--on"}, {"--on"});
+  REQUIRE(parser.parse({"--a", "1", "pos", "--b=x y", "-5", "--on"}).ok());
+  CHECK(parser.get("--a") == "1");
+  CHECK(parser.get("--b") == "x y");
+  CHECK(parser.has("--on"));
+  CHECK(parser.positional() == std::vector<std::string>{"pos", "-5"});
+
+  auto error_of = [](std::vector<std::string> args) {
+    counter::FlagParser p({"--a"});
+    return std::string(p.parse(args).message());
+  };
+  CHECK(error_of({"--zzz", "1"}) == "--zzz: unknown flag");
+  CHECK(error_of({"--a", "1", "--a", "2"}) == "--a: given twice");
+  CHECK(error_of({"--a"}) == "--a: missing value");
+
+  CHECK(counter::parse_int64("42") == 42);
+  CHECK(counter::parse_int64("-42") == -42);
+  CHECK(counter::parse_int64("+42") == 42);
+  for (const char* bad : {"", "+", "-", "+-1", "1x", "x", " 1", "99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(counter::parse_int64(bad).has_value());
+  }
+}
+
+namespace {
+
+std::string fresh_dir() {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("counter-protocol-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+std::vector<std::string> server_args(const std::string& data) {
+  return {"--group",        "counter", "--peer",
+          "127.0.0.1:8101", "--conf",  "127.0.0.1:8101,127.0.0.1:8102,127.0.0.1:8103",
+          "--data",         data};
+}
+
+}  // namespace
+
+TEST_CASE("counter-server flags are checked, each error naming its flag", "[counter]") {
+  const std::string data = fresh_dir();
+  raft::Result<counter::ServerFlags> good = counter::parse_server_flags(server_args(data));
+  REQUIRE(good.ok());
+  CHECK(good->group == "counter");
+  CHECK(good->peer == raft::PeerId("127.0.0.1", 8101));
+  CHECK(good->conf.size() == 3);
+  CHECK(good->election_timeout_ms == 1000);
+  CHECK(std::filesystem::is_directory(data));  // Created.
+
+  struct Case {
+    std::vector<std::string> args;
+    const char* flag;
+  };
+  std::vector<std::string> with_timeout = server_args(data);
+  with_timeout.insert(with_timeout.end(), {"--election-timeout-ms", "soon"});
+  std::vector<std::string> missing_group = server_args(data);
+  missing_group.erase(missing_group.begin(), missing_group.begin() + 2);
+  std::vector<std::string> outsider = server_args(data);
+  outsider[3] = "127.0.0.1:9999";
+  std::vector<std::string> bad_peer = server_args(data);
+  bad_peer[3] = "nowhere";
+  std::vector<std::string> bad_conf = server_args(data);
+  bad_conf[5] = "127.0.0.1:8101,garbage";
+  std::vector<std::string> empty_data = server_args("");
+  std::vector<std::string> file_as_data = server_args("/proc/self/status/x");
+  std::vector<std::string> unknown = server_args(data);
+  unknown.push_back("--verbose=1");
+  for (const Case& c : std::vector<Case>{{with_timeout, "--election-timeout-ms"},
+                                         {missing_group, "--group"},
+                                         {outsider, "--peer"},
+                                         {bad_peer, "--peer"},
+                                         {bad_conf, "--conf"},
+                                         {empty_data, "--data"},
+                                         {file_as_data, "--data"},
+                                         {unknown, "--verbose"}}) {
+    INFO(c.flag);
+    raft::Result<counter::ServerFlags> parsed = counter::parse_server_flags(c.args);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.status().is_invalid_argument());
+    CHECK(std::string(parsed.status().message()).starts_with(c.flag));
+  }
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("counter-client flags are checked, each error naming its flag or command", "[counter]") {
+  const std::string conf = "127.0.0.1:8101,127.0.0.1:8102";
+  raft::Result<counter::ClientFlags> incr =
+      counter::parse_client_flags({"--conf", conf, "incr", "-5", "--timeout-ms", "300"});
+  REQUIRE(incr.ok());
+  CHECK(incr->command == counter::ClientFlags::Command::kIncr);
+  CHECK(incr->delta == -5);
+  CHECK(incr->timeout_ms == 300);
+  CHECK(incr->endpoints == std::vector<std::string>{"127.0.0.1:8101", "127.0.0.1:8102"});
+
+  raft::Result<counter::ClientFlags> load =
+      counter::parse_client_flags({"--conf", conf, "load", "--clients", "8", "--seconds", "15"});
+  REQUIRE(load.ok());
+  CHECK(load->load.clients == 8);
+  CHECK(load->load.duration == std::chrono::seconds(15));
+  CHECK_FALSE(load->load.ops.has_value());
+
+  struct Case {
+    std::vector<std::string> args;
+    const char* named;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"get"}, "--conf"},
+           {{"--conf", "nonsense", "get"}, "--conf"},
+           {{"--conf", conf, "--timeout-ms", "ten", "get"}, "--timeout-ms"},
+           {{"--conf", conf, "--timeout-ms", "0", "get"}, "--timeout-ms"},
+           {{"--conf", conf}, "missing command"},
+           {{"--conf", conf, "frobnicate"}, "unknown command"},
+           {{"--conf", conf, "incr"}, "incr"},
+           {{"--conf", conf, "incr", "five"}, "incr"},
+           {{"--conf", conf, "get", "extra"}, "get"},
+           {{"--conf", conf, "load", "--seconds", "1"}, "--clients"},
+           {{"--conf", conf, "load", "--clients", "x", "--ops", "1"}, "--clients"},
+           {{"--conf", conf, "load", "--clients", "2"}, "--seconds"},
+           {{"--conf", conf, "load", "--clients", "2", "--seconds", "1", "--ops", "5"},
+            "--seconds"},
+           {{"--conf", conf, "load", "--clients", "2", "--ops", "-1"}, "--ops"},
+           {{"--conf", conf, "get", "--clients", "2"}, "--clients"},
+           {{"--conf", conf, "--bogus", "1", "get"}, "--bogus"},
+       }) {
+    INFO(c.named);
+    raft::Result<counter::ClientFlags> parsed = counter::parse_client_flags(c.args);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.status().is_invalid_argument());
+    CHECK(std::string(parsed.status().message()).starts_with(c.named));
+  }
+}

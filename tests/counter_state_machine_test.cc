@@ -1,0 +1,367 @@
+// example/counter: CounterCommand's format, CounterStateMachine on a scripted iterator, and
+// CounterService on real Nodes in the deterministic simulation.
+#include <catch2/catch.hpp>
+#include <climits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "counter.pb.h"
+#include "counter_command.h"
+#include "counter_protocol.h"
+#include "counter_service.h"
+#include "counter_state_machine.h"
+#include "support/sim_cluster.h"
+
+using counter::CounterClosure;
+using counter::CounterCommand;
+using counter::CounterService;
+using counter::CounterStateMachine;
+using raft::LogIndex;
+using raft::Status;
+
+namespace {
+
+constexpr raft::Duration kWait = std::chrono::seconds(30);
+
+// An Iterator over a scripted batch. It runs each entry's closure with OK once it moves past
+// it, as the framework does, and records a set_error_and_rollback instead of acting on it.
+class ScriptedIterator final : public raft::Iterator {
+ public:
+  struct Entry {
+    std::string data;
+    std::unique_ptr<raft::Closure> done;
+  };
+
+  ScriptedIterator(LogIndex first, std::vector<Entry> entries)
+      : first_(first), entries_(std::move(entries)) {}
+
+  bool valid() const override { return at_ < entries_.size() && !error_; }
+  void next() override {
+    raft::run_closure(std::move(entries_[at_].done), Status::OK());
+    ++at_;
+  }
+  LogIndex index() const override { return first_ + static_cast<int64_t>(at_); }
+  raft::Term term() const override { return raft::Term(1); }
+  const std::string& data() const override { return entries_[at_].data; }
+  raft::Closure* done() const override { return entries_[at_].done.get(); }
+  void set_error_and_rollback(size_t ntail, const Status& status) override {
+    rollback_ntail_ = ntail;
+    error_ = status;
+    error_index_ = index();
+  }
+
+  size_t passed() const { return at_; }
+  const std::optional<Status>& error() const { return error_; }
+  LogIndex error_index() const { return error_index_; }
+  size_t rollback_ntail() const { return rollback_ntail_; }
+
+ private:
+  const LogIndex first_;
+  std::vector<Entry> entries_;
+  size_t at_ = 0;
+  std::optional<Status> error_;
+  LogIndex error_index_;
+  size_t rollback_ntail_ = 0;
+};
+
+struct Outcome {
+  std::optional<Status> status;
+  int64_t value = 0;
+};
+
+std::unique_ptr<raft::Closure> closure_into(Outcome* outcome) {
+  return std::make_unique<CounterClosure>([outcome](const Status& status, int64_t value) {
+    outcome->status = status;
+    outcome->value = value;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("counter commands round-trip through their 9- and 1-byte encodings", "[counter]") {
+  for (int64_t delta :
+       {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{1} << 40, INT64_MIN, INT64_MAX}) {
+    INFO(delta);
+    const std::string bytes = CounterCommand::increment(delta).encode();
+    CHECK(bytes.size() == 9);
+    CHECK(bytes[0] == 'I');
+    raft::Result<CounterCommand> decoded = CounterCommand::decode(bytes);
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == CounterCommand::increment(delta));
+  }
+  // Little-endian regardless of the host.
+  CHECK(CounterCommand::increment(0x0102).encode() == std::string("I\x02\x01\0\0\0\0\0\0", 9));
+  CHECK(CounterCommand::get().encode() == "G");
+  REQUIRE(CounterCommand::decode("G").ok());
+  CHECK(*CounterCommand::decode("G") == CounterCommand::get());
+}
+
+TEST_CASE("counter command decoding rejects anything but a well-formed command", "[counter]") {
+  for (const std::string& bad :
+       {std::string(), std::string("X"), std::string("GG"), std::string("I"),
+        std::string("I1234567"), std::string("I123456789")}) {
+    INFO(bad);
+    raft::Result<CounterCommand> decoded = CounterCommand::decode(bad);
+    CHECK(decoded.status().is_corruption());
+  }
+}
+
+TEST_CASE(
+    "the counter state machine applies increments in log order and fills each closure with the "
+    "value right after its entry",
+    "[counter]") {
+  CounterStateMachine fsm;
+  Outcome first_incr, first_get, second_get;
+  bool foreign_ran = false;
+  std::vector<ScriptedIterator::Entry> batch;
+  batch.push_back({CounterCommand::increment(5).encode(), closure_into(&first_incr)});
+  batch.push_back({CounterCommand::get().encode(), closure_into(&first_get)});
+  // Entries proposed elsewhere (no closure) and closures of another type are applied alike.
+  batch.push_back({CounterCommand::increment(-2).encode(), nullptr});
+  batch.push_back({CounterCommand::increment(10).encode(),
+                   raft::make_closure([&](const Status& s) { foreign_ran = s.ok(); })});
+  batch.push_back({CounterCommand::get().encode(), closure_into(&second_get)});
+  ScriptedIterator iter(LogIndex(7), std::move(batch));
+  fsm.on_apply(iter);
+
+  CHECK(iter.passed() == 5);
+  CHECK_FALSE(iter.error().has_value());
+  REQUIRE(first_incr.status.has_value());
+  CHECK(first_incr.status->ok());
+  CHECK(first_incr.value == 5);
+  CHECK(first_get.value == 5);
+  CHECK(foreign_ran);
+  CHECK(second_get.value == 13);
+  CHECK(fsm.value() == 13);
+  CHECK(fsm.applied_index() == LogIndex(11));
+
+  // The next batch continues from there.
+  Outcome later;
+  std::vector<ScriptedIterator::Entry> next_batch;
+  next_batch.push_back({CounterCommand::increment(-20).encode(), closure_into(&later)});
+  ScriptedIterator next(LogIndex(12), std::move(next_batch));
+  fsm.on_apply(next);
+  CHECK(later.value == -7);
+  CHECK(fsm.value() == -7);
+  CHECK(fsm.applied_index() == LogIndex(12));
+}
+
+TEST_CASE("the counter wraps around on overflow, the same on every replica", "[counter]") {
+  CounterStateMachine fsm;
+  std::vector<ScriptedIterator::Entry> batch;
+  batch.push_back({CounterCommand::increment(INT64_MAX).encode(), nullptr});
+  batch.push_back({CounterCommand::increment(1).encode(), nullptr});
+  ScriptedIterator iter(LogIndex(1), std::move(batch));
+  fsm.on_apply(iter);
+  CHECK(fsm.value() == INT64_MIN);
+}
+
+TEST_CASE("the counter state machine refuses an entry it cannot decode and applies nothing after",
+          "[counter]") {
+  CounterStateMachine fsm;
+  Outcome before, after;
+  std::vector<ScriptedIterator::Entry> batch;
+  batch.push_back({CounterCommand::increment(1).encode(), closure_into(&before)});
+  batch.push_back({"garbage", nullptr});
+  batch.push_back({CounterCommand::increment(100).encode(), closure_into(&after)});
+  ScriptedIterator iter(LogIndex(3), std::move(batch));
+  fsm.on_apply(iter);
+
+  REQUIRE(iter.error().has_value());
+  CHECK(iter.error()->is_corruption());
+  CHECK(iter.error_index() == LogIndex(4));
+  CHECK(iter.rollback_ntail() == 1);  // Only the bad entry itself.
+  CHECK(std::string(iter.error()->message()).find("counter entry 4") != std::string::npos);
+  CHECK(before.value == 1);
+  CHECK_FALSE(after.status.has_value());
+  CHECK(fsm.value() == 1);
+  CHECK(fsm.applied_index() == LogIndex(3));
+}
+
+TEST_CASE("a counter closure that fails reports the error and no value", "[counter]") {
+  Outcome outcome;
+  std::unique_ptr<raft::Closure> done = closure_into(&outcome);
+  done->run(Status::NotLeader("leadership lost"));
+  REQUIRE(outcome.status.has_value());
+  CHECK(outcome.status->is_not_leader());
+  CHECK(outcome.value == 0);
+}
+
+namespace {
+
+// N replicas with CounterStateMachines and CounterServices on the simulated network.
+class SimCounterGroup {
+ public:
+  SimCounterGroup(size_t size, uint64_t seed) : cluster_(size, seed) {
+    for (size_t i = 0; i < size; ++i) {
+      fsms_.push_back(std::make_unique<CounterStateMachine>());
+      nodes_.push_back(std::make_unique<raft::Node>("counter", cluster_.peer(i)));
+      services_.push_back(std::make_unique<CounterService>(nodes_[i].get(), fsms_[i].get()));
+      raft::NodeOptions options = cluster_.options();
+      options.initial_conf = cluster_.conf();
+      options.fsm = fsms_[i].get();
+      options.log_storage = std::make_shared<raft::MemoryLogStorage>();
+      options.meta_storage = std::make_shared<raft::MemoryRaftMetaStorage>();
+      options.transport = cluster_.network().transport_for(cluster_.peer(i));
+      options.random_seed = cluster_.scheduler().rng()();
+      Status started = nodes_[i]->init(options);
+      PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
+    }
+  }
+  ~SimCounterGroup() {
+    for (auto& node : nodes_) node->shutdown(nullptr);
+    bool stopped = cluster_.scheduler().run_until(
+        [&] {
+          for (auto& node : nodes_) {
+            if (!node->is_shut_down()) return false;
+          }
+          return true;
+        },
+        kWait);
+    PONTOON_CHECK_MSG(stopped, "nodes did not shut down");
+    for (auto& node : nodes_) node->join();
+  }
+
+  bool run_until(const std::function<bool()>& done) {
+    return cluster_.scheduler().run_until(done, kWait);
+  }
+  std::optional<size_t> wait_for_leader() {
+    std::optional<size_t> leader;
+    run_until([&] {
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i]->is_leader()) leader = i;
+      }
+      return leader.has_value();
+    });
+    return leader;
+  }
+
+  raft::testing::SimCluster& cluster() { return cluster_; }
+  raft::Node& node(size_t i) { return *nodes_[i]; }
+  CounterStateMachine& fsm(size_t i) { return *fsms_[i]; }
+  CounterService& service(size_t i) { return *services_[i]; }
+
+ private:
+  raft::testing::SimCluster cluster_;
+  std::vector<std::unique_ptr<CounterStateMachine>> fsms_;
+  std::vector<std::unique_ptr<raft::Node>> nodes_;
+  std::vector<std::unique_ptr<CounterService>> services_;
+};
+
+struct Reply {
+  std::optional<Status> status;
+  std::string body;
+  raft::rpc::RpcServer::Responder responder() {
+    return [this](const Status& s, std::string b) {
+      status = s;
+      body = std::move(b);
+    };
+  }
+};
+
+std::string increment_request(int64_t delta) {
+  pontoon::counter::IncrementRequest request;
+  request.set_delta(delta);
+  return request.SerializeAsString();
+}
+
+int64_t value_in(const Reply& reply) {
+  pontoon::counter::IncrementResponse response;
+  PONTOON_CHECK(response.ParseFromString(reply.body));
+  return response.value();
+}
+
+}  // namespace
+
+TEST_CASE("a one-node counter group answers increments and gets through its log", "[counter]") {
+  SimCounterGroup group(1, 11);
+  REQUIRE(group.wait_for_leader() == 0u);
+  std::vector<Reply> increments(3);
+  for (int64_t delta : {1, 2, 3}) {
+    group.service(0).handle_increment(increment_request(delta), increments[delta - 1].responder());
+  }
+  Reply get;
+  group.service(0).handle_get(pontoon::counter::GetRequest().SerializeAsString(), get.responder());
+  REQUIRE(group.run_until([&] { return get.status.has_value(); }));
+  // Applied in the order proposed: each answer is the running total.
+  for (const Reply& reply : increments) REQUIRE(reply.status == Status::OK());
+  CHECK(value_in(increments[0]) == 1);
+  CHECK(value_in(increments[1]) == 3);
+  CHECK(value_in(increments[2]) == 6);
+  REQUIRE(get.status == Status::OK());
+  pontoon::counter::GetResponse get_response;
+  REQUIRE(get_response.ParseFromString(get.body));
+  CHECK(get_response.value() == 6);
+  CHECK(group.fsm(0).value() == 6);
+}
+
+TEST_CASE("a counter follower redirects to the leader without proposing", "[counter]") {
+  SimCounterGroup group(3, 12);
+  std::optional<size_t> leader = group.wait_for_leader();
+  REQUIRE(leader.has_value());
+  const size_t follower = (*leader + 1) % 3;
+  // Wait until the follower has heard from the leader, so it can name it.
+  REQUIRE(group.run_until([&] { return !group.node(follower).leader_id().empty(); }));
+  const raft::LogIndex last_before = group.node(*leader).get_status().last_log_index;
+
+  Reply redirected;
+  group.service(follower).handle_increment(increment_request(1), redirected.responder());
+  REQUIRE(redirected.status.has_value());  // Answered at once, from the handler.
+  CHECK(redirected.status->is_not_leader());
+  CHECK(counter::leader_hint(*redirected.status) == group.cluster().peer(*leader).endpoint());
+  CHECK(group.node(*leader).get_status().last_log_index == last_before);
+
+  Reply direct;
+  group.service(*leader).handle_increment(increment_request(41), direct.responder());
+  REQUIRE(group.run_until([&] { return direct.status.has_value(); }));
+  REQUIRE(direct.status == Status::OK());
+  CHECK(value_in(direct) == 41);
+  // Every replica converges on the same value.
+  REQUIRE(group.run_until([&] {
+    for (size_t i = 0; i < 3; ++i) {
+      if (group.fsm(i).value() != 41) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_CASE("a counter status answers role, term, leader, indexes and value on any replica",
+          "[counter]") {
+  SimCounterGroup group(3, 13);
+  std::optional<size_t> leader = group.wait_for_leader();
+  REQUIRE(leader.has_value());
+  Reply incr;
+  group.service(*leader).handle_increment(increment_request(7), incr.responder());
+  REQUIRE(group.run_until([&] { return incr.status.has_value(); }));
+  for (size_t i = 0; i < 3; ++i) {
+    INFO(i);
+    Reply reply;
+    group.service(i).handle_status(pontoon::counter::StatusRequest().SerializeAsString(),
+                                   reply.responder());
+    REQUIRE(reply.status == Status::OK());
+    pontoon::counter::StatusResponse status;
+    REQUIRE(status.ParseFromString(reply.body));
+    CHECK(status.peer() == group.cluster().peer(i).endpoint());
+    CHECK(status.role() == (i == *leader ? "leader" : "follower"));
+    CHECK(status.term() >= 1);
+    CHECK(status.first_log_index() == 1);
+    CHECK(status.last_log_index() >= status.commit_index());
+    CHECK(status.commit_index() >= status.applied_index());
+    if (i == *leader) {
+      CHECK(status.leader() == status.peer());
+      CHECK(status.applied_index() == status.last_log_index());
+      CHECK(status.value() == 7);
+    }
+  }
+}
+
+TEST_CASE("counter requests that do not parse are refused with EINVAL", "[counter]") {
+  SimCounterGroup group(1, 14);
+  REQUIRE(group.wait_for_leader() == 0u);
+  Reply reply;
+  group.service(0).handle_increment("\xff\xff\xff", reply.responder());
+  REQUIRE(reply.status.has_value());
+  CHECK(reply.status->is_invalid_argument());
+}

@@ -1,0 +1,20 @@
+# example/counter: the state machine and protocol rules (unit), the programs' flag checking
+# (unit), and a three-process cluster that loses its leader under load (process).
+pontoon_test(counter_state_machine_test
+  SOURCES counter_state_machine_test.cc
+  LIBS counter-service pontoon-test-support
+  LABELS unit)
+pontoon_test(counter_protocol_test
+  SOURCES counter_protocol_test.cc
+  LIBS counter-common
+  LABELS unit)
+
+add_test(NAME counter_bad_flags
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/counter_flags_test.sh
+          $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
+set_tests_properties(counter_bad_flags PROPERTIES LABELS unit TIMEOUT 60)
+
+add_test(NAME counter_process_test
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/counter_process_test.sh
+          $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
+set_tests_properties(counter_process_test PROPERTIES LABELS process TIMEOUT 300)
