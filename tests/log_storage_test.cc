@@ -22,31 +22,12 @@
 #include "raft/storage/log_record.h"
 #include "raft/storage/memory_log_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
+#include "support/temp_dir.h"
 
 using namespace raft;
+using raft::testing::TempDir;
 
 namespace {
-
-// A fresh directory under /tmp, removed with everything in it when the object goes.
-class TempDir {
- public:
-  TempDir() {
-    std::string name = "/tmp/pontoon-log-storage-XXXXXX";
-    REQUIRE(mkdtemp(name.data()) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 const GroupId kGroup = "group-1";
 

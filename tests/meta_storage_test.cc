@@ -16,30 +16,12 @@
 #include "raft/storage/crc32c.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/memory_meta_storage.h"
+#include "support/temp_dir.h"
 
 using namespace raft;
+using raft::testing::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string name = "/tmp/pontoon-meta-storage-XXXXXX";
-    REQUIRE(mkdtemp(name.data()) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

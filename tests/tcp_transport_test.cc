@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "support/temp_dir.h"
 
 #include "raft/rpc/frame.h"
 #include "raft/rpc/io_context_pool.h"
@@ -203,20 +205,7 @@ AppendEntriesRequest append_request(const GroupId& group, const PeerId& from, co
   return request;
 }
 
-// A port on 127.0.0.1 that nothing listens on (the kernel picked it free a moment ago).
-uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t length = sizeof(addr);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+uint16_t unused_port() { return raft::testing::pick_free_port(); }
 
 // A plain blocking socket, to play a misbehaving peer.
 class RawSocket {

@@ -1,36 +1,14 @@
 #include "support/tcp_cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <thread>
 
 #include "raft/check.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
+#include "support/temp_dir.h"
 
 namespace raft::testing {
-namespace {
-
-// A port the kernel just handed out for 127.0.0.1; free again once the probe socket closes.
-uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  PONTOON_CHECK(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  PONTOON_CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  PONTOON_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-}  // namespace
 
 TcpCluster::TcpCluster(size_t size) : pool_(std::make_shared<ExecutorPool>(2)) {
   char tmpl[] = "/tmp/pontoon-tcp-cluster-XXXXXX";
