@@ -241,7 +241,8 @@ TEST_CASE("status reports term, role, indexes and per-peer replication", "[node]
   CHECK(status.commit_index == LogIndex(11));
   CHECK(status.peers.size() == 2);
   for (const auto& peer : status.peers) CHECK(peer.next_index == LogIndex(12));
-  CHECK(cluster.node(*lead)->list_peers() == cluster.conf().peers());
+  for (size_t i = 0; i < 3; ++i) CHECK(cluster.node(i)->list_peers() == cluster.conf().peers());
+  CHECK(cluster.node((*lead + 1) % 3)->get_status().peers.empty());  // followers track no peers
 }
 
 namespace {
@@ -249,12 +250,14 @@ namespace {
 // Stands in for a replica: records the vote requests it gets and refuses them.
 class RecordingVoter : public RaftService {
  public:
-  explicit RecordingVoter(SimScheduler& scheduler) : scheduler_(scheduler) {}
+  explicit RecordingVoter(SimScheduler& scheduler, bool grant_pre_votes = false)
+      : scheduler_(scheduler), grant_pre_votes_(grant_pre_votes) {}
   void handle_request_vote(const RequestVoteRequest& request,
                            RpcCallback<RequestVoteResponse> done) override {
     arrivals.emplace_back(scheduler_.now(), request);
     RequestVoteResponse response;
     response.term = request.pre_vote ? request.term - 1 : request.term;
+    response.granted = request.pre_vote && grant_pre_votes_;
     done(Status::OK(), response);
   }
   void handle_append_entries(const AppendEntriesRequest&,
@@ -265,6 +268,7 @@ class RecordingVoter : public RaftService {
 
  private:
   SimScheduler& scheduler_;
+  const bool grant_pre_votes_;
 };
 
 }  // namespace
@@ -299,6 +303,35 @@ TEST_CASE(
   CHECK(distinct_gaps_ms.size() > 5);  // randomized, not a fixed period
   CHECK(cluster.node(0)->get_status().term == Term(0));
   CHECK(cluster.meta_storage(0).term() == Term(0));
+  cluster.stop(0);
+  voter_transport->unregister_service("sim", cluster.peer(1));
+}
+
+TEST_CASE("a candidate asks for no vote until its new term and vote are durable",
+          "[node][election][durability]") {
+  SimCluster cluster(3, 17);
+  RecordingVoter voter(cluster.scheduler(), /*grant_pre_votes=*/true);
+  auto voter_transport = cluster.network().transport_for(cluster.peer(1));
+  REQUIRE(voter_transport->register_service("sim", cluster.peer(1), &voter).ok());
+  cluster.start(0);
+
+  SECTION("the write succeeds: RequestVote carries the durable term") {
+    REQUIRE(cluster.wait_until(
+        [&] { return !voter.arrivals.empty() && !voter.arrivals.back().second.pre_vote; },
+        std::chrono::minutes(1)));
+    CHECK(voter.arrivals.back().second.term == Term(1));
+    CHECK(cluster.meta_storage(0).term() == Term(1));
+    CHECK(cluster.meta_storage(0).voted_for() == cluster.peer(0));
+  }
+  SECTION("the write fails: no RequestVote leaves and the node stops") {
+    cluster.meta_storage(0).fail_next_write_for_testing();
+    REQUIRE(cluster.wait_until([&] { return !cluster.fsm(0).errors().empty(); },
+                               std::chrono::minutes(1)));
+    cluster.wait_until([] { return false; }, std::chrono::seconds(5));
+    for (const auto& [at, request] : voter.arrivals) CHECK(request.pre_vote);
+    CHECK(cluster.node(0)->get_status().role == Role::kError);
+    CHECK(cluster.meta_storage(0).term() == Term(0));
+  }
   cluster.stop(0);
   voter_transport->unregister_service("sim", cluster.peer(1));
 }

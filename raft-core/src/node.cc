@@ -47,14 +47,7 @@ bool Node::is_leader() const { return impl_->status().role == Role::kLeader; }
 PeerId Node::leader_id() const { return impl_->status().leader_id; }
 NodeStatus Node::get_status() const { return impl_->status(); }
 
-std::vector<PeerId> Node::list_peers() const {
-  NodeStatus status = impl_->status();
-  std::vector<PeerId> peers;
-  for (const PeerReplicationStatus& peer : status.peers) peers.push_back(peer.peer);
-  if (!status.peer_id.empty()) peers.push_back(status.peer_id);
-  std::sort(peers.begin(), peers.end());
-  return peers;
-}
+std::vector<PeerId> Node::list_peers() const { return impl_->status().conf.peers(); }
 
 // ---------------------------------------------------------------------------------------------
 // NodeImpl: construction, init, shutdown.
@@ -294,6 +287,7 @@ void NodeImpl::publish_status() {
   next.first_log_index = log_manager_->first_log_index();
   next.last_log_index = log_manager_->last_log_index();
   next.commit_index = ballot_box_.commit_index();
+  next.conf = conf_;
   next.peers = replicators_.status();
   std::lock_guard<std::mutex> lock(status_mutex_);
   published_ = std::move(next);

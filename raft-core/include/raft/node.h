@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "raft/closure.h"
+#include "raft/configuration.h"
 #include "raft/node_options.h"
 #include "raft/peer_id.h"
 #include "raft/task.h"
@@ -42,6 +43,8 @@ struct NodeStatus {
   LogIndex last_log_index;
   LogIndex commit_index;
   LogIndex applied_index;
+  // The voters this node currently uses (the newest configuration in its log).
+  Configuration conf;
   // Only on the leader: one entry per follower.
   std::vector<PeerReplicationStatus> peers;
 };
@@ -74,6 +77,7 @@ class Node {
   bool is_leader() const;
   // The leader this node knows of, or an empty PeerId.
   PeerId leader_id() const;
+  // The voters of the configuration this node uses, sorted.
   std::vector<PeerId> list_peers() const;
   NodeStatus get_status() const;
 
