@@ -29,6 +29,9 @@ class SimScheduler::SimExecutor final : public Executor {
   }
   void shutdown() override {
     lane_->shut_down = true;
+    // Destroying a task may destroy an executor of this same lane (tasks own their owners'
+    // state); move the queue out first so that never clears a deque being cleared.
+    std::deque<std::function<void()>> doomed = std::move(lane_->ready);
     lane_->ready.clear();
   }
 
@@ -42,7 +45,17 @@ SimScheduler::SimScheduler(uint64_t seed) : seed_(seed), rng_(seed) {
   clock_.now_ = TimePoint(std::chrono::hours(1));
 }
 
-SimScheduler::~SimScheduler() = default;
+SimScheduler::~SimScheduler() {
+  // Pending tasks and timers can own the executors of their own lanes (a drain task keeps its
+  // queue alive, the queue keeps its executor): drop them all to break those cycles.
+  std::map<std::pair<TimePoint, uint64_t>, Timer> timers = std::move(timers_);
+  timers_.clear();
+  timers.clear();
+  for (const auto& lane : lanes_) {
+    std::deque<std::function<void()>> doomed = std::move(lane->ready);
+    lane->ready.clear();
+  }
+}
 
 std::shared_ptr<Executor> SimScheduler::make_executor(std::string_view name) {
   auto lane = std::make_shared<Lane>();
