@@ -45,6 +45,7 @@ TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][opti
       {"apply_queue_capacity", [](NodeOptions& o) { o.apply_queue_capacity = 1000; }},
       {"disk_queue_capacity", [](NodeOptions& o) { o.disk_queue_capacity = 0; }},
       {"fsm_queue_capacity", [](NodeOptions& o) { o.fsm_queue_capacity = 3; }},
+      {"disk_batch_max_ops", [](NodeOptions& o) { o.disk_batch_max_ops = 0; }},
       {"apply_batch_max", [](NodeOptions& o) { o.apply_batch_max = 0; }},
       {"max_inflight_msgs", [](NodeOptions& o) { o.max_inflight_msgs = 0; }},
       {"max_entries_per_append", [](NodeOptions& o) { o.max_entries_per_append = 0; }},

@@ -97,6 +97,7 @@ Status NodeImpl::init(const NodeOptions& options) {
 
   LogManager::Options log_options;
   log_options.disk_queue_capacity = options_.disk_queue_capacity;
+  log_options.disk_batch_max = options_.disk_batch_max_ops;
   log_options.cache_max_bytes = options_.log_cache_max_bytes;
   log_manager_ =
       std::make_unique<LogManager>(group_id_, options_.log_storage, disk_lane_, log_options);

@@ -52,6 +52,7 @@ Status NodeOptions::validate() const {
   };
   for (PositiveOption limit : {PositiveOption{"apply_batch_max", apply_batch_max},
                                PositiveOption{"fsm_batch_max_entries", fsm_batch_max_entries},
+                               PositiveOption{"disk_batch_max_ops", disk_batch_max_ops},
                                PositiveOption{"max_entries_per_append", max_entries_per_append},
                                PositiveOption{"max_bytes_per_append", max_bytes_per_append},
                                PositiveOption{"max_inflight_msgs", max_inflight_msgs},

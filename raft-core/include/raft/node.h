@@ -8,7 +8,13 @@
 //
 // Thread-safety: every method may be called from any thread. apply() is non-blocking: it
 // publishes to the apply ring and returns; a full ring runs the task's closure with EBUSY.
-// A Node is neither copyable nor movable; destroying one shuts it down and joins.
+// A Node is neither copyable nor movable; destroying one shuts it down and joins. Under a
+// SimScheduler runtime nothing runs unless the test drives the scheduler: call shutdown(),
+// run the scheduler until is_shut_down(), then destroy the node (see tests/support).
+//
+// Outcomes: EPERM from a closure means either "not the leader, not appended" or "leadership
+// lost after appending" (the entry may still commit). A service that must tell them apart
+// checks is_leader() before apply(), as example/counter does.
 #pragma once
 
 #include <memory>

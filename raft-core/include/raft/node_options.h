@@ -45,6 +45,8 @@ struct NodeOptions {
   size_t apply_queue_capacity = 16384;
   size_t apply_batch_max = 32;
   size_t disk_queue_capacity = 16384;
+  // Disk operations (appends, truncations) written with one write batch and one fsync.
+  size_t disk_batch_max_ops = 256;
   size_t fsm_queue_capacity = 16384;
   size_t fsm_batch_max_entries = 512;
 
