@@ -18,3 +18,4 @@ target_include_directories(ballot_box_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-co
 pontoon_test(log_manager_test SOURCES log_manager_test.cc LIBS raft-core raft-storage LABELS unit)
 target_include_directories(log_manager_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 pontoon_test(in_process_transport_test SOURCES in_process_transport_test.cc LIBS raft-rpc LABELS unit)
+pontoon_test(multi_group_test SOURCES multi_group_test.cc LIBS pontoon-test-support LABELS tcp)
