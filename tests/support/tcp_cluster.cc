@@ -23,10 +23,12 @@ TcpCluster::TcpCluster(size_t size) : pool_(std::make_shared<ExecutorPool>(2)) {
   }
   nodes_.resize(size);
   fsms_.resize(size);
-  base_options_.election_timeout_ms = 400;
-  base_options_.max_election_delay_ms = 400;
-  base_options_.heartbeat_interval_ms = 40;
-  base_options_.rpc_timeout_ms = 400;
+  // Real time on a shared 2-core CI machine: an fsync or a scheduling stall of a few hundred
+  // milliseconds must not look like a dead leader, or tests that count on a stable leader flake.
+  base_options_.election_timeout_ms = 1000;
+  base_options_.max_election_delay_ms = 1000;
+  base_options_.heartbeat_interval_ms = 100;
+  base_options_.rpc_timeout_ms = 1000;
   base_options_.runtime = pool_;
 }
 
