@@ -336,3 +336,41 @@ TEST_CASE("a candidate asks for no vote until its new term and vote are durable"
   cluster.stop(0);
   voter_transport->unregister_service("sim", cluster.peer(1));
 }
+
+TEST_CASE("a server that hears from a live leader ignores vote and pre-vote requests (Raft 6)",
+          "[node][election]") {
+  SimCluster cluster(3, 23);
+  // Members 0 and 1 form a majority; the test speaks for member 2 as a disruptive candidate
+  // with a newer term and a longer log.
+  cluster.start(0);
+  cluster.start(1);
+  std::optional<size_t> lead = cluster.wait_for_leader(kWait);
+  REQUIRE(lead.has_value());
+  const size_t follower = 1 - *lead;
+  REQUIRE(cluster.wait_until(
+      [&] { return cluster.node(follower)->leader_id() == cluster.peer(*lead); }, kWait));
+  const Term term = cluster.node(follower)->get_status().term;
+
+  auto disruptor = cluster.network().transport_for(cluster.peer(2));
+  auto ask = [&](size_t target, bool pre_vote) {
+    RequestVoteRequest request{
+        "sim",   cluster.peer(2), cluster.peer(target), term + 5, LogId{LogIndex(1000), term},
+        pre_vote};
+    std::optional<RequestVoteResponse> answer;
+    disruptor->request_vote(request, std::chrono::seconds(1),
+                            [&](const Status& status, const RequestVoteResponse& response) {
+                              REQUIRE(status.ok());
+                              answer = response;
+                            });
+    REQUIRE(cluster.wait_until([&] { return answer.has_value(); }, kWait));
+    return *answer;
+  };
+  for (size_t target : {follower, *lead}) {
+    INFO("asking " << (target == *lead ? "the leader" : "the follower"));
+    CHECK_FALSE(ask(target, /*pre_vote=*/true).granted);
+    CHECK_FALSE(ask(target, /*pre_vote=*/false).granted);
+    CHECK(cluster.node(target)->get_status().term == term);
+  }
+  CHECK(cluster.node(*lead)->is_leader());
+  CHECK(cluster.meta_storage(follower).term() == term);
+}
