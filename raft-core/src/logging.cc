@@ -60,8 +60,9 @@ LogMessage::LogMessage(LogLevel level, const char* file, int line) {
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
   const char* base = std::strrchr(file, '/');
-  stream_ << level_letter(level) << ' ' << stamp << '.' << std::to_string(1000000 + micros).substr(1)
-          << ' ' << (base ? base + 1 : file) << ':' << line << "] ";
+  stream_ << level_letter(level) << ' ' << stamp << '.'
+          << std::to_string(1000000 + micros).substr(1) << ' ' << (base ? base + 1 : file) << ':'
+          << line << "] ";
 }
 
 LogMessage::~LogMessage() {

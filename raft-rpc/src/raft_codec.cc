@@ -145,19 +145,30 @@ std::string encode(const AppendEntriesResponse& response) {
   return wire.SerializeAsString();
 }
 
+namespace {
+
+// The fields every request carries: who it is for, who sent it, and the sender's term.
+template <typename Wire, typename Request>
+Status decode_request_header(const Wire& wire, std::string_view what, Request* out) {
+  if (Status s = decode_group_id(wire.group_id(), what, &out->group_id); !s.ok()) return s;
+  if (Status s = decode_peer_id(wire.server_id(), "server_id", what, &out->server_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", what, &out->peer_id); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_non_negative(wire.term(), "term", what); !s.ok()) return s;
+  out->term = Term(wire.term());
+  return Status::OK();
+}
+
+}  // namespace
+
 Status decode(std::string_view bytes, RequestVoteRequest* out) {
   constexpr std::string_view kWhat = "RequestVoteRequest";
   pb::RequestVoteRequest wire;
   if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
-  if (Status s = decode_group_id(wire.group_id(), kWhat, &out->group_id); !s.ok()) return s;
-  if (Status s = decode_peer_id(wire.server_id(), "server_id", kWhat, &out->server_id); !s.ok()) {
-    return s;
-  }
-  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", kWhat, &out->peer_id); !s.ok()) {
-    return s;
-  }
-  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
-  out->term = Term(wire.term());
+  if (Status s = decode_request_header(wire, kWhat, out); !s.ok()) return s;
   if (Status s = decode_log_id(wire.last_log_id(), "last_log_id", kWhat, &out->last_log_id);
       !s.ok()) {
     return s;
@@ -180,15 +191,7 @@ Status decode(std::string_view bytes, AppendEntriesRequest* out) {
   constexpr std::string_view kWhat = "AppendEntriesRequest";
   pb::AppendEntriesRequest wire;
   if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
-  if (Status s = decode_group_id(wire.group_id(), kWhat, &out->group_id); !s.ok()) return s;
-  if (Status s = decode_peer_id(wire.server_id(), "server_id", kWhat, &out->server_id); !s.ok()) {
-    return s;
-  }
-  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", kWhat, &out->peer_id); !s.ok()) {
-    return s;
-  }
-  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
-  out->term = Term(wire.term());
+  if (Status s = decode_request_header(wire, kWhat, out); !s.ok()) return s;
   if (Status s = decode_log_id(wire.prev_log_id(), "prev_log_id", kWhat, &out->prev_log_id);
       !s.ok()) {
     return s;
