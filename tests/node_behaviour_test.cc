@@ -2,6 +2,7 @@
 // durability, corruption and state-machine errors.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
 
 #include "support/sim_cluster.h"
@@ -373,4 +374,66 @@ TEST_CASE("a server that hears from a live leader ignores vote and pre-vote requ
   }
   CHECK(cluster.node(*lead)->is_leader());
   CHECK(cluster.meta_storage(follower).term() == term);
+}
+
+namespace {
+
+// A memory log whose writes start failing on demand, like a disk whose fsync fails.
+class FailingLogStorage final : public LogStorage {
+ public:
+  LogIndex first_log_index() const override { return inner_.first_log_index(); }
+  LogIndex last_log_index() const override { return inner_.last_log_index(); }
+  Result<LogEntryPtr> get_entry(LogIndex index) const override { return inner_.get_entry(index); }
+  Result<Term> get_term(LogIndex index) const override { return inner_.get_term(index); }
+  Status write(const LogWrite& write) override {
+    if (failing) return Status::IoError("fsync failed (injected)");
+    return inner_.write(write);
+  }
+  Status truncate_prefix(LogIndex first) override { return inner_.truncate_prefix(first); }
+  std::atomic<bool> failing{false};
+
+ private:
+  MemoryLogStorage inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a failed log write stops the node: no more writes, closures fail, on_error reports",
+          "[node][durability]") {
+  SimCluster cluster(1, 31);
+  RecordingStateMachine fsm;
+  auto log = std::make_shared<FailingLogStorage>();
+  NodeOptions options = valid_options(cluster, &fsm);
+  options.initial_conf = Configuration({cluster.peer(0)});
+  options.log_storage = log;
+  auto node = std::make_unique<Node>("g", cluster.peer(0));
+  REQUIRE(node->init(options).ok());
+  REQUIRE(cluster.wait_until([&] { return node->is_leader() && fsm.leader_terms().size() == 1; },
+                             kWait));
+
+  std::vector<std::optional<Status>> outcomes(3);
+  auto propose = [&](size_t k) {
+    node->apply(Task{"w" + std::to_string(k),
+                     make_closure([&outcomes, k](const Status& s) { outcomes[k] = s; })});
+  };
+  propose(0);
+  REQUIRE(cluster.wait_until([&] { return outcomes[0].has_value(); }, kWait));
+  CHECK(outcomes[0]->ok());
+
+  log->failing = true;
+  propose(1);
+  REQUIRE(cluster.wait_until([&] { return outcomes[1].has_value(); }, kWait));
+  CHECK_FALSE(outcomes[1]->ok());
+  REQUIRE(cluster.wait_until([&] { return !fsm.errors().empty(); }, kWait));
+  CHECK(fsm.errors()[0].is_io_error());
+  CHECK(node->get_status().role == Role::kError);
+  CHECK(fsm.applied_count() == 1);  // the failed entry was never applied
+
+  propose(2);  // a stopped node accepts nothing
+  REQUIRE(cluster.wait_until([&] { return outcomes[2].has_value(); }, kWait));
+  CHECK(outcomes[2]->is_io_error());
+
+  node->shutdown(nullptr);
+  REQUIRE(cluster.wait_until([&] { return node->is_shut_down(); }, kWait));
+  node->join();
 }
