@@ -157,3 +157,14 @@ TEST_CASE("in-process network: no replica at the address answers EHOSTDOWN", "[i
   CHECK(f.transports[1]->register_service("g", peer(1), f.services[1].get()).is_invalid_argument());
   CHECK(f.vote(0, 1).status.ok());
 }
+
+TEST_CASE("in-process network: a duplicated request reaches the service twice, the caller once",
+          "[in_process]") {
+  Fixture f;
+  f.network->set_duplicate_probability(1.0);
+  Call call = f.vote(0, 1);
+  CHECK(call.completions == 1);
+  CHECK(call.status.ok());
+  CHECK(f.services[1]->calls == 2);
+  CHECK(f.network->duplicated() == 1);
+}

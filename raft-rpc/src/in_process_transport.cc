@@ -63,6 +63,16 @@ void InProcessNetwork::set_drop_probability(double probability) {
   drop_probability_ = std::clamp(probability, 0.0, 1.0);
 }
 
+void InProcessNetwork::set_duplicate_probability(double probability) {
+  std::lock_guard<std::mutex> lock(faults_mutex_);
+  duplicate_probability_ = std::clamp(probability, 0.0, 1.0);
+}
+
+uint64_t InProcessNetwork::duplicated() const {
+  std::lock_guard<std::mutex> lock(faults_mutex_);
+  return duplicated_;
+}
+
 void InProcessNetwork::block(const PeerId& from, const PeerId& to) {
   std::lock_guard<std::mutex> lock(faults_mutex_);
   blocked_.emplace(from, to);
@@ -157,7 +167,7 @@ void InProcessNetwork::call(const PeerId& from, const Request& request, Duration
   std::optional<Duration> delay = route(from, to);
   if (!delay) return;
   std::weak_ptr<InProcessNetwork> weak = weak_from_this();
-  lane_->post_after(*delay, [weak, pending, request, from, to, deliver] {
+  auto deliver_once = [weak, pending, request, from, to, deliver] {
     auto self = weak.lock();
     if (!self) return;
     std::lock_guard<std::mutex> lock(self->routes_mutex_);
@@ -177,7 +187,24 @@ void InProcessNetwork::call(const PeerId& from, const Request& request, Duration
               network->lane_->post_after(
                   *back, [pending, status, response] { pending->complete(status, response); });
             });
-  });
+  };
+  lane_->post_after(*delay, deliver_once);
+  // A duplicated request reaches the service a second time, later; whichever answer comes
+  // back first completes the call.
+  if (std::optional<Duration> again = duplicate_delay()) {
+    lane_->post_after(*delay + *again, deliver_once);
+  }
+}
+
+std::optional<Duration> InProcessNetwork::duplicate_delay() {
+  std::lock_guard<std::mutex> lock(faults_mutex_);
+  if (duplicate_probability_ <= 0 ||
+      std::uniform_real_distribution<double>(0, 1)(rng_) >= duplicate_probability_) {
+    return std::nullopt;
+  }
+  ++duplicated_;
+  return Duration(
+      std::uniform_int_distribution<int64_t>(min_delay_.count(), max_delay_.count())(rng_));
 }
 
 }  // namespace raft::rpc

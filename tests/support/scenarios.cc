@@ -271,9 +271,12 @@ void scenario_chaos(SimCluster& cluster, size_t rounds) {
         break;
       case 5:
         cluster.network().set_drop_probability(std::uniform_real_distribution<double>(0, 0.3)(rng));
+        cluster.network().set_duplicate_probability(
+            std::uniform_real_distribution<double>(0, 0.3)(rng));
         break;
       default:
         cluster.network().set_drop_probability(0);
+        cluster.network().set_duplicate_probability(0);
         break;
     }
     // Propose to random running nodes; most land on followers and fail fast with EPERM.
@@ -292,6 +295,7 @@ void scenario_chaos(SimCluster& cluster, size_t rounds) {
   PONTOON_LOG(kInfo) << "chaos: healing";
   cluster.heal();
   cluster.network().set_drop_probability(0);
+  cluster.network().set_duplicate_probability(0);
   for (size_t i = 0; i < n; ++i) {
     if (!cluster.node(i)) cluster.start(i);
   }

@@ -37,10 +37,11 @@ namespace raft::testing {
 
 class SimCluster;
 
-// Randomized faults on the simulation: partitions, isolation, message loss, kills and
-// restarts of a minority, with proposals throughout. Then heals everything and checks Raft's
-// safety properties: one leader per term, every acknowledged entry applied exactly once on
-// every node, the same sequence everywhere. Every choice comes from the cluster's seed.
+// Randomized faults on the simulation: partitions, isolation, message loss and duplication,
+// kills and restarts of a minority, with proposals throughout. Then heals everything and
+// checks Raft's safety properties: one leader per term, every acknowledged entry applied
+// exactly once on every node, the same sequence everywhere. Every choice comes from the
+// cluster's seed.
 void scenario_chaos(SimCluster& cluster, size_t rounds);
 
 }  // namespace raft::testing

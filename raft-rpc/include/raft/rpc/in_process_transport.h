@@ -1,6 +1,6 @@
 // InProcessNetwork: replicas of many groups in one process, talking through posted function
-// calls instead of sockets, with faults a test controls: dropped messages, delays and
-// partitions.
+// calls instead of sockets, with faults a test controls: dropped messages, duplicated
+// requests, delays and partitions.
 //
 // Every message (request or response) is delivered on the network's own lane after a delay
 // drawn from [min_delay, max_delay]; a message on a blocked link, or one that loses the
@@ -36,6 +36,9 @@ class InProcessNetwork : public std::enable_shared_from_this<InProcessNetwork> {
   void set_delay(Duration min_delay, Duration max_delay);
   // Each message is lost with this probability, in [0, 1].
   void set_drop_probability(double probability);
+  // Each delivered request reaches its service a second time with this probability, in
+  // [0, 1] (a retransmission): handlers must be idempotent.
+  void set_duplicate_probability(double probability);
   // Messages from `from` to `to` are lost (one direction).
   void block(const PeerId& from, const PeerId& to);
   // `peer` can neither send nor receive.
@@ -47,6 +50,7 @@ class InProcessNetwork : public std::enable_shared_from_this<InProcessNetwork> {
 
   uint64_t delivered() const;
   uint64_t dropped() const;
+  uint64_t duplicated() const;
 
  private:
   class Transport;
@@ -58,6 +62,8 @@ class InProcessNetwork : public std::enable_shared_from_this<InProcessNetwork> {
   void unregister_service(const GroupId& group_id, const PeerId& self);
   // Decides the fate of one message; returns the delay, or nothing if it is lost.
   std::optional<Duration> route(const PeerId& from, const PeerId& to);
+  // The extra delay of a duplicate of a delivered request, or nothing.
+  std::optional<Duration> duplicate_delay();
   template <typename Request, typename Response, typename Deliver>
   void call(const PeerId& from, const Request& request, Duration timeout,
             RpcCallback<Response> done, Deliver deliver);
@@ -69,6 +75,8 @@ class InProcessNetwork : public std::enable_shared_from_this<InProcessNetwork> {
   Duration min_delay_;                           // Guarded by faults_mutex_.
   Duration max_delay_;                           // Guarded by faults_mutex_.
   double drop_probability_ = 0;                  // Guarded by faults_mutex_.
+  double duplicate_probability_ = 0;             // Guarded by faults_mutex_.
+  uint64_t duplicated_ = 0;                      // Guarded by faults_mutex_.
   std::set<std::pair<PeerId, PeerId>> blocked_;  // Guarded by faults_mutex_.
   std::set<PeerId> isolated_;                    // Guarded by faults_mutex_.
   std::map<PeerId, size_t> side_of_;             // Guarded by faults_mutex_.
