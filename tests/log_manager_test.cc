@@ -5,34 +5,12 @@
 #include "log_manager.h"
 #include "raft/sim_scheduler.h"
 #include "raft/storage/memory_log_storage.h"
+#include "support/faulty_log_storage.h"
 
 using namespace raft;
+using raft::testing::FaultyLogStorage;
 
 namespace {
-
-// Counts writes and can fail the next one.
-class InstrumentedStorage final : public LogStorage {
- public:
-  LogIndex first_log_index() const override { return inner_.first_log_index(); }
-  LogIndex last_log_index() const override { return inner_.last_log_index(); }
-  Result<LogEntryPtr> get_entry(LogIndex index) const override { return inner_.get_entry(index); }
-  Result<Term> get_term(LogIndex index) const override { return inner_.get_term(index); }
-  Status write(const LogWrite& write) override {
-    ++writes;
-    if (fail_next) {
-      fail_next = false;
-      return Status::IoError("injected write failure");
-    }
-    return inner_.write(write);
-  }
-  Status truncate_prefix(LogIndex first) override { return inner_.truncate_prefix(first); }
-
-  int writes = 0;
-  bool fail_next = false;
-
- private:
-  MemoryLogStorage inner_;
-};
 
 std::vector<LogEntryPtr> entries(int64_t first, int64_t last, int64_t term,
                                  const std::string& tag = "") {
@@ -62,7 +40,7 @@ struct Fixture {
   }
 
   std::shared_ptr<SimScheduler> scheduler = std::make_shared<SimScheduler>(1);
-  std::shared_ptr<InstrumentedStorage> storage = std::make_shared<InstrumentedStorage>();
+  std::shared_ptr<FaultyLogStorage> storage = std::make_shared<FaultyLogStorage>();
   std::unique_ptr<LogManager> log;
 };
 

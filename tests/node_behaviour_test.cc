@@ -5,6 +5,7 @@
 #include <atomic>
 #include <set>
 
+#include "support/faulty_log_storage.h"
 #include "support/sim_cluster.h"
 
 using namespace raft;
@@ -376,33 +377,11 @@ TEST_CASE("a server that hears from a live leader ignores vote and pre-vote requ
   CHECK(cluster.meta_storage(follower).term() == term);
 }
 
-namespace {
-
-// A memory log whose writes start failing on demand, like a disk whose fsync fails.
-class FailingLogStorage final : public LogStorage {
- public:
-  LogIndex first_log_index() const override { return inner_.first_log_index(); }
-  LogIndex last_log_index() const override { return inner_.last_log_index(); }
-  Result<LogEntryPtr> get_entry(LogIndex index) const override { return inner_.get_entry(index); }
-  Result<Term> get_term(LogIndex index) const override { return inner_.get_term(index); }
-  Status write(const LogWrite& write) override {
-    if (failing) return Status::IoError("fsync failed (injected)");
-    return inner_.write(write);
-  }
-  Status truncate_prefix(LogIndex first) override { return inner_.truncate_prefix(first); }
-  std::atomic<bool> failing{false};
-
- private:
-  MemoryLogStorage inner_;
-};
-
-}  // namespace
-
 TEST_CASE("a failed log write stops the node: no more writes, closures fail, on_error reports",
           "[node][durability]") {
   SimCluster cluster(1, 31);
   RecordingStateMachine fsm;
-  auto log = std::make_shared<FailingLogStorage>();
+  auto log = std::make_shared<FaultyLogStorage>();
   NodeOptions options = valid_options(cluster, &fsm);
   options.initial_conf = Configuration({cluster.peer(0)});
   options.log_storage = log;
@@ -420,7 +399,7 @@ TEST_CASE("a failed log write stops the node: no more writes, closures fail, on_
   REQUIRE(cluster.wait_until([&] { return outcomes[0].has_value(); }, kWait));
   CHECK(outcomes[0]->ok());
 
-  log->failing = true;
+  log->fail_all = true;
   propose(1);
   REQUIRE(cluster.wait_until([&] { return outcomes[1].has_value(); }, kWait));
   CHECK_FALSE(outcomes[1]->ok());
