@@ -1,0 +1,234 @@
+// PosixFileSystem and the helpers every FileSystem shares.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "raft/storage/file_system.h"
+
+namespace raft {
+namespace {
+
+Status errno_status(const std::string& what, const std::string& path, int err) {
+  std::string message = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOENT) return Status::NotFound(message);
+  return Status::IoError(message);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixWritableFile() override { (void)close(); }
+
+  Status append(std::string_view data) override {
+    if (fd_ < 0) return Status::IoError("append to closed file " + path_);
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_status("write", path_, errno);
+      data.remove_prefix(static_cast<size_t>(n));
+      size_ += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+
+  Status sync() override {
+    if (fd_ < 0) return Status::IoError("sync of closed file " + path_);
+    if (::fdatasync(fd_) != 0) return errno_status("fdatasync", path_, errno);
+    return Status::OK();
+  }
+
+  uint64_t size() const override { return size_; }
+
+  Status close() override {
+    if (fd_ < 0) return Status::OK();
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return errno_status("close", path_, errno);
+    return Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+
+  Result<std::string> read(uint64_t offset, size_t n) const override {
+    std::string out(n, '\0');
+    size_t done = 0;
+    while (done < n) {
+      ssize_t got = ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return errno_status("read", path_, errno);
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    out.resize(done);
+    return out;
+  }
+
+  Result<uint64_t> size() const override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return errno_status("stat", path_, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
+}  // namespace
+
+std::string join_path(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (!out.empty() && out.back() != '/') out.push_back('/');
+  out.append(name);
+  return out;
+}
+
+std::string parent_dir(std::string_view path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+Result<std::string> read_whole_file(FileSystem& fs, const std::string& path, uint64_t max_bytes) {
+  Result<std::unique_ptr<RandomAccessFile>> file = fs.open_readable(path);
+  if (!file.ok()) return file.status();
+  Result<uint64_t> size = (*file)->size();
+  if (!size.ok()) return size.status();
+  if (*size > max_bytes) {
+    return Status::InvalidArgument(path + " is " + std::to_string(*size) +
+                                   " bytes, more than the " + std::to_string(max_bytes) +
+                                   " expected");
+  }
+  return (*file)->read(0, static_cast<size_t>(*size));
+}
+
+Status write_file_atomically(FileSystem& fs, const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  Result<std::unique_ptr<WritableFile>> file =
+      fs.open_writable(tmp, FileSystem::OpenMode::kTruncate);
+  if (!file.ok()) return file.status();
+  Status s = (*file)->append(data);
+  if (s.ok()) s = (*file)->sync();
+  Status closed = (*file)->close();
+  if (s.ok()) s = closed;
+  if (s.ok()) s = fs.rename(tmp, path);
+  if (s.ok()) s = fs.sync_dir(parent_dir(path));
+  if (!s.ok()) (void)fs.remove_file(tmp);  // Best effort: a stale .tmp is never read.
+  return s;
+}
+
+std::shared_ptr<FileSystem> PosixFileSystem::instance() {
+  static const std::shared_ptr<FileSystem> fs = std::make_shared<PosixFileSystem>();
+  return fs;
+}
+
+Result<std::unique_ptr<WritableFile>> PosixFileSystem::open_writable(const std::string& path,
+                                                                     OpenMode mode) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == OpenMode::kTruncate ? O_TRUNC : O_APPEND);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return errno_status("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return errno_status("stat", path, err);
+  }
+  return std::unique_ptr<WritableFile>(
+      new PosixWritableFile(path, fd, static_cast<uint64_t>(st.st_size)));
+}
+
+Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open_readable(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status("open", path, errno);
+  return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+}
+
+Status PosixFileSystem::truncate_file(const std::string& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno_status("open", path, errno);
+  Status s;
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    s = errno_status("truncate", path, errno);
+  } else if (::fdatasync(fd) != 0) {
+    s = errno_status("fdatasync", path, errno);
+  }
+  ::close(fd);
+  return s;
+}
+
+Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return errno_status("rename " + from + " to", to, errno);
+  return Status::OK();
+}
+
+Status PosixFileSystem::remove_file(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return errno_status("remove", path, errno);
+  return Status::OK();
+}
+
+Status PosixFileSystem::create_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return errno_status("create directory", path, errno);
+  }
+  return Status::OK();
+}
+
+Status PosixFileSystem::remove_dir_all(const std::string& path) {
+  std::error_code error;
+  std::filesystem::remove_all(path, error);
+  if (error) return Status::IoError("remove " + path + ": " + error.message());
+  return Status::OK();
+}
+
+Status PosixFileSystem::sync_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status("open directory", path, errno);
+  Status s;
+  if (::fsync(fd) != 0) s = errno_status("fsync directory", path, errno);
+  ::close(fd);
+  return s;
+}
+
+Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return errno_status("list", path, errno);
+  std::vector<std::string> names;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool PosixFileSystem::exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool PosixFileSystem::is_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace raft
