@@ -8,6 +8,10 @@
 // Other threads reach the node lane only by posting to it (RPCs, RPC responses, disk
 // completions) or through the apply ring. What other threads may read (role, leader, status)
 // is published under status_mutex_.
+//
+// The member functions live in one file per concern: node.cc (lifecycle, status, role
+// changes), node_election.cc, node_append.cc (follower side of AppendEntries) and
+// node_leader.cc (proposals and commitment).
 #pragma once
 
 #include <condition_variable>
@@ -149,5 +153,28 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   bool joined_ = false;                                     // Guarded by shutdown_mutex_.
   std::vector<std::unique_ptr<Closure>> shutdown_waiters_;  // Guarded by shutdown_mutex_.
 };
+
+// Lane helpers shared by the node_*.cc files.
+
+template <typename Fn>
+void NodeImpl::post(Fn fn) {
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  node_lane_->post([weak, fn = std::move(fn)]() mutable {
+    if (auto self = weak.lock()) fn(*self);
+  });
+}
+
+template <typename Request, typename Response>
+void NodeImpl::dispatch(const Request& request, RpcCallback<Response> done,
+                        void (NodeImpl::*handler)(const Request&, RpcCallback<Response>)) {
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  node_lane_->post([weak, request, done = std::move(done), handler]() mutable {
+    if (auto self = weak.lock()) {
+      ((*self).*handler)(request, std::move(done));
+    } else {
+      done(Status::Shutdown("node is gone"), Response{});
+    }
+  });
+}
 
 }  // namespace raft

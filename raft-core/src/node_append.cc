@@ -1,0 +1,157 @@
+// NodeImpl, follower side of AppendEntries: the consistency check, conflict hints, suffix
+// replacement and the answer once the entries are durable (Raft §5.3).
+#include "node_impl.h"
+
+#include <algorithm>
+
+#include "raft/check.h"
+#include "raft/logging.h"
+
+namespace raft {
+
+// ---------------------------------------------------------------------------------------------
+// AppendEntries, follower side (Raft §5.3).
+
+void NodeImpl::handle_append_entries(const AppendEntriesRequest& request,
+                                     RpcCallback<AppendEntriesResponse> done) {
+  dispatch(request, std::move(done), &NodeImpl::on_append_entries);
+}
+
+void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
+                                 RpcCallback<AppendEntriesResponse> done) {
+  if (role_ == Role::kShutdown) {
+    done(Status::Shutdown("node is shutting down"), AppendEntriesResponse{});
+    return;
+  }
+  if (role_ == Role::kError) {
+    done(Status::IoError("node is stopped on an error"), AppendEntriesResponse{});
+    return;
+  }
+  AppendEntriesResponse response;
+  if (request.term < current_term_) {
+    response.term = current_term_;
+    response.last_log_index = log_manager_->last_log_index();
+    done(Status::OK(), response);
+    return;
+  }
+  if (request.term > current_term_ || role_ != Role::kFollower) {
+    step_down(request.term, Status::Stale("a leader of term " +
+                                          std::to_string(request.term.value()) + " exists"));
+  }
+  if (leader_id_.empty()) {
+    leader_id_ = request.server_id;
+    PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_ << ": follows "
+                       << leader_id_ << " at term " << current_term_;
+    (void)fsm_caller_->notify_start_following(
+        LeaderChangeContext{leader_id_, current_term_, Status::OK()});
+    publish_status();
+  }
+  // Election Safety (Raft §5.2): at most one leader per term.
+  PONTOON_CHECK_MSG(leader_id_ == request.server_id, "two leaders in one term");
+  last_leader_contact_ = clock_->now();
+  response.term = current_term_;
+
+  const LogIndex prev_index = request.prev_log_id.index;
+  const LogIndex last_index = log_manager_->last_log_index();
+  if (prev_index > last_index) {
+    response.conflict_index = last_index + 1;
+    response.last_log_index = last_index;
+    done(Status::OK(), response);
+    return;
+  }
+  Result<Term> prev_term = log_manager_->get_term(prev_index);
+  if (!prev_term.ok()) {
+    enter_error(prev_term.status());
+    done(prev_term.status(), AppendEntriesResponse{});
+    return;
+  }
+  if (*prev_term != request.prev_log_id.term) {
+    fill_conflict(prev_index, &response);
+    response.conflict_term = *prev_term;
+    response.last_log_index = last_index;
+    done(Status::OK(), response);
+    return;
+  }
+
+  // The logs match up to prev_index. Skip entries we already hold; the first entry that
+  // differs (or lies past our end) and everything after it replace our suffix.
+  size_t first_new = 0;
+  for (; first_new < request.entries.size(); ++first_new) {
+    const LogEntryPtr& entry = request.entries[first_new];
+    if (entry->id.index > last_index) break;
+    Result<Term> local = log_manager_->get_term(entry->id.index);
+    if (!local.ok()) {
+      enter_error(local.status());
+      done(local.status(), AppendEntriesResponse{});
+      return;
+    }
+    if (*local != entry->id.term) break;
+  }
+  const LogIndex last_new_index = prev_index + static_cast<int64_t>(request.entries.size());
+  const Term request_term = request.term;
+  const LogIndex leader_commit = request.committed_index;
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  std::shared_ptr<Executor> lane = node_lane_;
+  auto on_stable = [weak, lane, request_term, last_new_index, leader_commit,
+                    done](const Status& status) mutable {
+    lane->post([weak, status, request_term, last_new_index, leader_commit, done] {
+      if (auto self = weak.lock()) {
+        self->on_follower_stable(status, request_term, last_new_index, leader_commit, done);
+      } else {
+        done(Status::Shutdown("node is gone"), AppendEntriesResponse{});
+      }
+    });
+  };
+  Status queued;
+  if (first_new < request.entries.size()) {
+    const LogIndex truncate_after = request.entries[first_new]->id.index - 1;
+    // Raft §5.4 (Leader Completeness): committed entries are never overwritten.
+    PONTOON_CHECK_MSG(truncate_after >= ballot_box_.commit_index() || truncate_after >= last_index,
+                      "leader asked to overwrite a committed entry");
+    std::vector<LogEntryPtr> entries(request.entries.begin() + first_new, request.entries.end());
+    queued = log_manager_->truncate_and_append(truncate_after, std::move(entries), on_stable);
+  } else if (last_new_index <= log_manager_->stable_index()) {
+    // Everything the request carries is already durable here: answer now.
+    on_follower_stable(Status::OK(), request_term, last_new_index, leader_commit, done);
+    return;
+  } else {
+    queued = log_manager_->wait_stable(on_stable);
+  }
+  if (!queued.ok()) done(queued, AppendEntriesResponse{});
+}
+
+void NodeImpl::fill_conflict(LogIndex prev_index, AppendEntriesResponse* response) {
+  Result<Term> conflict_term = log_manager_->get_term(prev_index);
+  LogIndex first = prev_index;
+  const LogIndex floor = std::max(log_manager_->first_log_index(), ballot_box_.commit_index() + 1);
+  while (conflict_term.ok() && first > floor) {
+    Result<Term> before = log_manager_->get_term(first - 1);
+    if (!before.ok() || *before != *conflict_term) break;
+    first = first - 1;
+  }
+  response->conflict_index = first;
+}
+
+void NodeImpl::on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
+                                  LogIndex leader_commit,
+                                  const RpcCallback<AppendEntriesResponse>& done) {
+  if (!status.ok()) {
+    if (!status.is_shutdown() && !status.is_busy()) enter_error(status);
+    done(status, AppendEntriesResponse{});
+    return;
+  }
+  AppendEntriesResponse response;
+  response.term = current_term_;
+  response.last_log_index = last_new_index;
+  if (request_term != current_term_ || role_ != Role::kFollower) {
+    // The term moved on while the entries were written; the old leader learns of it.
+    done(Status::OK(), response);
+    return;
+  }
+  response.success = true;
+  // Raft Figure 2: commitIndex = min(leaderCommit, index of last new entry).
+  if (ballot_box_.advance_to(std::min(leader_commit, last_new_index))) on_commit_advanced();
+  done(Status::OK(), response);
+}
+
+}  // namespace raft
