@@ -18,6 +18,7 @@
 #include "raft/log_storage.h"
 #include "raft/peer_id.h"
 #include "raft/status.h"
+#include "raft/storage/file_system.h"
 #include "raft/types.h"
 
 namespace raft {
@@ -27,6 +28,9 @@ class FileRaftMetaStorage : public RaftMetaStorage {
   // Loads `path`. A missing file is a fresh replica (term 0, no vote). ECORRUPTION if the file
   // is damaged or malformed, EIO if it cannot be read. The directory must exist.
   static Result<std::unique_ptr<FileRaftMetaStorage>> open(const std::string& path);
+  // The same on `fs` (the simulation passes its simulated disk).
+  static Result<std::unique_ptr<FileRaftMetaStorage>> open(std::shared_ptr<FileSystem> fs,
+                                                           const std::string& path);
 
   Term term() const override { return term_; }
   PeerId voted_for() const override { return voted_for_; }
@@ -39,8 +43,10 @@ class FileRaftMetaStorage : public RaftMetaStorage {
   const std::string& path() const { return path_; }
 
  private:
-  FileRaftMetaStorage(std::string path, Term term, PeerId voted_for);
+  FileRaftMetaStorage(std::shared_ptr<FileSystem> fs, std::string path, Term term,
+                      PeerId voted_for);
 
+  const std::shared_ptr<FileSystem> fs_;
   const std::string path_;
   // Invariant: what `path_` holds (or term 0 and no vote if it does not exist).
   Term term_;
