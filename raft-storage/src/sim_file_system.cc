@@ -118,6 +118,11 @@ struct SimFileSystem::Disk {
   // injected. Every operation that reaches the disk starts here.
   Status begin(OpClass op, std::string_view what, std::string_view path);
   Result<Location> locate(std::string_view what, const std::string& path) const;
+  // locate(), and ENOENT unless `path` names a file or directory.
+  Result<Location> locate_existing(std::string_view what, const std::string& path) const;
+  // begin() then locate() or locate_existing(): the prologue of most operations.
+  Result<Location> start(OpClass op, std::string_view what, const std::string& path);
+  Result<Location> start_existing(OpClass op, std::string_view what, const std::string& path);
   std::shared_ptr<Inode> new_dir();
   void record(std::shared_ptr<Inode> sync_dir, std::vector<NameChange> changes);
   uint64_t used_bytes() const;
@@ -188,6 +193,25 @@ Result<Location> SimFileSystem::Disk::locate(std::string_view what, const std::s
   if (it != dir->entries.end()) location.node = it->second;
   location.parent = std::move(dir);
   return location;
+}
+
+Result<Location> SimFileSystem::Disk::locate_existing(std::string_view what,
+                                                      const std::string& path) const {
+  Result<Location> at = locate(what, path);
+  if (at.ok() && at->node == nullptr) return not_found(what, path);
+  return at;
+}
+
+Result<Location> SimFileSystem::Disk::start(OpClass op, std::string_view what,
+                                            const std::string& path) {
+  if (Status s = begin(op, what, path); !s.ok()) return s;
+  return locate(what, path);
+}
+
+Result<Location> SimFileSystem::Disk::start_existing(OpClass op, std::string_view what,
+                                                     const std::string& path) {
+  if (Status s = begin(op, what, path); !s.ok()) return s;
+  return locate_existing(what, path);
 }
 
 std::shared_ptr<Inode> SimFileSystem::Disk::new_dir() {
@@ -387,8 +411,7 @@ SimFileSystem::~SimFileSystem() = default;
 Result<std::unique_ptr<WritableFile>> SimFileSystem::open_writable(const std::string& path,
                                                                    OpenMode mode) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "open", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("open", path);
+  Result<Location> at = disk_->start(OpClass::kMetadata, "open", path);
   if (!at.ok()) return at.status();
   std::shared_ptr<Inode> file = at->node;
   if (file != nullptr && file->is_dir) return io_error("open", path, "is a directory");
@@ -406,10 +429,8 @@ Result<std::unique_ptr<WritableFile>> SimFileSystem::open_writable(const std::st
 
 Result<std::unique_ptr<RandomAccessFile>> SimFileSystem::open_readable(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "open", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("open", path);
+  Result<Location> at = disk_->start_existing(OpClass::kMetadata, "open", path);
   if (!at.ok()) return at.status();
-  if (at->node == nullptr) return not_found("open", path);
   if (at->node->is_dir) return io_error("open", path, "is a directory");
   return std::unique_ptr<RandomAccessFile>(
       new SimRandomAccessFile(disk_, at->node, path, disk_->generation));
@@ -417,10 +438,8 @@ Result<std::unique_ptr<RandomAccessFile>> SimFileSystem::open_readable(const std
 
 Status SimFileSystem::truncate_file(const std::string& path, uint64_t size) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "truncate", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("truncate", path);
+  Result<Location> at = disk_->start_existing(OpClass::kMetadata, "truncate", path);
   if (!at.ok()) return at.status();
-  if (at->node == nullptr) return not_found("truncate", path);
   Inode& file = *at->node;
   if (file.is_dir) return io_error("truncate", path, "is a directory");
   if (size > file.data.size()) {
@@ -468,10 +487,8 @@ Status SimFileSystem::rename(const std::string& from, const std::string& to) {
 
 Status SimFileSystem::remove_file(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "remove", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("remove", path);
+  Result<Location> at = disk_->start_existing(OpClass::kMetadata, "remove", path);
   if (!at.ok()) return at.status();
-  if (at->node == nullptr) return not_found("remove", path);
   if (at->node->is_dir) return io_error("remove", path, "is a directory");
   at->parent->entries.erase(at->name);
   disk_->record(at->parent, {NameChange{at->parent, at->name, nullptr}});
@@ -480,8 +497,7 @@ Status SimFileSystem::remove_file(const std::string& path) {
 
 Status SimFileSystem::create_dir(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "create directory", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("create directory", path);
+  Result<Location> at = disk_->start(OpClass::kMetadata, "create directory", path);
   if (!at.ok()) return at.status();
   if (at->node != nullptr) {
     if (at->node->is_dir) return Status::OK();
@@ -495,8 +511,7 @@ Status SimFileSystem::create_dir(const std::string& path) {
 
 Status SimFileSystem::remove_dir_all(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kMetadata, "remove", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("remove", path);
+  Result<Location> at = disk_->start(OpClass::kMetadata, "remove", path);
   if (!at.ok() && at.status().is_not_found()) return Status::OK();
   if (!at.ok()) return at.status();
   if (at->node == nullptr) return Status::OK();
@@ -510,10 +525,8 @@ Status SimFileSystem::remove_dir_all(const std::string& path) {
 
 Status SimFileSystem::sync_dir(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  if (Status s = disk_->begin(OpClass::kSync, "sync directory", path); !s.ok()) return s;
-  Result<Location> at = disk_->locate("sync directory", path);
+  Result<Location> at = disk_->start_existing(OpClass::kSync, "sync directory", path);
   if (!at.ok()) return at.status();
-  if (at->node == nullptr) return not_found("sync directory", path);
   if (!at->node->is_dir) return io_error("sync directory", path, "not a directory");
   const Inode* dir = at->node.get();
   std::erase_if(disk_->pending, [dir](const PendingOp& op) {
@@ -527,9 +540,8 @@ Status SimFileSystem::sync_dir(const std::string& path) {
 
 Result<std::vector<std::string>> SimFileSystem::list_dir(const std::string& path) {
   std::lock_guard<std::mutex> lock(disk_->mu);
-  Result<Location> at = disk_->locate("list", path);
+  Result<Location> at = disk_->locate_existing("list", path);
   if (!at.ok()) return at.status();
-  if (at->node == nullptr) return not_found("list", path);
   if (!at->node->is_dir) return io_error("list", path, "not a directory");
   std::vector<std::string> names;
   names.reserve(at->node->entries.size());
