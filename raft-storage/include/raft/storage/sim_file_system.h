@@ -37,8 +37,9 @@
 //
 // Thread-safety: every method, of the file system and of its files, may be called from any
 // thread; one mutex guards all state. The simulation drives it from one thread; tests may
-// inspect it from another. Files share the disk's state with the SimFileSystem, so they may
-// outlive it (their calls then still work on the orphaned disk).
+// inspect it from another. With a scheduler, operations that charge latency must run on the
+// scheduler's thread, since SimScheduler is not thread-safe. Files share the disk's state with
+// the SimFileSystem, so they may outlive it (their calls then still work on the orphaned disk).
 #pragma once
 
 #include <array>
