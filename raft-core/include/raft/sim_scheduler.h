@@ -1,10 +1,16 @@
 // SimScheduler: a deterministic Runtime for tests. Every lane it makes runs on the thread
 // that drives the scheduler, in virtual time, in an order fixed by the seed.
 //
-// At each step the scheduler picks, with its seeded generator, one lane that has a task ready
-// and runs that lane's oldest task, so lanes interleave differently per seed while each lane
-// stays FIFO. When no lane has a ready task, virtual time jumps to the earliest timer. The
+// At each step the scheduler picks, with its seeded generator, one runnable lane (a task ready
+// and the lane not busy) and runs that lane's oldest task, so lanes interleave differently per
+// seed while each lane stays FIFO. When no lane is runnable, virtual time jumps to the earliest
+// of the next timer and the end of the earliest busy period of a lane with work waiting. The
 // same seed and the same test code replay the same run exactly.
+//
+// Tasks take no virtual time unless they say so: a task that models slow work (a simulated
+// fsync) calls delay_current_task(), which keeps its lane busy and holds back what the task
+// posts afterwards, as if the task had really run that long. now() itself never moves while a
+// task runs.
 //
 // Thread-safety: none. Create, post to and drive a SimScheduler from one thread only.
 #pragma once
@@ -14,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -44,6 +51,15 @@ class SimScheduler final : public Runtime, public std::enable_shared_from_this<S
   // Runs everything due within the next `span` of virtual time, then sets the clock there.
   void run_for(Duration span);
 
+  // Charges `d` of virtual time to the task running right now, as if it ran that long:
+  //  - its lane takes no further task before now() + the total charged to this task;
+  //  - whatever the task posts after the call (post() to any lane, its own included, and
+  //    post_after(), counted from now() + charged) reaches its lane only at now() + charged.
+  // Posts made before the call are not held back. Charges within one task add up. Called when
+  // no task of this scheduler is running (from test code driving it), it does nothing.
+  // REQUIRES: d >= 0.
+  void delay_current_task(Duration d);
+
   // Steps taken so far; a cheap fingerprint of a run for replay checks.
   uint64_t steps() const { return steps_; }
 
@@ -60,10 +76,19 @@ class SimScheduler final : public Runtime, public std::enable_shared_from_this<S
     std::function<void()> task;
   };
 
+  // Both hold the task back by the charge of the running task, if any.
   void post(const std::shared_ptr<Lane>& lane, std::function<void()> task);
+  void post_after(const std::shared_ptr<Lane>& lane, Duration delay, std::function<void()> task);
   void post_at(const std::shared_ptr<Lane>& lane, TimePoint when, std::function<void()> task);
+  // Appends to the lane's queue now, whatever is running.
+  void enqueue(const std::shared_ptr<Lane>& lane, std::function<void()> task);
   // Moves every timer due at or before `until` onto its lane's queue.
   void release_timers(TimePoint until);
+  // The positions in lanes_ of the lanes that have a task ready and are not busy at now().
+  std::vector<size_t> runnable_lanes() const;
+  // When something next becomes runnable if nothing is now: the earliest timer or the earliest
+  // end of a busy period of a lane with a task waiting. Nullopt if nothing is left at all.
+  std::optional<TimePoint> next_wakeup() const;
 
   const uint64_t seed_;
   std::mt19937_64 rng_;
@@ -73,6 +98,10 @@ class SimScheduler final : public Runtime, public std::enable_shared_from_this<S
   std::vector<std::shared_ptr<Lane>> lanes_;
   // Keyed by (due time, insertion order) so timers due together fire in post order.
   std::map<std::pair<TimePoint, uint64_t>, Timer> timers_;
+  // The lane of the task run_one is running (null between tasks) and the virtual time that
+  // task has charged so far. Invariant: running_charge_ == 0 when running_lane_ is null.
+  std::shared_ptr<Lane> running_lane_;
+  Duration running_charge_{0};
 };
 
 }  // namespace raft
