@@ -33,7 +33,7 @@ import bisect
 import dataclasses
 from typing import Any, Optional
 
-from .history import FAIL, INFO, MISSING, OK, History, HistoryError, Operation
+from .history import FAIL, INFO, OK, History, HistoryError, Operation
 
 _INCR = ("incr",)
 _READ = ("read", "get")

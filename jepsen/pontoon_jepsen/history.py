@@ -114,7 +114,8 @@ _TYPES = frozenset((INVOKE,) + COMPLETIONS)
 def _explain_bad_event(event: dict, line: int) -> None:
     """Raises HistoryError for the first field of `event` that is missing or mistyped."""
     _require(event, "process", line, _is_int, "an integer")
-    _require(event, "type", line, lambda v: isinstance(v, str) and v in _TYPES, '"invoke", "ok", "fail" or "info"')
+    _require(event, "type", line, lambda v: isinstance(v, str) and v in _TYPES,
+             '"invoke", "ok", "fail" or "info"')
     _require(event, "f", line, lambda v: isinstance(v, str) and v != "", "a non-empty string")
     _require(event, "time", line, _is_int, "an integer (nanoseconds)")
     _require(event, "index", line, _is_int, "an integer")
@@ -152,8 +153,8 @@ def parse_history(lines: Iterable[str]) -> History:
         index = event.get("index")
         key = event.get("key")
         # The fast path checks everything at once; _explain_bad_event() finds what is wrong.
-        if not (type(process) is int and type(kind) is str and kind in _TYPES and type(f) is str and f and
-                type(time) is int and type(index) is int and
+        if not (type(process) is int and type(kind) is str and kind in _TYPES and
+                type(f) is str and f and type(time) is int and type(index) is int and
                 (key is None or type(key) is str)):
             _explain_bad_event(event, line_number)
         if last_index is not None and index <= last_index:

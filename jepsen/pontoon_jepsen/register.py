@@ -185,9 +185,10 @@ def _search(ops: list[_Op], initial: Any, max_steps: int):
     """Depth-first search for a linearization. Returns (verdict, steps, longest prefix).
 
     Each round first looks along the frontier (the invokes before the first completion still
-    listed) for a legal operation that never changes the register and places it without branching; only when
-    there is none does it branch over the legal operations that change the state, in invoke
-    order. Backtracking resumes that branching after the operation taken off.
+    listed) for a legal operation that never changes the register and places it without
+    branching; only when there is none does it branch over the legal operations that change
+    the state, in the order the module comment gives. Backtracking resumes that branching
+    after the operation taken off.
     """
     observed = {op.a for op in ops if op.kind != WRITE}
     need = []
