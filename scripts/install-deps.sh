@@ -10,6 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libconcurrentqueue-dev
   catch2
+  python3
 )
 
 missing=()
