@@ -3,7 +3,7 @@
 // (docs/log_format.md, "Segment files").
 #include <catch2/catch.hpp>
 
-#include <atomic>
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +31,9 @@ std::string segment_name(int64_t first) {
   std::string digits = std::to_string(first);
   return "log_" + std::string(20 - digits.size(), '0') + digits;
 }
+
+// The first index a segment name states.
+int64_t segment_first(const std::string& name) { return std::stoll(name.substr(4)); }
 
 // The segment files in `dir`, sorted.
 std::vector<std::string> segment_names(const std::string& dir) {
@@ -207,7 +210,7 @@ TEST_CASE("truncate_after removes later segments and cuts the one holding the cu
 
   SECTION("a cut at a segment's first record removes that segment") {
     const std::string second = segment_names(h.dir())[1];
-    const int64_t second_first = std::stoll(second.substr(4));
+    const int64_t second_first = segment_first(second);
     REQUIRE(h.log().write(append({entry(second_first, 3)}, second_first - 1)).ok());
     CHECK(segment_names(h.dir()) == std::vector<std::string>{segment_name(1), second});
     h.reopen();
@@ -296,7 +299,7 @@ TEST_CASE("a torn last record is dropped on open at every cut, and appending con
   int64_t last = 0;
   SECTION("the last record follows others in its segment") { last = 20; }
   SECTION("the last record is the first of its segment") {
-    last = std::stoll(expected_segments(kEntries, 1, FileLogHarness::kSegmentBytes)[1].substr(4));
+    last = segment_first(expected_segments(kEntries, 1, FileLogHarness::kSegmentBytes)[1]);
   }
   REQUIRE(h.log().write(append(entries(1, last, 1))).ok());
   Result<FileLogStorage::RecordLocation> torn = h.log().record_location(LogIndex(last));
@@ -373,7 +376,7 @@ TEST_CASE("a gap or overlap between segments is ECORRUPTION naming both files",
     require_corrupt_on_open(h, {names[0], names[2], "gap"});
   }
   SECTION("a segment starts with a copy of the previous one's last record") {
-    const int64_t second = std::stoll(names[1].substr(4));
+    const int64_t second = segment_first(names[1]);
     Result<FileLogStorage::RecordLocation> copied = h.log().record_location(LogIndex(second - 1));
     REQUIRE(copied.ok());
     const std::string record = read_file(copied->path).substr(copied->offset, copied->size);
@@ -383,7 +386,7 @@ TEST_CASE("a gap or overlap between segments is ECORRUPTION naming both files",
     require_corrupt_on_open(h, {names[0], segment_name(second - 1), "overlap"});
   }
   SECTION("a segment is renamed, so its records are not the indexes its name says") {
-    const int64_t second = std::stoll(names[1].substr(4));
+    const int64_t second = segment_first(names[1]);
     std::filesystem::rename(h.dir() + "/" + names[1], h.dir() + "/" + segment_name(second - 1));
     require_corrupt_on_open(h, {segment_name(second - 1), "belongs to index"});
   }
