@@ -3,3 +3,4 @@
 pontoon_test(log_storage_test SOURCES log_storage_test.cc LIBS raft-storage LABELS unit)
 pontoon_test(meta_storage_test SOURCES meta_storage_test.cc LIBS raft-storage LABELS unit)
 pontoon_test(file_system_test SOURCES file_system_test.cc LIBS raft-storage LABELS unit)
+pontoon_test(file_log_storage_test SOURCES file_log_storage_test.cc LIBS raft-storage LABELS unit)

@@ -146,4 +146,13 @@ Result<Term> decode_term(std::string_view record, const GroupId& group, LogIndex
   return header.term;
 }
 
+std::optional<PeekedHeader> peek_header(std::string_view bytes) {
+  if (bytes.size() < kHeaderSize) return std::nullopt;
+  if (static_cast<uint8_t>(bytes[kVersionOffset]) != kFormatVersion) return std::nullopt;
+  PeekedHeader header;
+  header.index = LogIndex(static_cast<int64_t>(get_le(bytes, kIndexOffset, 8)));
+  header.record_size = kHeaderSize + get_le(bytes, kDataSizeOffset, 4);
+  return header;
+}
+
 }  // namespace raft::log_record

@@ -21,9 +21,10 @@
 
 namespace raft {
 
-// One atomic change to the log: drop every entry after `truncate_after` (if set), then append
-// `entries`. LogManager coalesces everything its disk queue drained into one LogWrite, so one
-// drained batch costs one storage write and one fsync.
+// One change to the log: drop every entry after `truncate_after` (if set), then append
+// `entries` (LogStorage::write says what a crash in the middle may leave). LogManager coalesces
+// everything its disk queue drained into one LogWrite, so one drained batch costs one storage write
+// and one fsync.
 struct LogWrite {
   // If set, every entry with index > *truncate_after is removed first (Raft §5.3 conflict).
   std::optional<LogIndex> truncate_after;
@@ -47,9 +48,20 @@ class LogStorage {
   // Same errors as get_entry.
   virtual Result<Term> get_term(LogIndex index) const = 0;
 
-  // Applies `write` atomically: after a crash either all of it or none of it is visible (and
-  // if sync was set and OK was returned, all of it is). EINVAL if the entries are not
-  // contiguous with the log; EIO if the disk fails.
+  // Applies `write`: drops the entries after truncate_after, then appends the entries. If sync
+  // was set and OK was returned, all of it is durable. EINVAL if the entries are not contiguous
+  // with the log (nothing is changed); EIO if the disk fails.
+  //
+  // Crash atomicity: an implementation may apply a write all-or-nothing (RocksDB's WriteBatch)
+  // or, if it appends to files (FileLogStorage), only prefix-wise. After a crash during a
+  // write that did not return OK, the recovered log is then either a prefix of the old log that
+  // still holds every durable entry <= truncate_after, or the old log cut at truncate_after
+  // followed by a prefix of the new entries; never a log with a gap, nor old entries after
+  // truncate_after mixed with new ones. Raft stays safe with this: every such state is one a
+  // follower could legitimately be in (as if fewer AppendEntries had arrived), because nothing
+  // in it beyond the old durable prefix was acknowledged (a replica reports an entry stored
+  // only once the write holding it returned OK), so the leader re-sends what is missing and
+  // overwrites what conflicts (Raft §5.3).
   virtual Status write(const LogWrite& write) = 0;
 
   // Discards entries before `first_index_kept` (after a snapshot covers them). Removing past

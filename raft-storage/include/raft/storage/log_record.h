@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,5 +52,18 @@ Result<LogEntryPtr> decode(std::string_view record, const GroupId& group, LogInd
 // The same checks as decode() (including the checksum over the whole data), returning only the
 // entry's term without copying its data.
 Result<Term> decode_term(std::string_view record, const GroupId& group, LogIndex index);
+
+// What a header says about its record, unverified: decode() checks every field and the checksum.
+// For readers that must frame records in a byte stream before decoding them (a log segment file
+// holds records back to back).
+struct PeekedHeader {
+  LogIndex index;
+  // kHeaderSize + data_size: where the next record would start.
+  uint64_t record_size = 0;
+};
+
+// The header at the start of `bytes`, or nullopt if `bytes` is shorter than a header or has an
+// unknown format version.
+std::optional<PeekedHeader> peek_header(std::string_view bytes);
 
 }  // namespace raft::log_record

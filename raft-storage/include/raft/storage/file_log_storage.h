@@ -1,0 +1,171 @@
+// FileLogStorage: a LogStorage keeping one group's log in segment files in a directory of its
+// own, written only through the FileSystem seam (raft/storage/file_system.h), so it runs on the
+// real disk (PosixFileSystem) and on the simulated one alike. Formats and recovery rules:
+// docs/log_format.md, "Segment files".
+//
+//   <dir>/log_<first index, 20 digits>   consecutive records (log_record::encode), append-only
+//   <dir>/log_meta                       the first index, once a prefix was discarded
+//
+// Writes append to the last segment; a record that would take it past
+// Options::segment_max_bytes starts a new one. In memory the storage keeps, per segment, where
+// each record starts and its term: get_term needs no IO, get_entry one read and a decode (which
+// verifies the checksum). Opening reads every segment once to rebuild that index.
+//
+// Durability and crash safety, given the FileSystem durability contract:
+//   - write() with sync set returns OK only once its records are durable; a new segment's name
+//     is made durable (sync_dir) before any record goes into it, and a segment is synced before
+//     the next one is started, even for unsynced writes, so only the last segment can lose
+//     bytes in a crash.
+//   - A crash during a write leaves a state LogStorage::write allows: a prefix of the old log
+//     holding every entry <= truncate_after, or the old log cut there followed by a prefix of
+//     the new entries. Later segments are removed newest first, each removal made durable
+//     before the next and before the cut of the segment that keeps the rest, so no crash leaves
+//     a gap.
+//   - truncate_prefix() records the new first index durably (write_file_atomically) before it
+//     removes any segment, so a crash leaves at most segments that open() recognises as
+//     compacted and removes.
+//   - open() drops a torn tail: the last segment ending in an incomplete record, or in a record
+//     that fails its checksum with no valid record after it. Such bytes were never acknowledged
+//     (their sync never returned), so cutting them loses nothing; it logs a warning. Damage
+//     anywhere else — a bad record followed by valid ones, a bad record in any segment but the
+//     last, a gap or overlap between segments, an unparsable log_meta — is ECORRUPTION naming
+//     the file (and offset): acknowledged data is never dropped silently.
+//
+// Unlike MemoryLogStorage and RocksDBLogStorage, a record damaged on disk while the storage is
+// open is found by get_entry only: get_term answers from the index, which was built from
+// verified records. The next open() then refuses the log (the rule above).
+//
+// After an IO error in write() the files may not match the index any more, so the storage
+// refuses every further write and truncate_prefix (EIO naming the first failure) until it is
+// reopened, which recovers from what is on disk; reads keep working.
+//
+// Thread-safety: reads (get_entry, get_term, first/last index, record_location) from any thread
+// concurrently with one writer (write, truncate_prefix), as LogStorage requires. A
+// reader/writer mutex guards the index; the writer holds it exclusively only to publish or
+// retract records in memory, never across IO. New records are published after they are in the
+// file and records are retracted before their bytes are cut, so a reader sees whole records or
+// ENOENT. Reads of one segment serialize on its file handle (one RandomAccessFile per segment,
+// which a FileSystem lets one thread use at a time).
+//
+// Ownership: keeps `fs` alive; owns its directory's contents while open (one FileLogStorage
+// per directory at a time — nothing prevents a second one, which would corrupt the log). Keeps
+// one RandomAccessFile open per segment and one WritableFile on the last.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "raft/log_storage.h"
+#include "raft/status.h"
+#include "raft/storage/file_system.h"
+#include "raft/types.h"
+
+namespace raft {
+
+class LogSegment;
+
+class FileLogStorage final : public LogStorage {
+ public:
+  struct Options {
+    // A record that would take the last segment past this many bytes starts a new segment (a
+    // record larger than this gets a segment of its own). Bounds what open() reads into memory
+    // per segment. Range [kMinSegmentBytes, kMaxSegmentBytes].
+    uint64_t segment_max_bytes = 8ull << 20;
+  };
+  // At least a few typical entries per file, so a log is not one file per entry.
+  static constexpr uint64_t kMinSegmentBytes = 1ull << 10;
+  static constexpr uint64_t kMaxSegmentBytes = 1ull << 30;
+
+  static constexpr std::string_view kMetaFileName = "log_meta";
+
+  // Where one record is stored.
+  struct RecordLocation {
+    std::string path;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
+
+  // EINVAL naming the option if `options` is out of range.
+  static Status validate(const Options& options);
+
+  // Opens (creating it and syncing its parent if missing) the log directory `dir` of `group`
+  // and recovers the log from it (see above). `group` names the log in messages. EINVAL for bad
+  // options or an empty `dir`; ECORRUPTION naming the file for damage that is not a torn tail;
+  // EIO (or ENOENT) if the file system fails.
+  static Result<std::unique_ptr<FileLogStorage>> open(std::shared_ptr<FileSystem> fs,
+                                                      std::string dir, GroupId group,
+                                                      Options options);
+
+  // Closes the files without syncing them (what was not synced may be lost, as in a crash).
+  ~FileLogStorage() override;
+
+  LogIndex first_log_index() const override;
+  LogIndex last_log_index() const override;
+  // ECORRUPTION names the group, the index, the segment file and the record's offset.
+  Result<LogEntryPtr> get_entry(LogIndex index) const override;
+  // From the in-memory index: no IO, never ECORRUPTION (see above).
+  Result<Term> get_term(LogIndex index) const override;
+  Status write(const LogWrite& write) override;
+  Status truncate_prefix(LogIndex first_index_kept) override;
+
+  // The file and byte range holding the record of `index`; ENOENT outside the log. For tools
+  // and tests that inspect or damage the files.
+  Result<RecordLocation> record_location(LogIndex index) const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  FileLogStorage(std::shared_ptr<FileSystem> fs, std::string dir, GroupId group, Options options,
+                 LogIndex first);
+
+  // Part of open(): reads the segments named `names` (sorted), removes the compacted and empty
+  // ones and the torn tail, and fills segments_ and last_.
+  Status recover(const std::vector<std::string>& names);
+  // Part of recover(): indexes the segment starting at `first`; `is_last` allows a torn tail.
+  Result<std::unique_ptr<LogSegment>> load_segment(LogIndex first, bool is_last);
+
+  // REQUIRES: mu_ held. The segment holding `index`, or ENOENT outside [first_, last_].
+  Result<const LogSegment*> find_locked(LogIndex index) const;
+
+  // Parts of write(). Each may leave the files ahead of or behind the index on failure.
+  Status truncate_suffix(LogIndex keep_last);
+  Status append(const std::vector<LogEntryPtr>& entries, bool sync);
+  // Makes segments_.back() a segment with room for a `record_size`-byte record and writer_ open
+  // on it, starting a new segment if needed.
+  Status prepare_tail(uint64_t record_size);
+  Status start_segment();
+
+  // Removes `path` and makes the removal durable.
+  Status remove_durably(const std::string& path);
+  // EIO explaining that an earlier write failed.
+  Status refuse_after_failure() const;
+
+  const std::shared_ptr<FileSystem> fs_;
+  const std::string dir_;
+  const GroupId group_;
+  const Options options_;
+  const std::string meta_path_;
+
+  mutable std::shared_mutex mu_;
+  // Guarded by mu_ (changed by the writer under an exclusive lock; the writer reads them
+  // without the lock, since nobody else changes them). Invariant: first_ >= 1,
+  // last_ >= first_ - 1.
+  LogIndex first_;
+  LogIndex last_;
+  // Guarded by mu_, as first_. In index order, contiguous; records below first_ in the first
+  // segment are compacted and never read. Invariant: when the log is not empty, the records
+  // [first_, last_] are exactly those of the segments; only the last segment may be empty.
+  std::deque<std::unique_ptr<LogSegment>> segments_;
+
+  // Writer only. Appends to segments_.back(); null until needed, and after that segment was
+  // cut or removed.
+  std::unique_ptr<WritableFile> writer_;
+  // Writer only. Not OK once a write failed in IO; then every change is refused.
+  Status failure_;
+};
+
+}  // namespace raft
