@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -35,6 +36,9 @@ struct Inode {
   // Files only. Invariant: durable_size <= data.size().
   std::string data;
   uint64_t durable_size = 0;
+  // fsyncs still "running" in virtual time: (completion time, size they make durable). A crash
+  // before a completion leaves those bytes unsynced.
+  std::vector<std::pair<TimePoint, uint64_t>> syncs_in_flight;
   // Directories only: the names visible now, and per name what a crash keeps for sure.
   std::map<std::string, std::shared_ptr<Inode>> entries;
   std::map<std::string, Version> durable;
@@ -47,11 +51,13 @@ struct NameChange {
   std::shared_ptr<Inode> target;
 };
 
-// A metadata operation not yet durable. sync_dir of `sync_dir` makes it durable.
+// A metadata operation not yet durable. sync_dir of `sync_dir` makes it durable, once that
+// sync completes in virtual time (`durable_at`; unset while no sync covers it).
 struct PendingOp {
   uint64_t seq = 0;
   std::shared_ptr<Inode> sync_dir;
   std::vector<NameChange> changes;
+  std::optional<TimePoint> durable_at;
 };
 
 // Where a path leads: its parent directory and its last name (both empty for the root), the
@@ -126,6 +132,8 @@ struct SimFileSystem::Disk {
   std::shared_ptr<Inode> new_dir();
   void record(std::shared_ptr<Inode> sync_dir, std::vector<NameChange> changes);
   uint64_t used_bytes() const;
+  // Makes the fsyncs completed by `now` durable and forgets the others (crash() first step).
+  void settle_file_syncs(std::optional<TimePoint> now);
   // crash() in steps: which inode each surviving name holds, then how much of each file.
   void rebuild_namespace();
   void cut_unsynced(Inode& file, CrashMode mode);
@@ -138,6 +146,19 @@ struct SimFileSystem::Disk {
   const std::shared_ptr<Inode> root;
   // In issue order.
   std::deque<PendingOp> pending;
+  // When an fsync issued now completes: the end of the running simulation task (its charged
+  // latency included), or nullopt without a scheduler (then it completes at once).
+  std::optional<TimePoint> sync_completion() const {
+    auto sim = scheduler.lock();
+    if (!sim) return std::nullopt;
+    return sim->current_task_end();
+  }
+  // The scheduler's time now, or nullopt without one.
+  std::optional<TimePoint> now() const {
+    auto sim = scheduler.lock();
+    if (!sim) return std::nullopt;
+    return sim->now();
+  }
   uint64_t next_seq = 1;
   // Bumped by every crash; a file opened under an older generation is dead.
   uint64_t generation = 0;
@@ -222,7 +243,7 @@ std::shared_ptr<Inode> SimFileSystem::Disk::new_dir() {
 }
 
 void SimFileSystem::Disk::record(std::shared_ptr<Inode> sync_dir, std::vector<NameChange> changes) {
-  pending.push_back(PendingOp{next_seq++, std::move(sync_dir), std::move(changes)});
+  pending.push_back(PendingOp{next_seq++, std::move(sync_dir), std::move(changes), std::nullopt});
 }
 
 uint64_t SimFileSystem::Disk::used_bytes() const {
@@ -284,6 +305,35 @@ void SimFileSystem::Disk::rebuild_namespace() {
   }
 }
 
+void SimFileSystem::Disk::settle_file_syncs(std::optional<TimePoint> now) {
+  // Every inode a name visible now or a durable name leads to: a file renamed or removed since
+  // its sync still settles, as its durable name may bring it back.
+  std::vector<Inode*> stack{root.get()};
+  std::unordered_set<Inode*> seen;
+  auto settle = [now](Inode& file) {
+    for (const auto& [done_at, size] : file.syncs_in_flight) {
+      if (now && done_at > *now) continue;
+      file.durable_size = std::max(file.durable_size, std::min<uint64_t>(size, file.data.size()));
+    }
+    file.syncs_in_flight.clear();
+  };
+  auto visit = [&](const std::shared_ptr<Inode>& node) {
+    if (!node || !seen.insert(node.get()).second) return;
+    if (node->is_dir) {
+      stack.push_back(node.get());
+    } else {
+      settle(*node);
+    }
+  };
+  seen.insert(root.get());
+  while (!stack.empty()) {
+    Inode* dir = stack.back();
+    stack.pop_back();
+    for (const auto& [name, node] : dir->entries) visit(node);
+    for (const auto& [name, version] : dir->durable) visit(version.target);
+  }
+}
+
 void SimFileSystem::Disk::cut_unsynced(Inode& file, CrashMode mode) {
   PONTOON_CHECK(file.durable_size <= file.data.size());
   const uint64_t unsynced = file.data.size() - file.durable_size;
@@ -338,7 +388,11 @@ class SimFileSystem::SimWritableFile final : public WritableFile {
     std::lock_guard<std::mutex> lock(disk_->mu);
     if (Status s = usable("sync"); !s.ok()) return s;
     if (Status s = disk_->begin(OpClass::kSync, "sync", path_); !s.ok()) return s;
-    inode_->durable_size = inode_->data.size();
+    if (std::optional<TimePoint> done_at = disk_->sync_completion()) {
+      inode_->syncs_in_flight.emplace_back(*done_at, inode_->data.size());
+    } else {
+      inode_->durable_size = inode_->data.size();
+    }
     ++disk_->stats.file_syncs;
     return Status::OK();
   }
@@ -529,8 +583,14 @@ Status SimFileSystem::sync_dir(const std::string& path) {
   if (!at.ok()) return at.status();
   if (!at->node->is_dir) return io_error("sync directory", path, "not a directory");
   const Inode* dir = at->node.get();
-  std::erase_if(disk_->pending, [dir](const PendingOp& op) {
+  const std::optional<TimePoint> done_at = disk_->sync_completion();
+  std::erase_if(disk_->pending, [dir, done_at](PendingOp& op) {
     if (op.sync_dir.get() != dir) return false;
+    if (done_at) {
+      // Durable once this sync completes in virtual time; a crash before then may lose it.
+      if (!op.durable_at || *done_at < *op.durable_at) op.durable_at = done_at;
+      return false;
+    }
     make_durable(op);
     return true;
   });
@@ -563,6 +623,15 @@ bool SimFileSystem::is_dir(const std::string& path) {
 
 void SimFileSystem::crash(CrashMode mode) {
   std::lock_guard<std::mutex> lock(disk_->mu);
+  // First settle what had finished by the time of the crash: directory syncs and fsyncs whose
+  // latency had run out are durable; the rest are as if never synced.
+  const std::optional<TimePoint> now = disk_->now();
+  std::erase_if(disk_->pending, [now](const PendingOp& op) {
+    if (!op.durable_at || (now && *op.durable_at > *now)) return false;
+    make_durable(op);
+    return true;
+  });
+  disk_->settle_file_syncs(now);
   size_t kept_ops = 0;
   if (mode == CrashMode::kRandom) {
     kept_ops = std::uniform_int_distribution<size_t>(0, disk_->pending.size())(disk_->rng);

@@ -59,6 +59,9 @@ class SimScheduler final : public Runtime, public std::enable_shared_from_this<S
   // no task of this scheduler is running (from test code driving it), it does nothing.
   // REQUIRES: d >= 0.
   void delay_current_task(Duration d);
+  // When the running task's effects become visible: now() plus what it has charged so far
+  // (now() between tasks). A simulated disk completes an fsync at this time.
+  TimePoint current_task_end() const { return clock_.now() + running_charge_; }
 
   // Steps taken so far; a cheap fingerprint of a run for replay checks.
   uint64_t steps() const { return steps_; }
