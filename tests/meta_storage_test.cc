@@ -7,8 +7,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -16,23 +14,15 @@
 #include "raft/storage/crc32c.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/memory_meta_storage.h"
+#include "support/file_bytes.h"
 #include "support/temp_dir.h"
 
 using namespace raft;
+using raft::testing::read_bytes;
 using raft::testing::TempDir;
+using raft::testing::write_bytes;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  REQUIRE(out.good());
-}
 
 const PeerId kPeerA("127.0.0.1", 8100);
 const PeerId kPeerB("10.0.0.2", 9000, 3);
