@@ -2,6 +2,8 @@
 // everything a peer can send must decode to the same values or to an error, never a crash.
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -293,6 +295,14 @@ Status decode_wire(const pontoon::raft::AppendEntriesRequest& wire) {
   return decode(wire.SerializeAsString(), &out);
 }
 
+// The fields every request starts with survived the trip.
+template <typename Request>
+void check_same_route(const Request& out, const Request& in) {
+  CHECK(out.group_id == in.group_id);
+  CHECK(out.server_id == in.server_id);
+  CHECK(out.peer_id == in.peer_id);
+}
+
 }  // namespace
 
 TEST_CASE("raft messages round-trip through protobuf", "[codec]") {
@@ -305,9 +315,7 @@ TEST_CASE("raft messages round-trip through protobuf", "[codec]") {
   vote.pre_vote = true;
   RequestVoteRequest vote_out;
   REQUIRE(decode(encode(vote), &vote_out).ok());
-  CHECK(vote_out.group_id == vote.group_id);
-  CHECK(vote_out.server_id == vote.server_id);
-  CHECK(vote_out.peer_id == vote.peer_id);
+  check_same_route(vote_out, vote);
   CHECK(vote_out.term == vote.term);
   CHECK(vote_out.last_log_id == vote.last_log_id);
   CHECK(vote_out.pre_vote);
@@ -321,9 +329,7 @@ TEST_CASE("raft messages round-trip through protobuf", "[codec]") {
   const AppendEntriesRequest append = sample_append_entries();
   AppendEntriesRequest append_out;
   REQUIRE(decode(encode(append), &append_out).ok());
-  CHECK(append_out.group_id == append.group_id);
-  CHECK(append_out.server_id == append.server_id);
-  CHECK(append_out.peer_id == append.peer_id);
+  check_same_route(append_out, append);
   CHECK(append_out.term == append.term);
   CHECK(append_out.prev_log_id == append.prev_log_id);
   CHECK(append_out.committed_index == append.committed_index);
@@ -454,6 +460,231 @@ TEST_CASE("decoding rejects bad peer ids and group ids", "[codec]") {
   CHECK(decode(long_group.SerializeAsString(), &out).ok());
 }
 
+// --- Snapshot messages ---------------------------------------------------------------------
+
+namespace {
+
+InstallSnapshotRequest sample_install_snapshot() {
+  InstallSnapshotRequest request;
+  request.group_id = "region-7";
+  request.server_id = PeerId("10.0.0.1", 8100);
+  request.peer_id = PeerId("10.0.0.2", 8100, 2);
+  request.term = Term(5);
+  request.meta.last_included = LogId{LogIndex(1000), Term(4)};
+  request.meta.conf = Configuration(
+      {PeerId("10.0.0.1", 8100), PeerId("10.0.0.2", 8100, 2), PeerId("10.0.0.3", 8100)});
+  request.files = {SnapshotFile{"data", 123456, 0xdeadbeef}, SnapshotFile{"index.1", 0, 0},
+                   SnapshotFile{".hidden...", UINT64_MAX, UINT32_MAX}};
+  request.reader_id = 0x0123456789abcdefULL;
+  return request;
+}
+
+GetFileRequest sample_get_file() {
+  return GetFileRequest{"region-7", PeerId("10.0.0.2", 8100, 2), PeerId("10.0.0.1", 8100), 7,
+                        "data",     uint64_t{1} << 40,           uint64_t{1} << 20};
+}
+
+// Encodes `sample`, lets `change` edit its wire form, and decodes that.
+template <typename Wire, typename Value>
+Status decode_changed(const Value& sample, const std::function<void(Wire&)>& change) {
+  Wire wire;
+  REQUIRE(wire.ParseFromString(encode(sample)));
+  change(wire);
+  Value out;
+  return decode(wire.SerializeAsString(), &out);
+}
+
+// A change to a valid message that must make it EINVAL, with a message naming `field`.
+template <typename Wire>
+struct Rejection {
+  const char* what;
+  std::function<void(Wire&)> change;
+  const char* field;
+};
+
+template <typename Wire, typename Value>
+void check_rejected(const Value& sample, const std::vector<Rejection<Wire>>& rejections) {
+  for (const Rejection<Wire>& r : rejections) {
+    INFO(r.what);
+    Status status = decode_changed<Wire>(sample, r.change);
+    CHECK(status.is_invalid_argument());
+    INFO(status.message());
+    CHECK(std::string(status.message()).find(r.field) != std::string::npos);
+  }
+}
+
+// Names no snapshot file may have, with why.
+const std::vector<std::pair<const char*, std::string>>& bad_file_names() {
+  static const std::vector<std::pair<const char*, std::string>> names = {
+      {"empty", ""},
+      {"a path", "dir/data"},
+      {"a trailing slash", "data/"},
+      {"an absolute path", "/etc/passwd"},
+      {"the directory itself", "."},
+      {"the parent", ".."},
+      {"a NUL byte", std::string("da\0ta", 5)},
+      {"longer than a file name", std::string(kMaxSnapshotFileNameBytes + 1, 'n')},
+  };
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot messages round-trip through protobuf", "[codec][snapshot]") {
+  const InstallSnapshotRequest install = sample_install_snapshot();
+  InstallSnapshotRequest install_out;
+  REQUIRE(decode(encode(install), &install_out).ok());
+  check_same_route(install_out, install);
+  CHECK(install_out.term == install.term);
+  CHECK(install_out.meta.last_included == install.meta.last_included);
+  CHECK(install_out.meta.conf == install.meta.conf);
+  REQUIRE(install_out.files.size() == install.files.size());
+  for (size_t i = 0; i < install.files.size(); ++i) {
+    INFO("file " << i);
+    CHECK(install_out.files[i].name == install.files[i].name);
+    CHECK(install_out.files[i].size == install.files[i].size);
+    CHECK(install_out.files[i].crc32c == install.files[i].crc32c);
+  }
+  CHECK(install_out.reader_id == install.reader_id);
+
+  InstallSnapshotResponse installed{Term(9), true};
+  InstallSnapshotResponse installed_out;
+  REQUIRE(decode(encode(installed), &installed_out).ok());
+  CHECK(installed_out.term == Term(9));
+  CHECK(installed_out.success);
+
+  const GetFileRequest get = sample_get_file();
+  GetFileRequest get_out;
+  REQUIRE(decode(encode(get), &get_out).ok());
+  check_same_route(get_out, get);
+  CHECK(get_out.reader_id == get.reader_id);
+  CHECK(get_out.file_name == get.file_name);
+  CHECK(get_out.offset == get.offset);
+  CHECK(get_out.max_bytes == get.max_bytes);
+
+  for (const GetFileResponse& chunk :
+       {GetFileResponse{std::string("\0\xff\0chunk\0", 9), true}, GetFileResponse{"", false}}) {
+    GetFileResponse chunk_out;
+    REQUIRE(decode(encode(chunk), &chunk_out).ok());
+    CHECK(chunk_out.data == chunk.data);
+    CHECK(chunk_out.eof == chunk.eof);
+  }
+}
+
+TEST_CASE("a snapshot without files, at the limits, decodes", "[codec][snapshot]") {
+  InstallSnapshotRequest install = sample_install_snapshot();
+  install.files.clear();
+  install.meta.last_included = LogId{};
+  InstallSnapshotRequest out;
+  REQUIRE(decode(encode(install), &out).ok());
+  CHECK(out.files.empty());
+
+  install.files.clear();
+  for (size_t i = 0; i < kMaxSnapshotFiles; ++i) {
+    install.files.push_back(SnapshotFile{"f" + std::to_string(i), i, 0});
+  }
+  install.files[0].name = std::string(kMaxSnapshotFileNameBytes, 'n');
+  REQUIRE(decode(encode(install), &out).ok());
+  CHECK(out.files.size() == kMaxSnapshotFiles);
+
+  GetFileRequest get = sample_get_file();
+  get.max_bytes = kMaxGetFileBytes;
+  get.offset = static_cast<uint64_t>(INT64_MAX) - kMaxGetFileBytes;
+  GetFileRequest get_out;
+  CHECK(decode(encode(get), &get_out).ok());
+  get.max_bytes = 1;
+  get.offset = 0;
+  CHECK(decode(encode(get), &get_out).ok());
+
+  GetFileResponse largest{std::string(kMaxGetFileBytes, 'x'), false};
+  GetFileResponse largest_out;
+  CHECK(decode(encode(largest), &largest_out).ok());
+}
+
+TEST_CASE("decoding rejects a malformed InstallSnapshotRequest, naming the field",
+          "[codec][snapshot]") {
+  using Wire = pontoon::raft::InstallSnapshotRequest;
+  std::vector<Rejection<Wire>> rejections = {
+      {"no group", [](Wire& w) { w.set_group_id(""); }, "group_id"},
+      {"bad leader id", [](Wire& w) { w.set_server_id("10.0.0.1"); }, "server_id"},
+      {"bad receiver id", [](Wire& w) { w.set_peer_id("h:80"); }, "peer_id"},
+      {"negative term", [](Wire& w) { w.set_term(-1); }, "term"},
+      {"negative last index",
+       [](Wire& w) { w.mutable_meta()->mutable_last_included()->set_index(-1); },
+       "meta.last_included.index"},
+      {"negative last term",
+       [](Wire& w) { w.mutable_meta()->mutable_last_included()->set_term(-1); },
+       "meta.last_included.term"},
+      {"last term above the leader's",
+       [](Wire& w) { w.mutable_meta()->mutable_last_included()->set_term(6); },
+       "meta.last_included.term"},
+      {"empty configuration", [](Wire& w) { w.mutable_meta()->set_conf(""); }, "meta.conf"},
+      {"no meta at all", [](Wire& w) { w.clear_meta(); }, "meta.conf"},
+      {"unparseable configuration", [](Wire& w) { w.mutable_meta()->set_conf("x,y"); },
+       "meta.conf"},
+      {"duplicate voter",
+       [](Wire& w) { w.mutable_meta()->set_conf("10.0.0.1:8100,10.0.0.1:8100"); }, "meta.conf"},
+      {"a file twice", [](Wire& w) { w.mutable_files(2)->set_name("data"); },
+       "files[2].name repeats"},
+      {"too many files",
+       [](Wire& w) {
+         for (size_t i = 0; i < kMaxSnapshotFiles; ++i)
+           w.add_files()->set_name("x" + std::to_string(i));
+       },
+       "files has"},
+  };
+  for (const auto& [why, name] : bad_file_names()) {
+    rejections.push_back(
+        {why, [name = name](Wire& w) { w.mutable_files(1)->set_name(name); }, "files[1].name"});
+  }
+  check_rejected<Wire>(sample_install_snapshot(), rejections);
+}
+
+TEST_CASE("decoding rejects a malformed GetFileRequest, naming the field", "[codec][snapshot]") {
+  using Wire = pontoon::raft::GetFileRequest;
+  constexpr auto kMaxOffset = static_cast<uint64_t>(INT64_MAX);
+  std::vector<Rejection<Wire>> rejections = {
+      {"no group", [](Wire& w) { w.set_group_id(""); }, "group_id"},
+      {"group too long", [](Wire& w) { w.set_group_id(std::string(kMaxGroupIdBytes + 1, 'g')); },
+       "group_id"},
+      {"bad requester id", [](Wire& w) { w.set_server_id(""); }, "server_id"},
+      {"bad receiver id", [](Wire& w) { w.set_peer_id("1.2.3.4:0"); }, "peer_id"},
+      {"nothing asked for", [](Wire& w) { w.set_max_bytes(0); }, "max_bytes"},
+      {"too much asked for", [](Wire& w) { w.set_max_bytes(kMaxGetFileBytes + 1); }, "max_bytes"},
+      {"max_bytes near 2^64", [](Wire& w) { w.set_max_bytes(UINT64_MAX); }, "max_bytes"},
+      {"range past the largest offset",
+       [=](Wire& w) {
+         w.set_offset(kMaxOffset - 10);
+         w.set_max_bytes(11);
+       },
+       "offset"},
+      {"offset near 2^64", [](Wire& w) { w.set_offset(UINT64_MAX); }, "offset"},
+  };
+  for (const auto& [why, name] : bad_file_names()) {
+    rejections.push_back({why, [name = name](Wire& w) { w.set_file_name(name); }, "file_name"});
+  }
+  check_rejected<Wire>(sample_get_file(), rejections);
+}
+
+TEST_CASE("decoding rejects malformed snapshot responses", "[codec][snapshot]") {
+  pontoon::raft::InstallSnapshotResponse installed;
+  installed.set_term(-2);
+  InstallSnapshotResponse installed_out;
+  Status negative = decode(installed.SerializeAsString(), &installed_out);
+  CHECK(negative.is_invalid_argument());
+  CHECK(std::string(negative.message()).find("term") != std::string::npos);
+
+  pontoon::raft::GetFileResponse chunk;
+  chunk.set_data(std::string(kMaxGetFileBytes + 1, 'x'));
+  GetFileResponse chunk_out;
+  Status oversized = decode(chunk.SerializeAsString(), &chunk_out);
+  CHECK(oversized.is_invalid_argument());
+  CHECK(std::string(oversized.message()).find("data") != std::string::npos);
+
+  CHECK(decode("\xff\xff garbage", &installed_out).is_corruption());
+  CHECK(decode("\xff\xff garbage", &chunk_out).is_corruption());
+}
+
 TEST_CASE("random bytes decode to an error or a valid message, never a crash", "[codec][fuzz]") {
   std::mt19937_64 rng(77);
   const std::string valid = encode(sample_append_entries());
@@ -489,6 +720,42 @@ TEST_CASE("random bytes decode to an error or a valid message, never a crash", "
     (void)decode(bytes, &vote);
     (void)decode(bytes, &append_response);
     (void)decode(bytes, &vote_response);
+  }
+  CHECK(errors > 0);
+}
+
+TEST_CASE("random bytes decode to an error or a valid snapshot message, never a crash",
+          "[codec][snapshot][fuzz]") {
+  std::mt19937_64 rng(78);
+  const std::string valid_install = encode(sample_install_snapshot());
+  const std::string valid_get = encode(sample_get_file());
+  int errors = 0;
+  for (int iteration = 0; iteration < 3000; ++iteration) {
+    std::string bytes = iteration % 2 == 0 ? valid_install : valid_get;
+    bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+    if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
+    InstallSnapshotRequest install;
+    if (Status s = decode(bytes, &install); s.ok()) {
+      // Whatever decodes satisfies the documented rules.
+      CHECK_FALSE(install.meta.conf.empty());
+      CHECK(install.meta.last_included.term <= install.term);
+      for (const SnapshotFile& file : install.files) CHECK(is_valid_snapshot_file_name(file.name));
+    } else {
+      ++errors;
+      CHECK((s.is_corruption() || s.is_invalid_argument()));
+    }
+    GetFileRequest get;
+    if (Status s = decode(bytes, &get); s.ok()) {
+      CHECK(is_valid_snapshot_file_name(get.file_name));
+      CHECK(get.max_bytes >= 1);
+      CHECK(get.max_bytes <= kMaxGetFileBytes);
+    } else {
+      CHECK((s.is_corruption() || s.is_invalid_argument()));
+    }
+    InstallSnapshotResponse installed;
+    GetFileResponse chunk;
+    (void)decode(bytes, &installed);
+    (void)decode(bytes, &chunk);
   }
   CHECK(errors > 0);
 }

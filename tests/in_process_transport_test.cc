@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 PeerId peer(int n) { return PeerId("127.0.0.1", static_cast<uint16_t>(7000 + n)); }
 
-// Grants every vote and records when requests arrive.
+// Grants every vote, accepts every snapshot, and records when requests arrive.
 class EchoService : public RaftService {
  public:
   explicit EchoService(SimScheduler& scheduler) : scheduler_(scheduler) {}
@@ -34,6 +34,16 @@ class EchoService : public RaftService {
     ++calls;
     done(Status::OK(), AppendEntriesResponse{});
   }
+  void handle_install_snapshot(const InstallSnapshotRequest& request,
+                               RpcCallback<InstallSnapshotResponse> done) override {
+    ++calls;
+    done(Status::OK(), InstallSnapshotResponse{request.term, true});
+  }
+  // Answers with the requested file name, so the caller sees its own request come back.
+  void handle_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done) override {
+    ++calls;
+    done(Status::OK(), GetFileResponse{request.file_name, true});
+  }
   int calls = 0;
   TimePoint last_arrival;
 
@@ -41,12 +51,15 @@ class EchoService : public RaftService {
   SimScheduler& scheduler_;
 };
 
-struct Call {
+// The outcome of one call, of any RPC.
+template <typename Response>
+struct Outcome {
   int completions = 0;
   Status status;
-  RequestVoteResponse response;
+  Response response;
   TimePoint at;
 };
+using Call = Outcome<RequestVoteResponse>;
 
 struct Fixture {
   Fixture() {
@@ -59,19 +72,46 @@ struct Fixture {
   }
   // Sends a RequestVote from `from` to `to` and runs the simulation until it completes.
   Call vote(int from, int to, Duration timeout = 1s) {
-    Call call;
     RequestVoteRequest request{"g", peer(from), peer(to), Term(3), LogId{}, false};
-    transports[from]->request_vote(request, timeout,
-                                   [&](const Status& status, const RequestVoteResponse& r) {
-                                     ++call.completions;
-                                     call.status = status;
-                                     call.response = r;
-                                     call.at = scheduler->now();
-                                   });
-    scheduler->run_until([&] { return call.completions > 0; }, 10s);
+    return run<RequestVoteResponse>([&](RpcCallback<RequestVoteResponse> done) {
+      transports[from]->request_vote(request, timeout, std::move(done));
+    });
+  }
+  Outcome<InstallSnapshotResponse> install_snapshot(int from, int to, Duration timeout = 1s) {
+    InstallSnapshotRequest request;
+    request.group_id = "g";
+    request.server_id = peer(from);
+    request.peer_id = peer(to);
+    request.term = Term(3);
+    request.meta =
+        SnapshotMeta{LogId{LogIndex(10), Term(2)}, Configuration({peer(0), peer(1), peer(2)})};
+    request.files = {SnapshotFile{"data", 5, 0x1234}};
+    request.reader_id = 42;
+    return run<InstallSnapshotResponse>([&](RpcCallback<InstallSnapshotResponse> done) {
+      transports[from]->install_snapshot(request, timeout, std::move(done));
+    });
+  }
+  Outcome<GetFileResponse> get_file(int from, int to, Duration timeout = 1s) {
+    GetFileRequest request{"g", peer(from), peer(to), 42, "data", 0, 1024};
+    return run<GetFileResponse>([&](RpcCallback<GetFileResponse> done) {
+      transports[from]->get_file(request, timeout, std::move(done));
+    });
+  }
+
+  // Starts a call with `send` and runs the simulation until it completes.
+  template <typename Response, typename Send>
+  Outcome<Response> run(Send send) {
+    Outcome<Response> outcome;
+    send([&](const Status& status, const Response& r) {
+      ++outcome.completions;
+      outcome.status = status;
+      outcome.response = r;
+      outcome.at = scheduler->now();
+    });
+    scheduler->run_until([&] { return outcome.completions > 0; }, 10s);
     // Let anything late (a response after the timeout) arrive too.
     scheduler->run_for(5s);
-    return call;
+    return outcome;
   }
 
   std::shared_ptr<SimScheduler> scheduler = std::make_shared<SimScheduler>(3);
@@ -167,4 +207,58 @@ TEST_CASE("in-process network: a duplicated request reaches the service twice, t
   CHECK(call.status.ok());
   CHECK(f.services[1]->calls == 2);
   CHECK(f.network->duplicated() == 1);
+}
+
+TEST_CASE("in-process network: InstallSnapshot and GetFile are lost across a partition",
+          "[in_process]") {
+  Fixture f;
+  auto install = f.install_snapshot(0, 1);
+  REQUIRE(install.status.ok());
+  CHECK(install.response.success);
+  CHECK(install.response.term == Term(3));
+  auto chunk = f.get_file(1, 0);
+  REQUIRE(chunk.status.ok());
+  CHECK(chunk.response.data == "data");
+  CHECK(chunk.response.eof);
+  CHECK(f.services[0]->calls == 1);
+  CHECK(f.services[1]->calls == 1);
+
+  f.network->partition({{peer(0)}, {peer(1), peer(2)}});
+  const uint64_t dropped = f.network->dropped();
+  install = f.install_snapshot(0, 1, 100ms);
+  CHECK(install.completions == 1);
+  CHECK(install.status.is_timed_out());
+  chunk = f.get_file(1, 0, 100ms);
+  CHECK(chunk.completions == 1);
+  CHECK(chunk.status.is_timed_out());
+  CHECK(f.services[0]->calls == 1);
+  CHECK(f.services[1]->calls == 1);
+  CHECK(f.network->dropped() == dropped + 2);
+  // Within a side they still get through.
+  CHECK(f.install_snapshot(1, 2, 100ms).status.ok());
+  CHECK(f.get_file(2, 1, 100ms).status.ok());
+
+  f.network->heal();
+  CHECK(f.install_snapshot(0, 1, 100ms).status.ok());
+  CHECK(f.get_file(1, 0, 100ms).status.ok());
+}
+
+TEST_CASE("in-process network: InstallSnapshot and GetFile are dropped and duplicated like votes",
+          "[in_process]") {
+  Fixture f;
+  f.network->set_duplicate_probability(1.0);
+  auto install = f.install_snapshot(0, 1);
+  CHECK(install.completions == 1);
+  CHECK(install.status.ok());
+  auto chunk = f.get_file(0, 1);
+  CHECK(chunk.completions == 1);
+  CHECK(chunk.status.ok());
+  CHECK(f.services[1]->calls == 4);
+  CHECK(f.network->duplicated() == 2);
+
+  f.network->set_duplicate_probability(0);
+  f.network->set_drop_probability(1.0);
+  CHECK(f.install_snapshot(0, 1, 300ms).status.is_timed_out());
+  CHECK(f.get_file(0, 1, 300ms).status.is_timed_out());
+  CHECK(f.services[1]->calls == 4);
 }

@@ -267,6 +267,13 @@ class RecordingVoter : public RaftService {
                              RpcCallback<AppendEntriesResponse> done) override {
     done(Status::Unavailable("not a replica"), {});
   }
+  void handle_install_snapshot(const InstallSnapshotRequest&,
+                               RpcCallback<InstallSnapshotResponse> done) override {
+    done(Status::Unavailable("not a replica"), {});
+  }
+  void handle_get_file(const GetFileRequest&, RpcCallback<GetFileResponse> done) override {
+    done(Status::Unavailable("not a replica"), {});
+  }
   std::vector<std::pair<TimePoint, RequestVoteRequest>> arrivals;
 
  private:

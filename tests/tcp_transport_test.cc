@@ -76,7 +76,8 @@ class Outcome : public std::enable_shared_from_this<Outcome<Response>> {
 };
 
 // A RaftService that records what it receives. By default it answers at once: a vote is
-// granted iff the term is even; an append succeeds and reports the last index it carried.
+// granted iff the term is even; an append succeeds and reports the last index it carried; an
+// InstallSnapshot succeeds; a GetFile gets the chunk set with set_file_chunk.
 // With hold(true) it keeps the `done` callbacks for the test to answer (or drop) later.
 class FakeService : public RaftService {
  public:
@@ -112,6 +113,25 @@ class FakeService : public RaftService {
     done(Status::OK(), answer(request));
   }
 
+  void handle_install_snapshot(const InstallSnapshotRequest& request,
+                               RpcCallback<InstallSnapshotResponse> done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      installs_.push_back(request);
+    }
+    done(Status::OK(), InstallSnapshotResponse{request.term, true});
+  }
+
+  void handle_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done) override {
+    GetFileResponse chunk;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      file_requests_.push_back(request);
+      chunk = file_chunk_;
+    }
+    done(Status::OK(), chunk);
+  }
+
   static AppendEntriesResponse answer(const AppendEntriesRequest& request) {
     AppendEntriesResponse response;
     response.term = request.term;
@@ -131,6 +151,12 @@ class FakeService : public RaftService {
     on_append_ = std::move(hook);
   }
 
+  // What every GetFile is answered with.
+  void set_file_chunk(GetFileResponse chunk) {
+    std::lock_guard<std::mutex> lock(mu_);
+    file_chunk_ = std::move(chunk);
+  }
+
   bool wait_for_requests(size_t votes, size_t appends) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, kDeadline,
@@ -144,6 +170,14 @@ class FakeService : public RaftService {
   std::vector<AppendEntriesRequest> appends() {
     std::lock_guard<std::mutex> lock(mu_);
     return appends_;
+  }
+  std::vector<InstallSnapshotRequest> installs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return installs_;
+  }
+  std::vector<GetFileRequest> file_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return file_requests_;
   }
   std::vector<std::pair<AppendEntriesRequest, RpcCallback<AppendEntriesResponse>>>
   take_held_appends() {
@@ -162,6 +196,9 @@ class FakeService : public RaftService {
   std::function<void(const AppendEntriesRequest&, RpcCallback<AppendEntriesResponse>)> on_append_;
   std::vector<RequestVoteRequest> votes_;
   std::vector<AppendEntriesRequest> appends_;
+  std::vector<InstallSnapshotRequest> installs_;
+  std::vector<GetFileRequest> file_requests_;
+  GetFileResponse file_chunk_;
   std::vector<RpcCallback<RequestVoteResponse>> held_votes_;
   std::vector<std::pair<AppendEntriesRequest, RpcCallback<AppendEntriesResponse>>> held_appends_;
 };
@@ -340,6 +377,110 @@ TEST_CASE("append_entries round-trips entries between two transports", "[tcp_tra
   CHECK(received[0].entries[1]->type == EntryType::kConfiguration);
   CHECK(received[0].entries[1]->data == "conf");
   CHECK(received[0].entries[2]->id == LogId{LogIndex(13), Term(3)});
+}
+
+TEST_CASE("install_snapshot and get_file reach the right group's service with every field",
+          "[tcp_transport][snapshot]") {
+  Pair pair;
+  FakeService other_group;
+  REQUIRE(pair.b->register_service("g2", pair.b_id, &other_group).ok());
+
+  InstallSnapshotRequest install;
+  install.group_id = "g2";
+  install.server_id = pair.a_id;
+  install.peer_id = pair.b_id;
+  install.term = Term(7);
+  install.meta.last_included = LogId{LogIndex(1000), Term(6)};
+  install.meta.conf = Configuration({pair.a_id, pair.b_id, PeerId("127.0.0.1", 1, 3)});
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  install.files = {SnapshotFile{"data", kMiB, 0xdeadbeef}, SnapshotFile{"index.0", 0, 0},
+                   SnapshotFile{"\x01 odd\tname", UINT64_MAX, UINT32_MAX}};
+  install.reader_id = 0xfedcba9876543210ULL;
+  auto installed = std::make_shared<Outcome<InstallSnapshotResponse>>();
+  pair.a->install_snapshot(install, kLongTimeout, installed->callback());
+  REQUIRE(installed->wait());
+  REQUIRE(installed->status().ok());
+  CHECK(installed->response().term == Term(7));
+  CHECK(installed->response().success);
+
+  const std::vector<InstallSnapshotRequest> received = other_group.installs();
+  REQUIRE(received.size() == 1);
+  CHECK(received[0].group_id == "g2");
+  CHECK(received[0].server_id == pair.a_id);
+  CHECK(received[0].peer_id == pair.b_id);
+  CHECK(received[0].term == Term(7));
+  CHECK(received[0].meta.last_included == install.meta.last_included);
+  CHECK(received[0].meta.conf == install.meta.conf);
+  REQUIRE(received[0].files.size() == install.files.size());
+  for (size_t i = 0; i < install.files.size(); ++i) {
+    INFO("file " << i);
+    CHECK(received[0].files[i].name == install.files[i].name);
+    CHECK(received[0].files[i].size == install.files[i].size);
+    CHECK(received[0].files[i].crc32c == install.files[i].crc32c);
+  }
+  CHECK(received[0].reader_id == install.reader_id);
+
+  // A 1 MiB chunk of every byte value, NUL included, comes back unchanged.
+  std::string megabyte(kMiB, '\0');
+  for (size_t i = 0; i < megabyte.size(); ++i) megabyte[i] = static_cast<char>(i * 31 % 256);
+  other_group.set_file_chunk(GetFileResponse{megabyte, true});
+  const GetFileRequest get{"g2", pair.a_id, pair.b_id, install.reader_id, "data", kMiB, kMiB};
+  auto chunk = std::make_shared<Outcome<GetFileResponse>>();
+  pair.a->get_file(get, kLongTimeout, chunk->callback());
+  REQUIRE(chunk->wait());
+  REQUIRE(chunk->status().ok());
+  CHECK(chunk->response().data == megabyte);
+  CHECK(chunk->response().eof);
+
+  const std::vector<GetFileRequest> asked = other_group.file_requests();
+  REQUIRE(asked.size() == 1);
+  CHECK(asked[0].group_id == "g2");
+  CHECK(asked[0].server_id == pair.a_id);
+  CHECK(asked[0].peer_id == pair.b_id);
+  CHECK(asked[0].reader_id == install.reader_id);
+  CHECK(asked[0].file_name == "data");
+  CHECK(asked[0].offset == kMiB);
+  CHECK(asked[0].max_bytes == kMiB);
+
+  // Short binary data and an empty, not-yet-final chunk keep their exact bytes and flag.
+  for (const GetFileResponse& answer :
+       {GetFileResponse{std::string("\0a\0\0b\0", 6), false}, GetFileResponse{"", false}}) {
+    other_group.set_file_chunk(answer);
+    auto small = std::make_shared<Outcome<GetFileResponse>>();
+    pair.a->get_file(get, kLongTimeout, small->callback());
+    REQUIRE(small->wait());
+    REQUIRE(small->status().ok());
+    CHECK(small->response().data == answer.data);
+    CHECK_FALSE(small->response().eof);
+  }
+
+  CHECK(pair.service.installs().empty());
+  CHECK(pair.service.file_requests().empty());
+  pair.b->unregister_service("g2", pair.b_id);
+}
+
+TEST_CASE("a GetFile the receiver rejects fails with EINVAL and never reaches the service",
+          "[tcp_transport][snapshot]") {
+  Pair pair;
+  auto outcome = std::make_shared<Outcome<GetFileResponse>>();
+  pair.a->get_file(GetFileRequest{"g1", pair.a_id, pair.b_id, 1, "../escape", 0, 4096},
+                   kLongTimeout, outcome->callback());
+  REQUIRE(outcome->wait());
+  CHECK(outcome->status().is_invalid_argument());
+  CHECK(std::string(outcome->status().message()).find("file_name") != std::string::npos);
+
+  auto unknown = std::make_shared<Outcome<InstallSnapshotResponse>>();
+  InstallSnapshotRequest install;
+  install.group_id = "no-such-group";
+  install.server_id = pair.a_id;
+  install.peer_id = pair.b_id;
+  install.term = Term(1);
+  install.meta.conf = Configuration({pair.a_id, pair.b_id});
+  pair.a->install_snapshot(install, kLongTimeout, unknown->callback());
+  REQUIRE(unknown->wait());
+  CHECK(unknown->status().is_not_found());
+  CHECK(pair.service.file_requests().empty());
+  CHECK(pair.service.installs().empty());
 }
 
 TEST_CASE("one process routes requests to many groups and peers", "[tcp_transport]") {

@@ -18,24 +18,33 @@ class InProcessNetwork::Transport final : public RaftTransport {
   }
   void request_vote(const RequestVoteRequest& request, Duration timeout,
                     RpcCallback<RequestVoteResponse> done) override {
-    network_->call<RequestVoteRequest, RequestVoteResponse>(
-        self_, request, timeout, std::move(done),
-        [](RaftService* service, const RequestVoteRequest& req,
-           RpcCallback<RequestVoteResponse> reply) {
-          service->handle_request_vote(req, std::move(reply));
-        });
+    forward(request, timeout, std::move(done), &RaftService::handle_request_vote);
   }
   void append_entries(const AppendEntriesRequest& request, Duration timeout,
                       RpcCallback<AppendEntriesResponse> done) override {
-    network_->call<AppendEntriesRequest, AppendEntriesResponse>(
-        self_, request, timeout, std::move(done),
-        [](RaftService* service, const AppendEntriesRequest& req,
-           RpcCallback<AppendEntriesResponse> reply) {
-          service->handle_append_entries(req, std::move(reply));
-        });
+    forward(request, timeout, std::move(done), &RaftService::handle_append_entries);
+  }
+  void install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
+                        RpcCallback<InstallSnapshotResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftService::handle_install_snapshot);
+  }
+  void get_file(const GetFileRequest& request, Duration timeout,
+                RpcCallback<GetFileResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftService::handle_get_file);
   }
 
  private:
+  // Every RPC takes the same way through the network, so each is subject to the same faults.
+  template <typename Request, typename Response>
+  void forward(const Request& request, Duration timeout, RpcCallback<Response> done,
+               void (RaftService::*handle)(const Request&, RpcCallback<Response>)) {
+    network_->call<Request, Response>(
+        self_, request, timeout, std::move(done),
+        [handle](RaftService* service, const Request& req, RpcCallback<Response> reply) {
+          (service->*handle)(req, std::move(reply));
+        });
+  }
+
   std::shared_ptr<InProcessNetwork> network_;
   const PeerId self_;
 };

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
 
 #include "raft.pb.h"
 #include "raft/check.h"
@@ -28,6 +29,13 @@ Status invalid(std::string_view what, std::string_view why) {
 Status check_non_negative(int64_t value, std::string_view field, std::string_view what) {
   if (value < 0)
     return invalid(what, std::string(field) + " is negative (" + std::to_string(value) + ")");
+  return Status::OK();
+}
+
+// A term field: like every term, never negative.
+Status decode_term(int64_t wire, std::string_view what, Term* out) {
+  if (Status s = check_non_negative(wire, "term", what); !s.ok()) return s;
+  *out = Term(wire);
   return Status::OK();
 }
 
@@ -66,6 +74,83 @@ void encode_log_id(const LogId& id, pb::LogId* wire) {
   wire->set_term(id.term.value());
 }
 
+// Who a request is for and who sent it: the fields every request starts with.
+template <typename Request, typename Wire>
+void encode_route(const Request& request, Wire* wire) {
+  wire->set_group_id(request.group_id);
+  wire->set_server_id(request.server_id.to_string());
+  wire->set_peer_id(request.peer_id.to_string());
+}
+
+Status decode_file_name(const std::string& wire, std::string_view field, std::string_view what,
+                        std::string* out) {
+  if (!is_valid_snapshot_file_name(wire)) {
+    // The name itself stays out of the message: it may be long or binary.
+    return invalid(what, std::string(field) +
+                             " is not a valid file name (empty, \".\", \"..\", has '/' or NUL, or "
+                             "longer than " +
+                             std::to_string(kMaxSnapshotFileNameBytes) + " bytes)");
+  }
+  *out = wire;
+  return Status::OK();
+}
+
+Status decode_snapshot_meta(const pb::SnapshotMeta& wire, Term request_term, std::string_view what,
+                            SnapshotMeta* out) {
+  if (Status s =
+          decode_log_id(wire.last_included(), "meta.last_included", what, &out->last_included);
+      !s.ok()) {
+    return s;
+  }
+  if (out->last_included.term > request_term) {
+    return invalid(what, "meta.last_included.term is above the request's term");
+  }
+  Result<Configuration> conf = Configuration::parse(wire.conf());
+  if (!conf.ok()) {
+    return invalid(what, "meta.conf: " + std::string(conf.status().message()));
+  }
+  out->conf = std::move(conf).value();
+  return Status::OK();
+}
+
+Status decode_snapshot_files(const google::protobuf::RepeatedPtrField<pb::SnapshotFile>& wire,
+                             std::string_view what, std::vector<SnapshotFile>* out) {
+  const auto count = static_cast<size_t>(wire.size());
+  if (count > kMaxSnapshotFiles) {
+    return invalid(what, "files has " + std::to_string(count) + " entries, more than " +
+                             std::to_string(kMaxSnapshotFiles));
+  }
+  out->clear();
+  out->reserve(count);
+  std::set<std::string_view> names;
+  for (size_t i = 0; i < count; ++i) {
+    const pb::SnapshotFile& file = wire[static_cast<int>(i)];
+    const std::string field = "files[" + std::to_string(i) + "].name";
+    SnapshotFile decoded;
+    if (Status s = decode_file_name(file.name(), field, what, &decoded.name); !s.ok()) return s;
+    if (!names.insert(file.name()).second) {
+      return invalid(what, field + " repeats '" + file.name() + "'");
+    }
+    decoded.size = file.size();
+    decoded.crc32c = file.crc32c();
+    out->push_back(std::move(decoded));
+  }
+  return Status::OK();
+}
+
+Status check_get_file_range(uint64_t offset, uint64_t max_bytes, std::string_view what) {
+  if (max_bytes < 1 || max_bytes > kMaxGetFileBytes) {
+    return invalid(what, "max_bytes is " + std::to_string(max_bytes) + ", not in [1, " +
+                             std::to_string(kMaxGetFileBytes) + "]");
+  }
+  constexpr auto kMaxOffset = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (offset > kMaxOffset - max_bytes) {
+    return invalid(what, "offset " + std::to_string(offset) + " + max_bytes " +
+                             std::to_string(max_bytes) + " overflows a file offset");
+  }
+  return Status::OK();
+}
+
 // Checks entry `i` of an AppendEntriesRequest against its predecessor (`prev_term` is the
 // term of the entry before it, or prev_log_id.term for the first).
 Status decode_entry(const pb::Entry& wire, size_t i, LogIndex expected_index, Term prev_term,
@@ -99,9 +184,7 @@ Status decode_entry(const pb::Entry& wire, size_t i, LogIndex expected_index, Te
 
 std::string encode(const RequestVoteRequest& request) {
   pb::RequestVoteRequest wire;
-  wire.set_group_id(request.group_id);
-  wire.set_server_id(request.server_id.to_string());
-  wire.set_peer_id(request.peer_id.to_string());
+  encode_route(request, &wire);
   wire.set_term(request.term.value());
   encode_log_id(request.last_log_id, wire.mutable_last_log_id());
   wire.set_pre_vote(request.pre_vote);
@@ -117,9 +200,7 @@ std::string encode(const RequestVoteResponse& response) {
 
 std::string encode(const AppendEntriesRequest& request) {
   pb::AppendEntriesRequest wire;
-  wire.set_group_id(request.group_id);
-  wire.set_server_id(request.server_id.to_string());
-  wire.set_peer_id(request.peer_id.to_string());
+  encode_route(request, &wire);
   wire.set_term(request.term.value());
   encode_log_id(request.prev_log_id, wire.mutable_prev_log_id());
   wire.set_committed_index(request.committed_index.value());
@@ -145,21 +226,69 @@ std::string encode(const AppendEntriesResponse& response) {
   return wire.SerializeAsString();
 }
 
+std::string encode(const InstallSnapshotRequest& request) {
+  pb::InstallSnapshotRequest wire;
+  encode_route(request, &wire);
+  wire.set_term(request.term.value());
+  encode_log_id(request.meta.last_included, wire.mutable_meta()->mutable_last_included());
+  wire.mutable_meta()->set_conf(request.meta.conf.to_string());
+  wire.mutable_files()->Reserve(static_cast<int>(request.files.size()));
+  for (const SnapshotFile& file : request.files) {
+    pb::SnapshotFile* f = wire.add_files();
+    f->set_name(file.name);
+    f->set_size(file.size);
+    f->set_crc32c(file.crc32c);
+  }
+  wire.set_reader_id(request.reader_id);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const InstallSnapshotResponse& response) {
+  pb::InstallSnapshotResponse wire;
+  wire.set_term(response.term.value());
+  wire.set_success(response.success);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const GetFileRequest& request) {
+  pb::GetFileRequest wire;
+  encode_route(request, &wire);
+  wire.set_reader_id(request.reader_id);
+  wire.set_file_name(request.file_name);
+  wire.set_offset(request.offset);
+  wire.set_max_bytes(request.max_bytes);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const GetFileResponse& response) {
+  pb::GetFileResponse wire;
+  wire.set_data(response.data);
+  wire.set_eof(response.eof);
+  return wire.SerializeAsString();
+}
+
+bool is_valid_snapshot_file_name(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxSnapshotFileNameBytes && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
 namespace {
 
-// The fields every request carries: who it is for, who sent it, and the sender's term.
+// Who a request is for and who sent it.
 template <typename Wire, typename Request>
-Status decode_request_header(const Wire& wire, std::string_view what, Request* out) {
+Status decode_route(const Wire& wire, std::string_view what, Request* out) {
   if (Status s = decode_group_id(wire.group_id(), what, &out->group_id); !s.ok()) return s;
   if (Status s = decode_peer_id(wire.server_id(), "server_id", what, &out->server_id); !s.ok()) {
     return s;
   }
-  if (Status s = decode_peer_id(wire.peer_id(), "peer_id", what, &out->peer_id); !s.ok()) {
-    return s;
-  }
-  if (Status s = check_non_negative(wire.term(), "term", what); !s.ok()) return s;
-  out->term = Term(wire.term());
-  return Status::OK();
+  return decode_peer_id(wire.peer_id(), "peer_id", what, &out->peer_id);
+}
+
+// The fields every Raft request carries: its route, and the sender's term.
+template <typename Wire, typename Request>
+Status decode_request_header(const Wire& wire, std::string_view what, Request* out) {
+  if (Status s = decode_route(wire, what, out); !s.ok()) return s;
+  return decode_term(wire.term(), what, &out->term);
 }
 
 }  // namespace
@@ -181,8 +310,7 @@ Status decode(std::string_view bytes, RequestVoteResponse* out) {
   constexpr std::string_view kWhat = "RequestVoteResponse";
   pb::RequestVoteResponse wire;
   if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
-  if (Status s = check_non_negative(wire.term(), "term", kWhat); !s.ok()) return s;
-  out->term = Term(wire.term());
+  if (Status s = decode_term(wire.term(), kWhat, &out->term); !s.ok()) return s;
   out->granted = wire.granted();
   return Status::OK();
 }
@@ -246,6 +374,56 @@ Status decode(std::string_view bytes, AppendEntriesResponse* out) {
   out->last_log_index = LogIndex(wire.last_log_index());
   out->conflict_term = Term(wire.conflict_term());
   out->conflict_index = LogIndex(wire.conflict_index());
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, InstallSnapshotRequest* out) {
+  constexpr std::string_view kWhat = "InstallSnapshotRequest";
+  pb::InstallSnapshotRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_request_header(wire, kWhat, out); !s.ok()) return s;
+  if (Status s = decode_snapshot_meta(wire.meta(), out->term, kWhat, &out->meta); !s.ok()) {
+    return s;
+  }
+  if (Status s = decode_snapshot_files(wire.files(), kWhat, &out->files); !s.ok()) return s;
+  out->reader_id = wire.reader_id();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, InstallSnapshotResponse* out) {
+  constexpr std::string_view kWhat = "InstallSnapshotResponse";
+  pb::InstallSnapshotResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_term(wire.term(), kWhat, &out->term); !s.ok()) return s;
+  out->success = wire.success();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, GetFileRequest* out) {
+  constexpr std::string_view kWhat = "GetFileRequest";
+  pb::GetFileRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_route(wire, kWhat, out); !s.ok()) return s;
+  if (Status s = decode_file_name(wire.file_name(), "file_name", kWhat, &out->file_name); !s.ok()) {
+    return s;
+  }
+  if (Status s = check_get_file_range(wire.offset(), wire.max_bytes(), kWhat); !s.ok()) return s;
+  out->reader_id = wire.reader_id();
+  out->offset = wire.offset();
+  out->max_bytes = wire.max_bytes();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, GetFileResponse* out) {
+  constexpr std::string_view kWhat = "GetFileResponse";
+  pb::GetFileResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (wire.data().size() > kMaxGetFileBytes) {
+    return invalid(kWhat, "data has " + std::to_string(wire.data().size()) + " bytes, more than " +
+                              std::to_string(kMaxGetFileBytes));
+  }
+  out->data = std::move(*wire.mutable_data());
+  out->eof = wire.eof();
   return Status::OK();
 }
 

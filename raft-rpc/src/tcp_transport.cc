@@ -16,6 +16,11 @@ Status no_such_replica(const GroupId& group_id, const PeerId& peer, const std::s
                           peer.to_string() + " is registered at " + here);
 }
 
+bool is_raft_method(uint32_t method_id) {
+  return method_id == method::kRequestVote || method_id == method::kAppendEntries ||
+         method_id == method::kInstallSnapshot || method_id == method::kGetFile;
+}
+
 }  // namespace
 
 Status TcpTransportOptions::validate() const {
@@ -64,20 +69,11 @@ Status TcpTransport::start() {
   if (Status s = options_.validate(); !s.ok()) return s;
   auto pool = std::make_unique<IoContextPool>(options_.io_threads, "pontoon-io");
   auto server = std::make_unique<RpcServer>(pool.get(), options_.server);
-  PONTOON_CHECK(server
-                    ->register_method(method::kRequestVote,
-                                      [this](const std::string& body, RpcServer::Responder r) {
-                                        serve(body, std::move(r),
-                                              &RaftService::handle_request_vote);
-                                      })
-                    .ok());
-  PONTOON_CHECK(server
-                    ->register_method(method::kAppendEntries,
-                                      [this](const std::string& body, RpcServer::Responder r) {
-                                        serve(body, std::move(r),
-                                              &RaftService::handle_append_entries);
-                                      })
-                    .ok());
+  register_raft_method(server.get(), method::kRequestVote, &RaftService::handle_request_vote);
+  register_raft_method(server.get(), method::kAppendEntries, &RaftService::handle_append_entries);
+  register_raft_method(server.get(), method::kInstallSnapshot,
+                       &RaftService::handle_install_snapshot);
+  register_raft_method(server.get(), method::kGetFile, &RaftService::handle_get_file);
   for (auto& [method_id, handler] : extra_methods_) {
     if (Status s = server->register_method(method_id, handler); !s.ok()) return s;
   }
@@ -95,8 +91,7 @@ Status TcpTransport::register_method(uint32_t method_id, RpcServer::Handler hand
   if (state_.load() != State::kNew) {
     return Status::InvalidArgument("methods must be registered before the transport starts");
   }
-  if (method_id == method::kRequestVote || method_id == method::kAppendEntries ||
-      extra_methods_.count(method_id) > 0) {
+  if (is_raft_method(method_id) || extra_methods_.count(method_id) > 0) {
     return Status::InvalidArgument("method id " + std::to_string(method_id) +
                                    " is already registered");
   }
@@ -167,6 +162,20 @@ std::shared_ptr<TcpTransport::Registration> TcpTransport::find_registration(
 }
 
 template <typename Request, typename Response>
+void TcpTransport::register_raft_method(RpcServer* server, uint32_t method_id,
+                                        void (RaftService::*handle)(const Request&,
+                                                                    RpcCallback<Response>)) {
+  // The server is new and holds only Raft's methods yet, so the id cannot be taken.
+  PONTOON_CHECK(
+      server
+          ->register_method(method_id,
+                            [this, handle](const std::string& body, RpcServer::Responder respond) {
+                              serve(body, std::move(respond), handle);
+                            })
+          .ok());
+}
+
+template <typename Request, typename Response>
 void TcpTransport::serve(const std::string& request_body, RpcServer::Responder respond,
                          void (RaftService::*handle)(const Request&, RpcCallback<Response>)) {
   Request request;
@@ -222,6 +231,16 @@ void TcpTransport::request_vote(const RequestVoteRequest& request, Duration time
 void TcpTransport::append_entries(const AppendEntriesRequest& request, Duration timeout,
                                   RpcCallback<AppendEntriesResponse> done) {
   send(method::kAppendEntries, request, timeout, std::move(done));
+}
+
+void TcpTransport::install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
+                                    RpcCallback<InstallSnapshotResponse> done) {
+  send(method::kInstallSnapshot, request, timeout, std::move(done));
+}
+
+void TcpTransport::get_file(const GetFileRequest& request, Duration timeout,
+                            RpcCallback<GetFileResponse> done) {
+  send(method::kGetFile, request, timeout, std::move(done));
 }
 
 }  // namespace raft::rpc

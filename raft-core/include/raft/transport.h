@@ -11,6 +11,7 @@
 #include "raft/clock.h"
 #include "raft/log_entry.h"
 #include "raft/peer_id.h"
+#include "raft/snapshot.h"
 #include "raft/status.h"
 #include "raft/types.h"
 
@@ -53,6 +54,45 @@ struct AppendEntriesResponse {
   LogIndex conflict_index;
 };
 
+// InstallSnapshot (Raft §7): the leader tells a follower that is behind its first log entry to
+// replace its state with the leader's snapshot. The request carries only the meta; the
+// follower pulls the files with GetFile, verifies each against `files`, publishes and loads
+// the snapshot, and answers only then (so the leader's timeout for this RPC is long).
+struct InstallSnapshotRequest {
+  GroupId group_id;
+  PeerId server_id;  // The leader.
+  PeerId peer_id;    // The receiver.
+  Term term;
+  SnapshotMeta meta;
+  std::vector<SnapshotFile> files;
+  // Names the leader's open snapshot in GetFile requests.
+  uint64_t reader_id = 0;
+};
+
+struct InstallSnapshotResponse {
+  Term term;
+  bool success = false;
+};
+
+// GetFile: a chunk of one file of the snapshot the leader opened as `reader_id`.
+struct GetFileRequest {
+  GroupId group_id;
+  PeerId server_id;  // The requester (the follower installing).
+  PeerId peer_id;    // The receiver (the leader that serves the snapshot).
+  uint64_t reader_id = 0;
+  std::string file_name;
+  uint64_t offset = 0;
+  uint64_t max_bytes = 0;
+};
+
+struct GetFileResponse {
+  // Up to max_bytes at offset; shorter when the file ends or the sender's throttle allows no
+  // more now (possibly empty: the requester then waits a moment and asks again).
+  std::string data;
+  // The file ends with these bytes.
+  bool eof = false;
+};
+
 // Called exactly once, on any thread. A non-OK status means no response arrived (timeout,
 // unreachable peer, transport shut down); the response is then default-constructed.
 template <typename Response>
@@ -67,6 +107,12 @@ class RaftService {
                                    RpcCallback<RequestVoteResponse> done) = 0;
   virtual void handle_append_entries(const AppendEntriesRequest& request,
                                      RpcCallback<AppendEntriesResponse> done) = 0;
+  virtual void handle_install_snapshot(const InstallSnapshotRequest& request,
+                                       RpcCallback<InstallSnapshotResponse> done) = 0;
+  // ENOENT if no snapshot is open under the reader id (it changed or the leader moved on);
+  // EINVAL for a name the snapshot does not have.
+  virtual void handle_get_file(const GetFileRequest& request,
+                               RpcCallback<GetFileResponse> done) = 0;
 };
 
 // Carries RPCs between replicas, and routes incoming ones by (group id, receiver peer id) to
@@ -89,6 +135,10 @@ class RaftTransport {
                             RpcCallback<RequestVoteResponse> done) = 0;
   virtual void append_entries(const AppendEntriesRequest& request, Duration timeout,
                               RpcCallback<AppendEntriesResponse> done) = 0;
+  virtual void install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
+                                RpcCallback<InstallSnapshotResponse> done) = 0;
+  virtual void get_file(const GetFileRequest& request, Duration timeout,
+                        RpcCallback<GetFileResponse> done) = 0;
 };
 
 }  // namespace raft

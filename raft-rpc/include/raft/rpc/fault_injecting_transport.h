@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "raft/transport.h"
 
@@ -40,22 +41,33 @@ class FaultInjectingTransport final : public RaftTransport {
   }
   void request_vote(const RequestVoteRequest& request, Duration timeout,
                     RpcCallback<RequestVoteResponse> done) override {
-    if (is_blocked(request.peer_id)) {
-      done(Status::Unavailable("link to " + request.peer_id.to_string() + " is cut"), {});
-      return;
-    }
-    inner_->request_vote(request, timeout, std::move(done));
+    forward(request, timeout, std::move(done), &RaftTransport::request_vote);
   }
   void append_entries(const AppendEntriesRequest& request, Duration timeout,
                       RpcCallback<AppendEntriesResponse> done) override {
-    if (is_blocked(request.peer_id)) {
-      done(Status::Unavailable("link to " + request.peer_id.to_string() + " is cut"), {});
-      return;
-    }
-    inner_->append_entries(request, timeout, std::move(done));
+    forward(request, timeout, std::move(done), &RaftTransport::append_entries);
+  }
+  void install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
+                        RpcCallback<InstallSnapshotResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftTransport::install_snapshot);
+  }
+  void get_file(const GetFileRequest& request, Duration timeout,
+                RpcCallback<GetFileResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftTransport::get_file);
   }
 
  private:
+  // Fails the call at once if its receiver is cut off; otherwise hands it to `send` on inner_.
+  template <typename Request, typename Response>
+  void forward(const Request& request, Duration timeout, RpcCallback<Response> done,
+               void (RaftTransport::*send)(const Request&, Duration, RpcCallback<Response>)) {
+    if (is_blocked(request.peer_id)) {
+      done(Status::Unavailable("link to " + request.peer_id.to_string() + " is cut"), Response{});
+      return;
+    }
+    ((*inner_).*send)(request, timeout, std::move(done));
+  }
+
   bool is_blocked(const PeerId& peer) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (blocked_.count(peer) == 0) return false;

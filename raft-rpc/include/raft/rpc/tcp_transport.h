@@ -1,12 +1,14 @@
 // TcpTransport: raft::RaftTransport over TCP, for real deployments.
 //
 // One TcpTransport serves every Raft group of a process: it listens on one endpoint and
-// routes incoming RequestVote/AppendEntries by (group id, receiver peer id) to the registered
-// RaftService; it sends outgoing ones to request.peer_id.endpoint() over one multiplexed
+// routes incoming RequestVote, AppendEntries, InstallSnapshot and GetFile (method ids 1-4,
+// method_ids.h) by (group id, receiver peer id) to the registered RaftService; it sends
+// outgoing ones to request.peer_id.endpoint() over one multiplexed
 // connection per remote endpoint (RpcClient). Messages are protobuf (proto/raft.proto) in
 // frames (frame.h).
 //
-// Errors seen by callers of request_vote/append_entries (the response is then default):
+// Errors seen by callers of request_vote, append_entries, install_snapshot and get_file (the
+// response is then default):
 //   ENOENT naming the group and peer  — the remote process hosts no such replica;
 //   EINVAL/ECORRUPTION                — the remote rejected the request, or its reply, as
 //                                       malformed;
@@ -93,6 +95,10 @@ class TcpTransport final : public RaftTransport {
                     RpcCallback<RequestVoteResponse> done) override;
   void append_entries(const AppendEntriesRequest& request, Duration timeout,
                       RpcCallback<AppendEntriesResponse> done) override;
+  void install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
+                        RpcCallback<InstallSnapshotResponse> done) override;
+  void get_file(const GetFileRequest& request, Duration timeout,
+                RpcCallback<GetFileResponse> done) override;
 
  private:
   // One (group, peer) → service binding. Calls into the service hold an "active call"; on
@@ -120,6 +126,10 @@ class TcpTransport final : public RaftTransport {
 
   std::shared_ptr<Registration> find_registration(const GroupId& group_id,
                                                   const PeerId& peer) const;
+  // Registers `method_id` on `server` to decode its requests and hand them to `handle`.
+  template <typename Request, typename Response>
+  void register_raft_method(RpcServer* server, uint32_t method_id,
+                            void (RaftService::*handle)(const Request&, RpcCallback<Response>));
   template <typename Request, typename Response>
   void serve(const std::string& request_body, RpcServer::Responder respond,
              void (RaftService::*handle)(const Request&, RpcCallback<Response>));
