@@ -32,6 +32,9 @@ class SimScheduler::SimExecutor final : public Executor {
     // state); move the queue out first so that never clears a deque being cleared.
     std::deque<std::function<void()>> doomed = std::move(lane_->ready);
     lane_->ready.clear();
+    // Timers not yet due are tasks not yet run too: they go now, not whenever they come due
+    // (a crashed node's timers must not keep its state alive past the node).
+    if (auto scheduler = scheduler_.lock()) scheduler->drop_timers_of(lane_);
   }
 
  private:
@@ -95,6 +98,18 @@ void SimScheduler::delay_current_task(Duration d) {
   if (running_lane_ == nullptr) return;
   running_charge_ += d;
   running_lane_->busy_until = std::max(running_lane_->busy_until, clock_.now_ + running_charge_);
+}
+
+void SimScheduler::drop_timers_of(const std::shared_ptr<Lane>& lane) {
+  std::vector<std::function<void()>> doomed;
+  for (auto it = timers_.begin(); it != timers_.end();) {
+    if (it->second.lane == lane) {
+      doomed.push_back(std::move(it->second.task));
+      it = timers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void SimScheduler::release_timers(TimePoint until) {

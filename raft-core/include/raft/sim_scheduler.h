@@ -85,6 +85,8 @@ class SimScheduler final : public Runtime, public std::enable_shared_from_this<S
   void post_at(const std::shared_ptr<Lane>& lane, TimePoint when, std::function<void()> task);
   // Appends to the lane's queue now, whatever is running.
   void enqueue(const std::shared_ptr<Lane>& lane, std::function<void()> task);
+  // Drops every timer of `lane` (its executor shut down).
+  void drop_timers_of(const std::shared_ptr<Lane>& lane);
   // Moves every timer due at or before `until` onto its lane's queue.
   void release_timers(TimePoint until);
   // The positions in lanes_ of the lanes that have a task ready and are not busy at now().
