@@ -211,14 +211,17 @@ class LocalSnapshotReader final : public SnapshotReader {
 // back: the size and the running CRC-32C of the bytes appended since the file was created.
 class LocalSnapshotWriter final : public SnapshotWriter {
  public:
-  LocalSnapshotWriter(LocalSnapshotStorage* owner, uint64_t generation,
-                      std::shared_ptr<FileSystem> fs, std::string path)
-      : owner_(owner), generation_(generation), fs_(std::move(fs)), path_(std::move(path)) {
+  LocalSnapshotWriter(const LocalSnapshotStorage* owner,
+                      std::shared_ptr<const std::atomic<uint64_t>> current_writer,
+                      uint64_t generation, std::shared_ptr<FileSystem> fs, std::string path)
+      : owner_(owner),
+        current_writer_(std::move(current_writer)),
+        generation_(generation),
+        fs_(std::move(fs)),
+        path_(std::move(path)) {
     PONTOON_CHECK(owner_ != nullptr);
     PONTOON_CHECK(generation_ > 0);
-    owner_->live_writers_.fetch_add(1);
   }
-  ~LocalSnapshotWriter() override { PONTOON_CHECK(owner_->live_writers_.fetch_sub(1) > 0); }
 
   const std::string& path() const override { return path_; }
 
@@ -248,6 +251,18 @@ class LocalSnapshotWriter final : public SnapshotWriter {
     std::vector<std::string> names;
     for (const auto& [name, tracked] : files_) names.push_back(name);
     return names;
+  }
+
+  Result<SnapshotFile> describe_file(const std::string& name) const override {
+    auto it = files_.find(name);
+    if (it == files_.end()) {
+      return Status::NotFound("snapshot writer " + path_ + " has no file " + name);
+    }
+    if (it->second.known) return SnapshotFile{name, it->second.size, it->second.crc32c};
+    // Written behind the writer's back (or by a failed write): read it back.
+    Result<Digest> d = digest_path(*fs_, join_path(path_, name));
+    if (!d.ok()) return d.status();
+    return SnapshotFile{name, d->size, d->crc32c};
   }
 
   const LocalSnapshotStorage* owner() const { return owner_; }
@@ -288,7 +303,7 @@ class LocalSnapshotWriter final : public SnapshotWriter {
   Status check_usable(const std::string& name) {
     Status s = snapshot_meta::check_file_name(name);
     if (!s.ok()) return s;
-    if (!owner_->writer_is_current(generation_)) {
+    if (current_writer_->load() != generation_) {
       return Status::InvalidArgument("snapshot writer for " + path_ +
                                      " was superseded by a later create_writer()");
     }
@@ -330,7 +345,12 @@ class LocalSnapshotWriter final : public SnapshotWriter {
     return Status::OK();
   }
 
-  LocalSnapshotStorage* const owner_;
+  // Only compared, never dereferenced: a writer may outlive its storage (a task holding it can
+  // be dropped late), and is then merely unusable.
+  const LocalSnapshotStorage* const owner_;
+  // The storage's current writer generation, shared so that it stays readable after the
+  // storage is gone (then 0: no writer is current).
+  const std::shared_ptr<const std::atomic<uint64_t>> current_writer_;
   const uint64_t generation_;
   const std::shared_ptr<FileSystem> fs_;
   const std::string path_;
@@ -381,7 +401,7 @@ LocalSnapshotStorage::LocalSnapshotStorage(std::shared_ptr<FileSystem> fs, std::
 }
 
 LocalSnapshotStorage::~LocalSnapshotStorage() {
-  PONTOON_CHECK_MSG(live_writers_.load() == 0, "a snapshot writer outlives its storage");
+  current_writer_->store(0);  // Writers still around become unusable.
 }
 
 Result<SnapshotMeta> LocalSnapshotStorage::latest_meta() {
@@ -433,18 +453,13 @@ Result<std::unique_ptr<SnapshotReader>> LocalSnapshotStorage::open_latest() {
 Result<std::unique_ptr<SnapshotWriter>> LocalSnapshotStorage::create_writer() {
   std::lock_guard<std::mutex> lock(mu_);
   // Invalidated first, so that a failure below leaves no writer usable on a half-made temp/.
-  current_writer_ = 0;
+  current_writer_->store(0);
   Status s = fs_->remove_dir_all(temp_dir_);
   if (s.ok()) s = fs_->create_dir(temp_dir_);
   if (!s.ok()) return s;
-  current_writer_ = ++writers_created_;
+  current_writer_->store(++writers_created_);
   return std::unique_ptr<SnapshotWriter>(
-      new LocalSnapshotWriter(this, current_writer_, fs_, temp_dir_));
-}
-
-bool LocalSnapshotStorage::writer_is_current(uint64_t generation) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return generation != 0 && generation == current_writer_;
+      new LocalSnapshotWriter(this, current_writer_, current_writer_->load(), fs_, temp_dir_));
 }
 
 Status LocalSnapshotStorage::publish(std::unique_ptr<SnapshotWriter> writer,
@@ -454,7 +469,7 @@ Status LocalSnapshotStorage::publish(std::unique_ptr<SnapshotWriter> writer,
   if (local == nullptr || local->owner() != this) {
     return Status::InvalidArgument("snapshot writer was not created by the storage in " + dir_);
   }
-  if (local->generation() != current_writer_) {
+  if (local->generation() != current_writer_->load()) {
     return Status::InvalidArgument("snapshot writer for " + local->path() +
                                    " was superseded by a later create_writer()");
   }
@@ -470,7 +485,7 @@ Status LocalSnapshotStorage::publish(std::unique_ptr<SnapshotWriter> writer,
   if (meta.conf.empty()) return Status::InvalidArgument("snapshot has an empty configuration");
 
   // This writer's temp/ is spent whatever the outcome; publishing again takes a new writer.
-  current_writer_ = 0;
+  current_writer_->store(0);
   const LogIndex previous = latest_index_;
   Status s = publish_locked(*local, meta);
   PONTOON_CHECK(latest_index_ >= previous);

@@ -22,8 +22,8 @@
 // serialises them (open_latest() holds it while it verifies the files, so a publish cannot
 // remove the directory being verified). Writers and readers are used by one thread at a time.
 //
-// Ownership: a writer refers to the storage that created it.
-// REQUIRES: every writer is destroyed or published before its storage is destroyed (checked).
+// Ownership: a writer may outlive the storage that created it (a task holding one can be
+// dropped late); it then refuses every call with EINVAL.
 // REQUIRES: a file written with write_file/append_file is not also changed by other means; a
 // file the state machine writes itself is registered with add_file (publish then reads it
 // back). A change that keeps the size would go unnoticed and be published with a stale CRC.
@@ -87,8 +87,6 @@ class LocalSnapshotStorage final : public SnapshotStorage {
 
   LocalSnapshotStorage(std::shared_ptr<FileSystem> fs, std::string dir, LogIndex latest_index);
 
-  // Whether `generation` is still the writer create_writer() handed out last.
-  bool writer_is_current(uint64_t generation);
   // REQUIRES: mu_ held.
   Status publish_locked(LocalSnapshotWriter& writer, const SnapshotMeta& meta);
 
@@ -100,13 +98,12 @@ class LocalSnapshotStorage final : public SnapshotStorage {
   // Guarded by mu_. 0 when there is no snapshot. Invariant: only grows; when > 0,
   // dir_/snapshot_dir_name(latest_index_) is the newest published snapshot.
   LogIndex latest_index_;
-  // Guarded by mu_. The generation of the writer create_writer() handed out last; 0 for none
-  // (none yet, or the last was published or failed to publish). Only grows as writers go.
-  uint64_t current_writer_ = 0;
+  // The generation of the writer create_writer() handed out last; 0 for none (none yet, the
+  // last was published or failed to publish, or the storage is gone). Written under mu_;
+  // shared with the writers, which check it on every call and may outlive the storage.
+  const std::shared_ptr<std::atomic<uint64_t>> current_writer_ =
+      std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t writers_created_ = 0;  // Guarded by mu_.
-  // Writers not yet destroyed. Atomic rather than guarded by mu_ so that a writer may be
-  // destroyed while mu_ is held (publish() consumes its writer).
-  std::atomic<int64_t> live_writers_ = 0;
 };
 
 }  // namespace raft
