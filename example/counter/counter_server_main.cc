@@ -19,6 +19,8 @@
 #include "raft/node_options.h"
 #include "raft/rpc/tcp_transport.h"
 #include "raft/storage/file_meta_storage.h"
+#include "raft/storage/file_system.h"
+#include "raft/storage/local_snapshot_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
 #include "server_flags.h"
 
@@ -58,6 +60,11 @@ int run(const ServerFlags& flags, const sigset_t& stop_signals) {
       raft::FileRaftMetaStorage::open(flags.data_dir + "/raft_meta");
   if (!meta.ok()) return fail("opening " + flags.data_dir + "/raft_meta", meta.status());
 
+  raft::Result<std::unique_ptr<raft::LocalSnapshotStorage>> snapshots =
+      raft::LocalSnapshotStorage::open(raft::PosixFileSystem::instance(),
+                                       flags.data_dir + "/snapshot");
+  if (!snapshots.ok()) return fail("opening " + flags.data_dir + "/snapshot", snapshots.status());
+
   auto transport = std::make_shared<raft::rpc::TcpTransport>(flags.peer.endpoint());
   // Declared before the node: the node borrows it until join() returns.
   CounterStateMachine fsm("counter " + flags.peer.to_string());
@@ -77,14 +84,21 @@ int run(const ServerFlags& flags, const sigset_t& stop_signals) {
   options.log_storage = std::move(log).value();
   options.meta_storage = std::move(meta).value();
   options.transport = transport;
+  options.snapshot_storage = std::move(snapshots).value();
+  options.snapshot_interval_s = flags.snapshot_interval_s;
+  options.snapshot_log_index_margin = flags.snapshot_log_index_margin;
   if (raft::Status s = node.init(options); !s.ok()) {
     transport->shutdown();
     return fail("starting the node", s);
   }
   std::cout << "counter-server: group " << flags.group << ", peer " << flags.peer << " of "
             << flags.conf << ", data " << flags.data_dir << ", election timeout "
-            << flags.election_timeout_ms << " ms; serving on " << transport->listen_address()
-            << " (SIGTERM to stop)" << std::endl;
+            << flags.election_timeout_ms << " ms, snapshot every " << flags.snapshot_interval_s
+            << " s";
+  if (flags.snapshot_log_index_margin > 0) {
+    std::cout << " or " << flags.snapshot_log_index_margin << " entries";
+  }
+  std::cout << "; serving on " << transport->listen_address() << " (SIGTERM to stop)" << std::endl;
 
   const int signal = wait_for_stop_signal(stop_signals);
   PONTOON_LOG(kInfo) << "counter-server: got signal " << signal << ", shutting down";

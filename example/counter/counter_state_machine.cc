@@ -1,5 +1,7 @@
 #include "counter_state_machine.h"
 
+#include <sstream>
+
 #include "counter_command.h"
 #include "raft/check.h"
 #include "raft/logging.h"
@@ -50,7 +52,59 @@ void CounterStateMachine::on_apply(raft::Iterator& iter) {
   }
 }
 
+CounterStateMachine::~CounterStateMachine() {
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
+}
+
+std::string CounterStateMachine::encode_snapshot(int64_t value, int64_t applied_index) {
+  return "pontoon-counter 1 " + std::to_string(value) + " " + std::to_string(applied_index) + "\n";
+}
+
+raft::Status CounterStateMachine::decode_snapshot(const std::string& bytes, int64_t* value,
+                                                  int64_t* applied_index) {
+  std::istringstream in(bytes);
+  std::string magic, version, rest;
+  long long v = 0, index = 0;
+  if (!(in >> magic >> version >> v >> index) || magic != "pontoon-counter" || version != "1" ||
+      index < 0 || (in >> rest)) {
+    return raft::Status::InvalidArgument(
+        "counter snapshot is not \"pontoon-counter 1 <value> "
+        "<applied index>\"");
+  }
+  *value = v;
+  *applied_index = index;
+  return raft::Status::OK();
+}
+
+void CounterStateMachine::on_snapshot_save(raft::SnapshotWriter& writer,
+                                           std::unique_ptr<raft::Closure> done) {
+  // Capture synchronously: nothing is applied while this runs, so the two numbers belong to
+  // the same point of the log.
+  const std::string bytes = encode_snapshot(value(), applied_index().value());
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
+  // Write asynchronously: applying continues as soon as this returns. The framework keeps the
+  // writer alive until `done` runs.
+  auto holder = std::make_shared<std::unique_ptr<raft::Closure>>(std::move(done));
+  snapshot_writer_ = std::thread([&writer, bytes, holder] {
+    raft::run_closure(std::move(*holder), writer.write_file("counter", bytes));
+  });
+}
+
+raft::Status CounterStateMachine::on_snapshot_load(raft::SnapshotReader& reader) {
+  raft::Result<std::string> bytes = reader.read_file("counter");
+  if (!bytes.ok()) return bytes.status();
+  int64_t value = 0, index = 0;
+  raft::Status decoded = decode_snapshot(*bytes, &value, &index);
+  if (!decoded.ok()) return decoded;
+  value_.store(value, std::memory_order_release);
+  applied_index_.store(index, std::memory_order_release);
+  PONTOON_LOG(kInfo) << name_ << ": loaded the snapshot at index "
+                     << reader.meta().last_included.index << " (value " << value << ")";
+  return raft::Status::OK();
+}
+
 void CounterStateMachine::on_shutdown() {
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
   PONTOON_LOG(kInfo) << name_ << ": state machine shut down at applied index " << applied_index()
                      << ", value " << value();
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <system_error>
 
 #include "flag_parser.h"
@@ -40,7 +41,8 @@ raft::Status prepare_data_dir(const std::string& dir) {
 }  // namespace
 
 raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
-  FlagParser parser({"--group", "--peer", "--conf", "--data", "--election-timeout-ms", "--help"},
+  FlagParser parser({"--group", "--peer", "--conf", "--data", "--election-timeout-ms",
+                     "--snapshot-interval-s", "--snapshot-log-index-margin", "--help"},
                     {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   ServerFlags flags;
@@ -79,6 +81,15 @@ raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& arg
   raft::Result<int64_t> timeout = parser.integer("--election-timeout-ms", 1000, 10, 600000);
   if (!timeout.ok()) return timeout.status();
   flags.election_timeout_ms = *timeout;
+
+  // NodeOptions accepts [0, 315360000] s (0 turns the timer off).
+  raft::Result<int64_t> interval = parser.integer("--snapshot-interval-s", 3600, 0, 315360000);
+  if (!interval.ok()) return interval.status();
+  flags.snapshot_interval_s = *interval;
+  raft::Result<int64_t> margin =
+      parser.integer("--snapshot-log-index-margin", 0, 0, std::numeric_limits<int64_t>::max());
+  if (!margin.ok()) return margin.status();
+  flags.snapshot_log_index_margin = *margin;
 
   raft::Result<std::string> data = parser.required("--data");
   if (!data.ok()) return data.status();

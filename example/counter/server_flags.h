@@ -1,7 +1,8 @@
 // ServerFlags: the command line of counter-server, parsed and checked.
 //
 //   counter-server --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR
-//                  [--election-timeout-ms N]
+//                  [--election-timeout-ms N] [--snapshot-interval-s N]
+//                  [--snapshot-log-index-margin N]
 //
 // Flags may also be written --flag=value. Thread-safety: a value.
 #pragma once
@@ -22,11 +23,14 @@ struct ServerFlags {
   raft::Configuration conf;  // Invariant: contains peer.
   std::string data_dir;      // Invariant: exists and is writable.
   int64_t election_timeout_ms = 1000;
+  // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
+  int64_t snapshot_interval_s = 3600;
+  int64_t snapshot_log_index_margin = 0;
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
       "usage: counter-server --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR "
-      "[--election-timeout-ms N]";
+      "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]";
 };
 
 // Parses `args` (without the program name). EINVAL naming the offending flag for an unknown,

@@ -78,9 +78,11 @@ FSMCaller::FSMCaller(StateMachine* fsm, LogManager* log_manager, ClosureQueue* c
 
 FSMCaller::~FSMCaller() { queue_->shutdown(); }
 
-void FSMCaller::init(LogIndex applied_index) {
-  applied_index_.store(applied_index.value());
-  committed_index_.store(applied_index.value());
+void FSMCaller::init(LogId applied, const Configuration& applied_conf) {
+  applied_index_.store(applied.index.value());
+  committed_index_.store(applied.index.value());
+  applied_term_ = applied.term;
+  applied_conf_ = applied_conf;
 }
 
 void FSMCaller::notify_committed(LogIndex committed_index) {
@@ -124,6 +126,22 @@ Status FSMCaller::notify_error(const Status& error) {
   return publish(EventType::kError, [&](Event& e) { e.status = error; });
 }
 
+Status FSMCaller::save_snapshot(std::shared_ptr<SnapshotSaveJob> job) {
+  PONTOON_CHECK(job && job->writer && job->on_saved);
+  Event event;
+  event.type = EventType::kSnapshotSave;
+  event.save = std::move(job);
+  return queue_->publish(std::move(event));
+}
+
+Status FSMCaller::load_snapshot(std::shared_ptr<SnapshotLoadJob> job) {
+  PONTOON_CHECK(job && job->reader && job->on_loaded);
+  Event event;
+  event.type = EventType::kSnapshotLoad;
+  event.load = std::move(job);
+  return queue_->publish(std::move(event));
+}
+
 void FSMCaller::run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status) {
   if (closures.empty()) return;
   Event event;
@@ -151,6 +169,8 @@ void FSMCaller::handle_events(std::vector<Event>& events) {
       // After on_shutdown nothing reaches the state machine; closures still run once.
       for (auto& closure : event.closures) run_closure(std::move(closure), event.status);
       if (event.done) event.done();
+      if (event.save) event.save->on_saved(Status::Shutdown("the state machine has shut down"));
+      if (event.load) event.load->on_loaded(Status::Shutdown("the state machine has shut down"));
       continue;
     }
     handle_event(event);
@@ -190,12 +210,75 @@ void FSMCaller::handle_event(Event& event) {
     case EventType::kRunClosures:
       for (auto& closure : event.closures) run_closure(std::move(closure), event.status);
       break;
+    case EventType::kSnapshotSave:
+      // Everything committed so far is applied first, so the snapshot is as fresh as it can be.
+      apply_committed();
+      do_save_snapshot(event.save);
+      break;
+    case EventType::kSnapshotLoad:
+      do_load_snapshot(event.load);
+      break;
     case EventType::kShutdown:
       shut_down_ = true;
       fsm_->on_shutdown();
       if (event.done) event.done();
       break;
   }
+}
+
+void FSMCaller::do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job) {
+  if (failed_) {
+    job->on_saved(
+        Status::IoError("the state machine is stopped on an error: " + last_error_.to_string()));
+    return;
+  }
+  if (applied_index() <= job->min_index) {
+    job->on_saved(Status::NotFound("nothing applied since the snapshot at " +
+                                   std::to_string(job->min_index.value())));
+    return;
+  }
+  // Every applied entry follows a configuration entry (each leader's first entry is one), so
+  // anything applied means a configuration is known.
+  PONTOON_CHECK(!applied_conf_.empty());
+  job->meta.last_included = LogId{applied_index(), applied_term_};
+  job->meta.conf = applied_conf_;
+  // The job owns the writer; the closure keeps the job alive until the state machine is done
+  // writing, which may be long after this call returns.
+  std::shared_ptr<SnapshotSaveJob> keep = job;
+  fsm_->on_snapshot_save(*job->writer,
+                         make_closure([keep](const Status& status) { keep->on_saved(status); }));
+}
+
+void FSMCaller::do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job) {
+  const SnapshotMeta& meta = job->reader->meta();
+  if (failed_) {
+    job->on_loaded(
+        Status::IoError("the state machine is stopped on an error: " + last_error_.to_string()));
+    return;
+  }
+  if (meta.last_included.index < applied_index()) {
+    job->on_loaded(Status::Stale("snapshot at " + std::to_string(meta.last_included.index.value()) +
+                                 " is older than the applied index " +
+                                 std::to_string(applied_index().value())));
+    return;
+  }
+  Status loaded = fsm_->on_snapshot_load(*job->reader);
+  if (!loaded.ok()) {
+    Status error(loaded.code(), "state machine failed to load the snapshot at " +
+                                    std::to_string(meta.last_included.index.value()) + ": " +
+                                    std::string(loaded.message()));
+    fail(error);
+    job->on_loaded(error);
+    return;
+  }
+  applied_term_ = meta.last_included.term;
+  applied_conf_ = meta.conf;
+  applied_index_.store(meta.last_included.index.value());
+  int64_t previous = committed_index_.load();
+  while (previous < meta.last_included.index.value() &&
+         !committed_index_.compare_exchange_weak(previous, meta.last_included.index.value())) {
+  }
+  job->on_loaded(Status::OK());
 }
 
 void FSMCaller::apply_committed() {
@@ -245,7 +328,9 @@ bool FSMCaller::apply_entries(LogIndex from, LogIndex to,
                         "a committed configuration entry passed its checksum but "
                         "does not parse");
       fsm_->on_configuration_committed(*conf);
+      applied_conf_ = *conf;
     }
+    applied_term_ = e->id.term;
     applied_index_.store(index.value());
   }
   return apply_data_run(run, closures, &next_closure);
@@ -280,7 +365,10 @@ bool FSMCaller::apply_data_run(std::vector<LogEntryPtr>& run,
     }
     ++*next_closure;
   }
-  if (applied_count > 0) applied_index_.store(last_applied.value());
+  if (applied_count > 0) {
+    applied_term_ = run[applied_count - 1]->id.term;
+    applied_index_.store(last_applied.value());
+  }
   run.clear();
   if (iter.error()) {
     fail(*iter.error());

@@ -19,9 +19,29 @@
 #include "log_manager.h"
 #include "raft/executor.h"
 #include "raft/ring_queue.h"
+#include "raft/snapshot.h"
 #include "raft/state_machine.h"
 
 namespace raft {
+
+// A snapshot save in progress, shared by the snapshot executor (which fills `writer` and
+// `min_index` and is told the result) and the fsm lane (which fills `meta` and asks the state
+// machine). `on_saved` runs once, on whatever thread the state machine finishes on.
+struct SnapshotSaveJob {
+  std::unique_ptr<SnapshotWriter> writer;
+  // The latest snapshot's index: if nothing was applied beyond it, the state machine is not
+  // asked (see FSMCaller::save_snapshot).
+  LogIndex min_index;
+  SnapshotMeta meta;
+  std::function<void(const Status&)> on_saved;
+};
+
+// A snapshot to load in place of the state machine's state.
+struct SnapshotLoadJob {
+  std::unique_ptr<SnapshotReader> reader;
+  // Runs on the fsm lane after the load (OK, or why it failed or was refused).
+  std::function<void(const Status&)> on_loaded;
+};
 
 class FSMCaller {
  public:
@@ -37,8 +57,9 @@ class FSMCaller {
             std::shared_ptr<Executor> lane, const Options& options, ErrorReporter report_error);
   ~FSMCaller();
 
-  // Sets where applying starts (the entry after `applied_index`). Call before any event.
-  void init(LogIndex applied_index);
+  // Sets where applying starts (the entry after `applied`): 0 for an empty state machine, or
+  // the snapshot about to be loaded. Call before any event.
+  void init(LogId applied, const Configuration& applied_conf);
 
   // Entries up to `committed_index` are committed. Never fails: commit notifications
   // coalesce, so at most one waits in the ring.
@@ -50,6 +71,14 @@ class FSMCaller {
   Status notify_start_following(const LeaderChangeContext& ctx);
   Status notify_stop_following(const LeaderChangeContext& ctx);
   Status notify_error(const Status& error);
+  // Asks the state machine to save a snapshot of what it has applied (see SnapshotSaveJob).
+  // If nothing beyond job->min_index was applied, the state machine is not asked and on_saved
+  // runs with ENOENT. EBUSY (job untouched) if the ring is full.
+  Status save_snapshot(std::shared_ptr<SnapshotSaveJob> job);
+  // Replaces the state machine's state with a snapshot, in order with everything queued
+  // before. A snapshot older than what is applied is refused with ESTALE; a failed load
+  // stops applying and reports the error. EBUSY (job untouched) if the ring is full.
+  Status load_snapshot(std::shared_ptr<SnapshotLoadJob> job);
   // Runs `closures` with `status` on the fsm lane (inline if the ring is full or stopped).
   void run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status);
   // Calls StateMachine::on_shutdown after everything queued before, then `done`; no callback
@@ -68,6 +97,8 @@ class FSMCaller {
     kStopFollowing,
     kError,
     kRunClosures,
+    kSnapshotSave,
+    kSnapshotLoad,
     kShutdown
   };
   struct Event {
@@ -77,6 +108,8 @@ class FSMCaller {
     LeaderChangeContext ctx;
     std::vector<std::unique_ptr<Closure>> closures;
     std::function<void()> done;
+    std::shared_ptr<SnapshotSaveJob> save;
+    std::shared_ptr<SnapshotLoadJob> load;
   };
   class IteratorImpl;
 
@@ -90,6 +123,8 @@ class FSMCaller {
   bool apply_data_run(std::vector<LogEntryPtr>& run, std::vector<ClosureQueue::Entry>& closures,
                       size_t* next_closure);
   void fail(const Status& status);
+  void do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job);
+  void do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job);
 
   StateMachine* const fsm_;
   LogManager* const log_manager_;
@@ -102,6 +137,10 @@ class FSMCaller {
   std::atomic<bool> commit_wakeup_pending_{false};
   // Invariant: applied_index_ <= committed_index_; only grows. Written on the fsm lane only.
   std::atomic<int64_t> applied_index_{0};
+  // Fsm lane only: the last entry applied and the configuration as of it (what a snapshot
+  // saved now covers).
+  Term applied_term_;
+  Configuration applied_conf_;
   // Fsm lane only.
   bool failed_ = false;
   Status last_error_;

@@ -17,19 +17,60 @@ LogManager::LogManager(GroupId group_id, std::shared_ptr<LogStorage> storage,
 
 LogManager::~LogManager() { shutdown(); }
 
-Status LogManager::init() {
+Status LogManager::init(std::optional<LogId> snapshot) {
   std::lock_guard<std::mutex> lock(mutex_);
   first_index_ = storage_->first_log_index();
   last_index_ = storage_->last_log_index();
   PONTOON_CHECK(last_index_ + 1 >= first_index_);
+  if (snapshot && snapshot->index > LogIndex(0)) {
+    Status recovered = recover_with_snapshot_locked(*snapshot);
+    if (!recovered.ok()) return recovered;
+  }
   stable_index_ = last_index_;
   mem_first_ = last_index_ + 1;
-  last_term_ = Term(0);
+  last_term_ = snapshot_id_.index == last_index_ ? snapshot_id_.term : Term(0);
   if (last_index_ >= first_index_) {
     Result<Term> term = storage_->get_term(last_index_);
     if (!term.ok()) return term.status();
     last_term_ = *term;
   }
+  return Status::OK();
+}
+
+Status LogManager::recover_with_snapshot_locked(LogId snapshot) {
+  snapshot_id_ = snapshot;
+  if (first_index_ > snapshot.index + 1) {
+    return Status::Corruption(
+        "group " + group_id_ + ": the log starts at " + std::to_string(first_index_.value()) +
+        " but the latest snapshot ends at " + std::to_string(snapshot.index.value()) +
+        ": the entries between are missing");
+  }
+  bool continues = false;
+  if (last_index_ >= snapshot.index) {
+    if (snapshot.index < first_index_) {
+      continues = true;  // The log starts right after the snapshot.
+    } else {
+      Result<Term> term = storage_->get_term(snapshot.index);
+      if (!term.ok()) return term.status();
+      continues = *term == snapshot.term;
+    }
+  }
+  if (continues) return Status::OK();
+  // The snapshot is durable and wins: a log that ends before it or disagrees with it at its
+  // last entry holds nothing the group still needs.
+  PONTOON_LOG(kInfo) << "group " << group_id_ << ": discarding log [" << first_index_ << ", "
+                     << last_index_ << "], which does not continue the snapshot at "
+                     << snapshot.index;
+  if (last_index_ >= first_index_) {
+    LogWrite discard;
+    discard.truncate_after = first_index_ - 1;
+    Status s = storage_->write(discard);
+    if (!s.ok()) return s;
+  }
+  Status s = storage_->truncate_prefix(snapshot.index + 1);
+  if (!s.ok()) return s;
+  first_index_ = snapshot.index + 1;
+  last_index_ = snapshot.index;
   return Status::OK();
 }
 
@@ -70,6 +111,69 @@ Status LogManager::wait_stable(StableCallback on_stable) {
   return enqueue(std::move(op));
 }
 
+Status LogManager::compact(LogId snapshot, LogIndex first_index_kept) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  PONTOON_CHECK(first_index_kept <= snapshot.index + 1);
+  PONTOON_CHECK(snapshot.index >= snapshot_id_.index);
+  snapshot_id_ = snapshot;
+  // Never discard what is not durable here yet: its write is still queued, and the stable
+  // index could not advance past a hole.
+  first_index_kept = std::min(first_index_kept, stable_index_ + 1);
+  if (first_index_kept <= first_index_) return Status::OK();
+  DiskOp op;
+  op.truncate_prefix = first_index_kept;
+  Status queued = enqueue(std::move(op));
+  if (!queued.ok()) return queued;
+  first_index_ = first_index_kept;
+  discard_memory_below_locked(first_index_kept);
+  return Status::OK();
+}
+
+Status LogManager::reset_to_snapshot(LogId snapshot) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    PONTOON_CHECK(snapshot.index >= snapshot_id_.index);
+    bool holds = false;
+    if (snapshot.index >= first_index_ && snapshot.index <= last_index_) {
+      Result<Term> term = snapshot.index >= mem_first_
+                              ? Result<Term>(mem_[snapshot.index - mem_first_]->id.term)
+                              : storage_->get_term(snapshot.index);
+      holds = term.ok() && *term == snapshot.term;
+    }
+    if (!holds) {
+      DiskOp op;
+      if (last_index_ >= first_index_) op.truncate_after = first_index_ - 1;
+      op.truncate_prefix = snapshot.index + 1;
+      Status queued = enqueue(std::move(op));
+      if (!queued.ok()) return queued;
+      mem_.clear();
+      mem_bytes_ = 0;
+      snapshot_id_ = snapshot;
+      first_index_ = snapshot.index + 1;
+      last_index_ = snapshot.index;
+      stable_index_ = snapshot.index;
+      mem_first_ = snapshot.index + 1;
+      last_term_ = snapshot.term;
+      return Status::OK();
+    }
+  }
+  return compact(snapshot, snapshot.index + 1);
+}
+
+LogId LogManager::snapshot_id() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return snapshot_id_;
+}
+
+void LogManager::discard_memory_below_locked(LogIndex first) {
+  while (!mem_.empty() && mem_first_ < first) {
+    mem_bytes_ -= mem_.front()->data.size();
+    mem_.pop_front();
+    ++mem_first_;
+  }
+  if (mem_.empty()) mem_first_ = std::max(mem_first_, first);
+}
+
 Status LogManager::enqueue(DiskOp op) { return disk_queue_->publish(std::move(op)); }
 
 void LogManager::truncate_memory_locked(LogIndex truncate_after) {
@@ -87,7 +191,7 @@ void LogManager::truncate_memory_locked(LogIndex truncate_after) {
   last_index_ = truncate_after;
   stable_index_ = std::min(stable_index_, truncate_after);
   if (truncate_after == LogIndex(0) || truncate_after + 1 == first_index_) {
-    last_term_ = Term(0);
+    last_term_ = truncate_after == snapshot_id_.index ? snapshot_id_.term : Term(0);
   } else if (!mem_.empty()) {
     last_term_ = mem_.back()->id.term;
   } else {
@@ -99,9 +203,12 @@ void LogManager::truncate_memory_locked(LogIndex truncate_after) {
 }
 
 void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
-  // Coalesce every drained operation into one write: the lowest truncation point wins, and
-  // appended entries that a later truncation in the same batch removes are never written.
+  // Coalesce the drained operations into as few writes as their order allows: appends and
+  // suffix truncations merge into one write (the lowest truncation point wins, and appended
+  // entries that a later truncation in the same batch removes are never written); a prefix
+  // truncation flushes what came before it, so it never discards an entry still unwritten.
   LogWrite write;
+  Status status;
   for (DiskOp& op : ops) {
     if (op.truncate_after) {
       LogIndex cut = *op.truncate_after;
@@ -111,20 +218,31 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
       }
     }
     write.entries.insert(write.entries.end(), op.entries.begin(), op.entries.end());
+    if (op.truncate_prefix && status.ok()) {
+      status = flush_write(write);
+      if (status.ok()) status = storage_->truncate_prefix(*op.truncate_prefix);
+    }
   }
-  write.sync = true;
-  Status status;
-  if (write.truncate_after || !write.entries.empty()) status = storage_->write(write);
+  if (status.ok()) status = flush_write(write);
   if (!status.ok()) {
     PONTOON_LOG(kError) << "group " << group_id_ << ": log write failed: " << status;
-  } else {
-    std::lock_guard<std::mutex> lock(mutex_);
-    advance_stable_locked(write.entries);
-    evict_cache_locked();
   }
   for (DiskOp& op : ops) {
     if (op.on_stable) op.on_stable(status);
   }
+}
+
+Status LogManager::flush_write(LogWrite& write) {
+  if (!write.truncate_after && write.entries.empty()) return Status::OK();
+  write.sync = true;
+  Status status = storage_->write(write);
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance_stable_locked(write.entries);
+    evict_cache_locked();
+  }
+  write = LogWrite();
+  return status;
 }
 
 void LogManager::advance_stable_locked(const std::vector<LogEntryPtr>& written) {
@@ -195,6 +313,8 @@ Result<Term> LogManager::get_term(LogIndex index) const {
   if (index == LogIndex(0)) return Term(0);
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // The entry a snapshot ends with is known by its id even once the log has dropped it.
+    if (index == snapshot_id_.index && index < first_index_) return snapshot_id_.term;
     if (index == last_index_ && index >= first_index_) return last_term_;
     if (index >= mem_first_ && index <= last_index_) return mem_[index - mem_first_]->id.term;
   }

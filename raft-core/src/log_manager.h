@@ -11,6 +11,7 @@
 //
 // Invariants (under mutex_):
 //   first_index_ <= mem_first_ <= last_index_ + 1
+//   first_index_ <= snapshot_id_.index + 1 (entries before the log are in the snapshot)
 //   stable_index_ <= last_index_
 //   every entry with index <= stable_index_ is durable with exactly the content mem_ shows.
 #pragma once
@@ -43,8 +44,12 @@ class LogManager {
              std::shared_ptr<Executor> disk_lane, const Options& options);
   ~LogManager();
 
-  // Loads the indexes of what storage holds.
-  Status init();
+  // Loads the indexes of what storage holds. With `snapshot` (the latest durable snapshot),
+  // entries it covers count as durable, and a log that does not continue it — it ends before
+  // the snapshot, or holds another term at its index — is discarded, as the snapshot wins
+  // (a crash may have come between installing a snapshot and resetting the log).
+  // ECORRUPTION if the log starts after snapshot.index + 1 (a gap nothing can fill).
+  Status init(std::optional<LogId> snapshot = std::nullopt);
 
   // Node lane only. Appends entries that continue the log. EBUSY (and nothing changes) when
   // the disk ring is full; ESHUTDOWN after shutdown().
@@ -57,6 +62,18 @@ class LogManager {
                              StableCallback on_stable);
   // Node lane only. `on_stable` runs once everything queued so far is durable.
   Status wait_stable(StableCallback on_stable);
+
+  // Node lane only. A snapshot covering everything up to `snapshot` is durable: entries below
+  // `first_index_kept` are discarded (at once from the in-memory view, then from storage in
+  // order with the queued writes). The kept index is clamped so that nothing not yet durable
+  // here is discarded. REQUIRES: first_index_kept <= snapshot.index + 1.
+  Status compact(LogId snapshot, LogIndex first_index_kept);
+  // Node lane only. A follower installed `snapshot` from its leader: if the log holds that very
+  // entry, the entries after it stay (and those up to it go, like compact); otherwise the whole
+  // log is discarded and continues at snapshot.index + 1.
+  Status reset_to_snapshot(LogId snapshot);
+  // The last entry the latest snapshot covers ({0, 0} if none).
+  LogId snapshot_id() const;
 
   LogIndex first_log_index() const;
   LogIndex last_log_index() const;
@@ -77,11 +94,19 @@ class LogManager {
   struct DiskOp {
     std::optional<LogIndex> truncate_after;
     std::vector<LogEntryPtr> entries;
+    // Discard entries before this index, after everything queued before this op.
+    std::optional<LogIndex> truncate_prefix;
     StableCallback on_stable;
   };
 
   Status enqueue(DiskOp op);
   void handle_disk_batch(std::vector<DiskOp>& ops);
+  // Writes `write` (if it changes anything) and advances the stable index.
+  Status flush_write(LogWrite& write);
+  // REQUIRES: mutex_ held; no operation queued yet (init).
+  Status recover_with_snapshot_locked(LogId snapshot);
+  // REQUIRES: mutex_ held. Drops the in-memory view below `first`.
+  void discard_memory_below_locked(LogIndex first);
   // REQUIRES: mutex_ held.
   void truncate_memory_locked(LogIndex truncate_after);
   void advance_stable_locked(const std::vector<LogEntryPtr>& written);
@@ -95,6 +120,7 @@ class LogManager {
 
   mutable std::mutex mutex_;
   LogIndex first_index_{1};      // Guarded by mutex_.
+  LogId snapshot_id_;            // Guarded by mutex_.
   LogIndex last_index_{0};       // Guarded by mutex_.
   Term last_term_{0};            // Guarded by mutex_.
   LogIndex stable_index_{0};     // Guarded by mutex_.

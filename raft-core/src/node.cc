@@ -45,6 +45,8 @@ void Node::shutdown(std::unique_ptr<Closure> done) { impl_->shutdown(std::move(d
 void Node::join() { impl_->join(); }
 bool Node::is_shut_down() const { return impl_->is_shut_down(); }
 void Node::apply(Task task) { impl_->apply(std::move(task)); }
+void Node::snapshot(std::unique_ptr<Closure> done) { impl_->snapshot(std::move(done)); }
+void Node::crash_for_testing() { impl_->crash_for_testing(); }
 bool Node::is_leader() const { return impl_->status().role == Role::kLeader; }
 PeerId Node::leader_id() const { return impl_->status().leader_id; }
 NodeStatus Node::get_status() const { return impl_->status(); }
@@ -88,6 +90,7 @@ Status NodeImpl::init(const NodeOptions& options) {
   node_lane_ = runtime_->make_executor("node:" + group_id_);
   disk_lane_ = runtime_->make_executor("disk:" + group_id_);
   fsm_lane_ = runtime_->make_executor("fsm:" + group_id_);
+  if (options_.snapshot_storage) snapshot_lane_ = runtime_->make_executor("snapshot:" + group_id_);
 
   LogManager::Options log_options;
   log_options.disk_queue_capacity = options_.disk_queue_capacity;
@@ -95,30 +98,35 @@ Status NodeImpl::init(const NodeOptions& options) {
   log_options.cache_max_bytes = options_.log_cache_max_bytes;
   log_manager_ =
       std::make_unique<LogManager>(group_id_, options_.log_storage, disk_lane_, log_options);
-  // A log that cannot be read back (checksum mismatch, IO error) does not stop init: the node
-  // comes up in its error state, reports through on_error, and never applies what it read.
-  startup_error_ = log_manager_->init();
-  conf_ = options_.initial_conf;
-  if (startup_error_.ok()) startup_error_ = recover_configuration();
-  if (!conf_.contains(server_id_)) {
-    return abandon_init(Status::InvalidArgument("NodeOptions.initial_conf " + conf_.to_string() +
-                                                " does not contain this node " +
-                                                server_id_.to_string()));
-  }
-
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
   FSMCaller::Options fsm_options;
   fsm_options.queue_capacity = options_.fsm_queue_capacity;
   fsm_options.batch_max_entries = options_.fsm_batch_max_entries;
-  std::weak_ptr<NodeImpl> weak = weak_from_this();
   fsm_caller_ = std::make_unique<FSMCaller>(
       options_.fsm, log_manager_.get(), &closure_queue_, fsm_lane_, fsm_options,
       [weak](const Status& error) {
         if (auto self = weak.lock())
           self->post([error](NodeImpl& node) { node.enter_error(error); });
       });
-  // No snapshots yet: the state machine starts empty and replays the log from its start.
-  fsm_caller_->init(log_manager_->first_log_index() - 1);
-  ballot_box_.advance_to(log_manager_->first_log_index() - 1);
+  if (options_.snapshot_storage) snapshot_executor_ = make_snapshot_executor();
+
+  // A log or snapshot that cannot be read back (checksum mismatch, IO error) does not stop
+  // init: the node comes up in its error state, reports through on_error, and never applies
+  // what it read.
+  std::optional<SnapshotMeta> snapshot;
+  conf_ = options_.initial_conf;
+  startup_error_ = recover(&snapshot);
+  if (!conf_.contains(server_id_)) {
+    return abandon_init(Status::InvalidArgument("NodeOptions.initial_conf " + conf_.to_string() +
+                                                " does not contain this node " +
+                                                server_id_.to_string()));
+  }
+  // The state machine starts empty; with a snapshot it loads that first and applying resumes
+  // after it, otherwise the log is replayed from its start.
+  const LogId applied = snapshot ? snapshot->last_included : LogId{};
+  fsm_caller_->init(applied, snapshot ? snapshot->conf : Configuration());
+  ballot_box_.advance_to(std::max(applied.index, log_manager_->first_log_index() - 1));
+  if (snapshot_executor_ && startup_error_.ok()) snapshot_executor_->load_opened();
 
   apply_queue_ = std::make_unique<RingQueue<Task>>("apply", options_.apply_queue_capacity,
                                                    options_.apply_batch_max, node_lane_,
@@ -143,20 +151,66 @@ Status NodeImpl::abandon_init(const Status& why) {
   // Nothing has been posted to the lanes yet; stop them and forget them so that the node
   // counts as never started (shutdown() and join() then return at once).
   apply_queue_.reset();
+  snapshot_executor_.reset();
   fsm_caller_.reset();
   log_manager_.reset();
-  for (auto* lane : {&node_lane_, &disk_lane_, &fsm_lane_}) {
+  for (auto* lane : {&node_lane_, &disk_lane_, &fsm_lane_, &snapshot_lane_}) {
     if (*lane) (*lane)->shutdown();
     lane->reset();
   }
   return why;
 }
 
-Status NodeImpl::recover_configuration() {
-  // The newest configuration in the log wins over the initial one (Raft §6: a server uses the
-  // latest configuration in its log).
-  for (LogIndex index = log_manager_->last_log_index(); index >= log_manager_->first_log_index();
-       index = index - 1) {
+std::shared_ptr<SnapshotExecutor> NodeImpl::make_snapshot_executor() {
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  SnapshotExecutor::Options snapshot_options;
+  snapshot_options.group_id = group_id_;
+  snapshot_options.storage = options_.snapshot_storage;
+  snapshot_options.node_lane = node_lane_;
+  snapshot_options.snapshot_lane = snapshot_lane_;
+  snapshot_options.log_manager = log_manager_.get();
+  snapshot_options.fsm_caller = fsm_caller_.get();
+  snapshot_options.log_tail_entries = options_.snapshot_log_tail_entries;
+  snapshot_options.server_id = server_id_;
+  snapshot_options.transport = options_.transport;
+  snapshot_options.clock = clock_;
+  snapshot_options.chunk_bytes = options_.snapshot_chunk_bytes;
+  snapshot_options.throttle = options_.snapshot_throttle;
+  snapshot_options.rpc_timeout = std::chrono::milliseconds(options_.rpc_timeout_ms);
+  snapshot_options.retry_delay = std::chrono::milliseconds(options_.heartbeat_interval_ms);
+  // Both run on the node lane, where the executor lives.
+  snapshot_options.on_error = [weak](const Status& error) {
+    if (auto self = weak.lock()) self->enter_error(error);
+  };
+  snapshot_options.on_snapshot_changed = [weak] {
+    if (auto self = weak.lock()) self->publish_status();
+  };
+  return std::make_shared<SnapshotExecutor>(std::move(snapshot_options));
+}
+
+Status NodeImpl::recover(std::optional<SnapshotMeta>* snapshot) {
+  if (snapshot_executor_) {
+    Result<std::optional<SnapshotMeta>> latest = snapshot_executor_->open_latest();
+    if (!latest.ok()) return latest.status();
+    *snapshot = *latest;
+  }
+  std::optional<LogId> snapshot_id;
+  if (*snapshot) {
+    snapshot_id = (*snapshot)->last_included;
+    conf_ = (*snapshot)->conf;
+  }
+  Status status = log_manager_->init(snapshot_id);
+  if (!status.ok()) return status;
+  return recover_configuration(snapshot_id ? snapshot_id->index : LogIndex(0));
+}
+
+Status NodeImpl::recover_configuration(LogIndex snapshot_index) {
+  // The newest configuration in the log wins over the snapshot's and the initial one (Raft
+  // §6: a server uses the latest configuration in its log). Each leader's first entry is a
+  // configuration, so this scan stops within the current term's entries; it never looks
+  // at what the snapshot covers.
+  const LogIndex floor = std::max(log_manager_->first_log_index(), snapshot_index + 1);
+  for (LogIndex index = log_manager_->last_log_index(); index >= floor; index = index - 1) {
     Result<LogEntryPtr> entry = log_manager_->get_entry(index);
     if (!entry.ok()) {
       return Status(entry.status().code(),
@@ -182,6 +236,7 @@ void NodeImpl::start() {
   }
   if (role_ != Role::kFollower) return;
   schedule_election_timer();
+  if (snapshot_executor_ && options_.snapshot_interval_s > 0) schedule_snapshot_timer(true);
 }
 
 void NodeImpl::shutdown(std::unique_ptr<Closure> done) {
@@ -229,8 +284,35 @@ void NodeImpl::do_shutdown() {
   publish_status();
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   fsm_caller_->shutdown([weak] {
-    if (auto self = weak.lock()) self->finish_shutdown();
+    auto self = weak.lock();
+    if (!self) return;
+    if (!self->snapshot_executor_) {
+      self->finish_shutdown();
+      return;
+    }
+    // A snapshot the state machine is still writing finishes before the node does, so its
+    // writer never outlives the node.
+    self->post([](NodeImpl& node) {
+      node.snapshot_executor_->shutdown([&node] { node.finish_shutdown(); });
+    });
   });
+}
+
+void NodeImpl::crash_for_testing() {
+  // The lanes are dead, so nothing else touches this state now.
+  if (registered_) {
+    options_.transport->unregister_service(group_id_, server_id_);
+    registered_ = false;
+  }
+  std::vector<std::unique_ptr<Closure>> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(shutdown_mutex_);
+    shutdown_started_ = true;
+    shutdown_finished_ = true;
+    abandoned.swap(shutdown_waiters_);
+  }
+  shutdown_cv_.notify_all();
+  // A dead process runs no callbacks: these are destroyed, not run.
 }
 
 void NodeImpl::finish_shutdown() {
@@ -254,6 +336,7 @@ void NodeImpl::join() {
   node_lane_->shutdown();
   disk_lane_->shutdown();
   fsm_lane_->shutdown();
+  if (snapshot_lane_) snapshot_lane_->shutdown();
 }
 
 bool NodeImpl::is_shut_down() const {
@@ -282,6 +365,8 @@ void NodeImpl::publish_status() {
   next.first_log_index = log_manager_->first_log_index();
   next.last_log_index = log_manager_->last_log_index();
   next.commit_index = ballot_box_.commit_index();
+  next.last_snapshot = log_manager_->snapshot_id();
+  if (snapshot_executor_) next.snapshot_install_error = snapshot_executor_->last_install_error();
   next.conf = conf_;
   next.peers = replicators_.status();
   std::lock_guard<std::mutex> lock(status_mutex_);
@@ -305,6 +390,9 @@ void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   if (role_ == Role::kLeader) {
     replicators_.stop_all();
+    // Followers fetching files from this leader get ENOENT and wait for the next leader.
+    served_reader_.reset();
+    served_ = ServedSnapshot{};
     ballot_box_.clear();
     uncommitted_batches_.clear();
     uncommitted_bytes_ = 0;

@@ -34,21 +34,7 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
     done(Status::OK(), response);
     return;
   }
-  if (request.term > current_term_ || role_ != Role::kFollower) {
-    step_down(request.term, Status::Stale("a leader of term " +
-                                          std::to_string(request.term.value()) + " exists"));
-  }
-  if (leader_id_.empty()) {
-    leader_id_ = request.server_id;
-    PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_ << ": follows "
-                       << leader_id_ << " at term " << current_term_;
-    (void)fsm_caller_->notify_start_following(
-        LeaderChangeContext{leader_id_, current_term_, Status::OK()});
-    publish_status();
-  }
-  // Election Safety (Raft §5.2): at most one leader per term.
-  PONTOON_CHECK_MSG(leader_id_ == request.server_id, "two leaders in one term");
-  last_leader_contact_ = clock_->now();
+  follow_leader(request.term, request.server_id);
   response.term = current_term_;
 
   const LogIndex prev_index = request.prev_log_id.index;
@@ -59,7 +45,11 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
     done(Status::OK(), response);
     return;
   }
-  Result<Term> prev_term = log_manager_->get_term(prev_index);
+  // Entries a snapshot covers are committed, so they match the leader's (Log Matching holds
+  // for the committed prefix) even once this log has dropped them.
+  const LogIndex compacted = compacted_index();
+  Result<Term> prev_term = prev_index <= compacted ? Result<Term>(request.prev_log_id.term)
+                                                   : log_manager_->get_term(prev_index);
   if (!prev_term.ok()) {
     enter_error(prev_term.status());
     done(prev_term.status(), AppendEntriesResponse{});
@@ -79,6 +69,7 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
   for (; first_new < request.entries.size(); ++first_new) {
     const LogEntryPtr& entry = request.entries[first_new];
     if (entry->id.index > last_index) break;
+    if (entry->id.index <= compacted) continue;
     Result<Term> local = log_manager_->get_term(entry->id.index);
     if (!local.ok()) {
       enter_error(local.status());
@@ -118,6 +109,31 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
     queued = log_manager_->wait_stable(on_stable);
   }
   if (!queued.ok()) done(queued, AppendEntriesResponse{});
+}
+
+void NodeImpl::follow_leader(Term term, const PeerId& leader) {
+  PONTOON_CHECK(term >= current_term_);
+  if (term > current_term_ || role_ != Role::kFollower) {
+    step_down(term, Status::Stale("a leader of term " + std::to_string(term.value()) + " exists"));
+  }
+  if (leader_id_.empty()) {
+    leader_id_ = leader;
+    PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_ << ": follows "
+                       << leader_id_ << " at term " << current_term_;
+    (void)fsm_caller_->notify_start_following(
+        LeaderChangeContext{leader_id_, current_term_, Status::OK()});
+    publish_status();
+  }
+  // Election Safety (Raft §5.2): at most one leader per term.
+  PONTOON_CHECK_MSG(leader_id_ == leader, "two leaders in one term");
+  last_leader_contact_ = clock_->now();
+}
+
+LogIndex NodeImpl::compacted_index() const {
+  // The highest index the snapshot covers that the log no longer holds (0 if none).
+  const LogIndex snapshot_index = log_manager_->snapshot_id().index;
+  const LogIndex below_log = log_manager_->first_log_index() - 1;
+  return std::min(snapshot_index, below_log);
 }
 
 void NodeImpl::fill_conflict(LogIndex prev_index, AppendEntriesResponse* response) {

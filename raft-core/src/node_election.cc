@@ -192,6 +192,14 @@ void NodeImpl::become_leader() {
   replicator_options.on_log_error = [this, term](const Status& error) {
     if (term == current_term_) enter_error(error);
   };
+  if (snapshot_executor_) {
+    replicator_options.open_snapshot =
+        [this](std::function<void(const Status&, const ServedSnapshot&)> done) {
+          open_served_snapshot(std::move(done));
+        };
+  }
+  replicator_options.install_snapshot_timeout =
+      std::chrono::milliseconds(options_.install_snapshot_timeout_ms);
   // Raft §8: a new leader commits an entry of its own term to learn what is committed. The
   // configuration entry serves as that no-op and records the configuration in the log.
   std::vector<LogEntryPtr> entries{

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "raft/node.h"
 #include "raft/ring_queue.h"
 #include "replicator_group.h"
+#include "snapshot_executor.h"
 
 namespace raft {
 
@@ -40,9 +42,11 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
 
   Status init(const NodeOptions& options);
   void shutdown(std::unique_ptr<Closure> done);
+  void crash_for_testing();
   void join();
   bool is_shut_down() const;
   void apply(Task task);
+  void snapshot(std::unique_ptr<Closure> done);
   NodeStatus status() const;
 
   // RaftService: called from transport threads; the work is posted to the node lane.
@@ -50,11 +54,17 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
                            RpcCallback<RequestVoteResponse> done) override;
   void handle_append_entries(const AppendEntriesRequest& request,
                              RpcCallback<AppendEntriesResponse> done) override;
+  void handle_install_snapshot(const InstallSnapshotRequest& request,
+                               RpcCallback<InstallSnapshotResponse> done) override;
+  void handle_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done) override;
 
  private:
   // Everything below runs on the node lane.
   void start();
-  Status recover_configuration();
+  // Opens the latest snapshot (into *snapshot), recovers the log and the configuration.
+  Status recover(std::optional<SnapshotMeta>* snapshot);
+  Status recover_configuration(LogIndex snapshot_index);
+  std::shared_ptr<SnapshotExecutor> make_snapshot_executor();
   // Undoes a partly done init() and returns `why`.
   Status abandon_init(const Status& why);
   void on_request_vote(const RequestVoteRequest& request, RpcCallback<RequestVoteResponse> done);
@@ -62,6 +72,10 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
                          RpcCallback<AppendEntriesResponse> done);
   void on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
                           LogIndex leader_commit, const RpcCallback<AppendEntriesResponse>& done);
+  // A leader of `term` (>= current_term_) spoke: follow it (stepping down if needed).
+  void follow_leader(Term term, const PeerId& leader);
+  // The highest index covered by the snapshot and no longer in the log (0 if none).
+  LogIndex compacted_index() const;
   // Fills the conflict hints of a failed consistency check at prev_index (§5.3).
   void fill_conflict(LogIndex prev_index, AppendEntriesResponse* response);
 
@@ -97,6 +111,18 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void on_commit_advanced();
   void fail_tasks(std::vector<Task>& tasks, const Status& status);
 
+  // Snapshots (node_snapshot.cc).
+  void on_install_snapshot(const InstallSnapshotRequest& request,
+                           RpcCallback<InstallSnapshotResponse> done);
+  void on_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done);
+  // Leader: `done` gets the latest snapshot opened for serving to followers (opening it on the
+  // snapshot lane if the one served is older), or why there is none.
+  void open_served_snapshot(std::function<void(const Status&, const ServedSnapshot&)> done);
+  void schedule_snapshot_timer(bool first);
+  void on_snapshot_timer(uint64_t generation);
+  // Starts a snapshot if snapshot_log_index_margin entries were applied since the last one.
+  void maybe_snapshot_by_margin();
+
   void do_shutdown();
   void finish_shutdown();
   void publish_status();
@@ -104,6 +130,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // Posts `fn` to the node lane, running it only if this node still exists.
   template <typename Fn>
   void post(Fn fn);
+  template <typename Fn>
+  void post_after_ms(int64_t delay_ms, Fn fn);
 
   const GroupId group_id_;
   const PeerId server_id_;
@@ -113,10 +141,21 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   std::shared_ptr<Executor> node_lane_;
   std::shared_ptr<Executor> disk_lane_;
   std::shared_ptr<Executor> fsm_lane_;
+  // Blocking snapshot IO (create, publish); null without NodeOptions.snapshot_storage.
+  std::shared_ptr<Executor> snapshot_lane_;
   std::unique_ptr<LogManager> log_manager_;
   ClosureQueue closure_queue_;
   std::unique_ptr<FSMCaller> fsm_caller_;
   std::unique_ptr<RingQueue<Task>> apply_queue_;
+  // Null without NodeOptions.snapshot_storage. Lives on the node lane.
+  std::shared_ptr<SnapshotExecutor> snapshot_executor_;
+  uint64_t snapshot_timer_generation_ = 0;
+  // Leader: the snapshot followers fetch files from, by reader id. Used on the snapshot lane
+  // only (reads are blocking IO); the id and meta are node lane state.
+  std::shared_ptr<SnapshotReader> served_reader_;
+  ServedSnapshot served_;
+  uint64_t next_reader_id_ = 1;
+  std::vector<std::function<void(const Status&, const ServedSnapshot&)>> served_waiters_;
   bool registered_ = false;
   Status startup_error_;
 
@@ -160,6 +199,14 @@ template <typename Fn>
 void NodeImpl::post(Fn fn) {
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   node_lane_->post([weak, fn = std::move(fn)]() mutable {
+    if (auto self = weak.lock()) fn(*self);
+  });
+}
+
+template <typename Fn>
+void NodeImpl::post_after_ms(int64_t delay_ms, Fn fn) {
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  node_lane_->post_after(std::chrono::milliseconds(delay_ms), [weak, fn = std::move(fn)]() mutable {
     if (auto self = weak.lock()) fn(*self);
   });
 }

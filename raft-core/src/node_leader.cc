@@ -118,6 +118,7 @@ void NodeImpl::on_commit_advanced() {
     leader_start_notified_ = true;
     (void)fsm_caller_->notify_leader_start(current_term_);
   }
+  maybe_snapshot_by_margin();
   publish_status();
 }
 

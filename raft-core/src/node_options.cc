@@ -60,6 +60,26 @@ Status NodeOptions::validate() const {
                                PositiveOption{"max_uncommitted_bytes", max_uncommitted_bytes}}) {
     if (limit.value == 0) return bad(limit.name, "must be positive");
   }
+  if (snapshot_interval_s < 0 || snapshot_interval_s > 10 * 365 * 86400) {
+    return bad("snapshot_interval_s",
+               "must be in [0, 315360000], got " + std::to_string(snapshot_interval_s));
+  }
+  if (snapshot_log_index_margin < 0) {
+    return bad("snapshot_log_index_margin",
+               "must not be negative, got " + std::to_string(snapshot_log_index_margin));
+  }
+  if (snapshot_log_tail_entries < 0) {
+    return bad("snapshot_log_tail_entries",
+               "must not be negative, got " + std::to_string(snapshot_log_tail_entries));
+  }
+  if (snapshot_chunk_bytes < 1 || snapshot_chunk_bytes > (size_t(64) << 20)) {
+    return bad("snapshot_chunk_bytes",
+               "must be in [1, 67108864], got " + std::to_string(snapshot_chunk_bytes));
+  }
+  if (install_snapshot_timeout_ms < rpc_timeout_ms || install_snapshot_timeout_ms > 86400000) {
+    return bad("install_snapshot_timeout_ms", "must be in [rpc_timeout_ms, 86400000], got " +
+                                                  std::to_string(install_snapshot_timeout_ms));
+  }
   if (apply_batch_max > apply_queue_capacity) {
     return bad("apply_batch_max", "must not exceed apply_queue_capacity");
   }

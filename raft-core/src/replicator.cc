@@ -47,6 +47,11 @@ AppendEntriesRequest Replicator::make_request() const {
 
 bool Replicator::fill_prev(LogIndex prev_index, AppendEntriesRequest* request) {
   Result<Term> prev_term = options_.log_manager->get_term(prev_index);
+  if (!prev_term.ok() && prev_term.status().is_not_found() &&
+      prev_index < options_.log_manager->first_log_index()) {
+    send_snapshot();
+    return false;
+  }
   if (!prev_term.ok()) {
     options_.on_log_error(prev_term.status());
     return false;
@@ -65,6 +70,11 @@ void Replicator::send_probe() {
 
 void Replicator::send_entries() {
   LogManager& log = *options_.log_manager;
+  if (next_index_ < log.first_log_index()) {
+    // Compacted since the window opened.
+    send_snapshot();
+    return;
+  }
   while (!stopped_ && inflight_.size() < options_.max_inflight_msgs &&
          next_index_ <= log.last_log_index()) {
     AppendEntriesRequest request = make_request();
@@ -97,8 +107,14 @@ void Replicator::send_heartbeat() {
   if (stopped_) return;
   AppendEntriesRequest request = make_request();
   // The follower is known to match up to match_index, so the consistency check passes and the
-  // follower may commit up to min(commit, match_index).
-  if (!fill_prev(match_index_, &request)) return;
+  // follower may commit up to min(commit, match_index). If a snapshot has covered that entry,
+  // (0, 0) always matches and still carries the leadership and the term.
+  Result<Term> term = options_.log_manager->get_term(match_index_);
+  if (!term.ok() && !term.status().is_not_found()) {
+    options_.on_log_error(term.status());
+    return;
+  }
+  request.prev_log_id = term.ok() ? LogId{match_index_, *term} : LogId{};
   send(std::move(request), /*heartbeat=*/true);
 }
 
@@ -160,7 +176,8 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
   if (heartbeat) {
     // A heartbeat can only fail the consistency check if the follower lost durable entries;
     // probing again repairs it.
-    if (status.ok() && !response.success && response.term == options_.term) {
+    if (status.ok() && !response.success && response.term == options_.term &&
+        state_ != State::kSnapshot) {
       reset_to_probe(match_index_ + 1);
       send_probe();
     }
@@ -203,6 +220,76 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
   inflight_.pop_front();
   on_append_success(prev_index, count);
   send_entries();
+}
+
+void Replicator::send_snapshot() {
+  if (stopped_ || state_ == State::kSnapshot) return;
+  if (!options_.open_snapshot) {
+    options_.on_log_error(Status::NotFound(
+        "follower " + peer_.to_string() + " needs entries before the first log index " +
+        std::to_string(options_.log_manager->first_log_index().value()) +
+        " and there is no snapshot"));
+    return;
+  }
+  ++window_;
+  inflight_.clear();
+  probe_in_flight_ = false;
+  state_ = State::kSnapshot;
+  const uint64_t window = window_;
+  std::weak_ptr<Replicator> weak = weak_from_this();
+  options_.open_snapshot([weak, window](const Status& status, const ServedSnapshot& served) {
+    auto self = weak.lock();
+    if (!self || self->stopped_ || self->window_ != window) return;
+    if (!status.ok()) {
+      PONTOON_LOG(kWarn) << "group " << self->options_.group_id << ": no snapshot to send to "
+                         << self->peer_ << ": " << status;
+      self->on_install_response(window, LogIndex(0), status, InstallSnapshotResponse{});
+      return;
+    }
+    InstallSnapshotRequest request;
+    request.group_id = self->options_.group_id;
+    request.server_id = self->options_.leader_id;
+    request.peer_id = self->peer_;
+    request.term = self->options_.term;
+    request.meta = served.meta;
+    request.files = served.files;
+    request.reader_id = served.reader_id;
+    PONTOON_LOG(kInfo) << "group " << self->options_.group_id << ": sending snapshot "
+                       << served.meta.last_included.index << " to " << self->peer_;
+    const LogIndex snapshot_index = served.meta.last_included.index;
+    std::shared_ptr<Executor> lane = self->options_.node_lane;
+    self->options_.transport->install_snapshot(
+        request, self->options_.install_snapshot_timeout,
+        [weak, lane, window, snapshot_index](const Status& rpc_status,
+                                             const InstallSnapshotResponse& response) {
+          lane->post([weak, window, snapshot_index, rpc_status, response] {
+            if (auto replicator = weak.lock()) {
+              replicator->on_install_response(window, snapshot_index, rpc_status, response);
+            }
+          });
+        });
+  });
+}
+
+void Replicator::on_install_response(uint64_t window, LogIndex snapshot_index, const Status& status,
+                                     const InstallSnapshotResponse& response) {
+  if (stopped_ || window != window_) return;
+  if (status.ok()) last_response_time_ = options_.clock->now();
+  if (status.ok() && response.term > options_.term) {
+    options_.on_higher_term(response.term);
+    return;
+  }
+  if (status.ok() && response.success) {
+    set_match(snapshot_index);
+    reset_to_probe(match_index_ + 1);
+    send_probe();
+    return;
+  }
+  // Try again later; probing finds out afresh what the follower needs.
+  PONTOON_LOG(kDebug) << "group " << options_.group_id << ": snapshot to " << peer_
+                      << " not installed: " << (status.ok() ? Status::Busy("refused") : status);
+  reset_to_probe(match_index_ + 1);
+  schedule_probe_retry();
 }
 
 void Replicator::on_append_success(LogIndex prev_index, size_t count) {

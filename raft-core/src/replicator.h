@@ -2,9 +2,11 @@
 //
 // A replicator starts in the probe state: it sends empty AppendEntries, walking next_index
 // back with the follower's conflict hints until the logs match. It then switches to the
-// replicate state and pipelines up to max_inflight_msgs AppendEntries. Responses must come
-// back in the order sent; anything else (a failure, a lost or reordered response) drops the
-// window and returns to probing, which is always safe. Heartbeats go out every
+// replicate state and pipelines up to max_inflight_msgs AppendEntries. When the follower needs
+// entries the leader's log has discarded behind a snapshot, it switches to the snapshot state
+// and sends InstallSnapshot (Raft §7), then probes again from just after the snapshot. Responses
+// must come back in the order sent; anything else (a failure, a lost or reordered response) drops
+// the window and returns to probing, which is always safe. Heartbeats go out every
 // heartbeat_interval, outside the window, and carry the commit index.
 //
 // Thread-safety: none. A replicator lives on the node lane; RPC completions are posted back
@@ -22,6 +24,13 @@
 #include "raft/transport.h"
 
 namespace raft {
+
+// The leader's latest snapshot as it is offered to followers (Raft §7).
+struct ServedSnapshot {
+  uint64_t reader_id = 0;
+  SnapshotMeta meta;
+  std::vector<SnapshotFile> files;
+};
 
 struct ReplicatorOptions {
   GroupId group_id;
@@ -44,6 +53,10 @@ struct ReplicatorOptions {
   std::function<void(Term)> on_higher_term;
   // The leader's log could not be read (corruption, IO error).
   std::function<void(const Status&)> on_log_error;
+  // Gets the snapshot to send to a follower that needs entries the log no longer holds; the
+  // callback runs on the node lane. Null: the leader has no snapshots.
+  std::function<void(std::function<void(const Status&, const ServedSnapshot&)>)> open_snapshot;
+  Duration install_snapshot_timeout = std::chrono::minutes(5);
 };
 
 class Replicator : public std::enable_shared_from_this<Replicator> {
@@ -62,20 +75,25 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   TimePoint last_response_time() const { return last_response_time_; }
 
  private:
-  enum class State { kProbe, kReplicate };
+  enum class State { kProbe, kReplicate, kSnapshot };
   struct Inflight {
     LogIndex prev_index;
     size_t count;
   };
 
   void send_probe();
+  // The follower needs entries before the leader's first log index.
+  void send_snapshot();
+  void on_install_response(uint64_t window, LogIndex snapshot_index, const Status& status,
+                           const InstallSnapshotResponse& response);
   void send_entries();
   void send_heartbeat();
   void schedule_heartbeat();
   void schedule_probe_retry();
   // Drops the window and probes again from `next_index`.
   void reset_to_probe(LogIndex next_index);
-  // Fills request.prev_log_id for `prev_index`; false (after reporting) if the log can't say.
+  // Fills request.prev_log_id for `prev_index`; false if the log can't say (then it has
+  // reported the error, or switched to sending a snapshot if the entry was compacted).
   bool fill_prev(LogIndex prev_index, AppendEntriesRequest* request);
   AppendEntriesRequest make_request() const;
   void send(AppendEntriesRequest request, bool heartbeat);

@@ -49,6 +49,10 @@ struct NodeStatus {
   LogIndex last_log_index;
   LogIndex commit_index;
   LogIndex applied_index;
+  // The last entry the latest snapshot covers ({0, 0} without one).
+  LogId last_snapshot;
+  // Why the last attempt to install a snapshot from the leader failed (OK if it did not).
+  Status snapshot_install_error;
   // The voters this node currently uses (the newest configuration in its log).
   Configuration conf;
   // Only on the leader: one entry per follower.
@@ -79,6 +83,19 @@ class Node {
 
   // Proposes task.data; see Task for what task.done receives. Never blocks.
   void apply(Task task);
+
+  // Saves a snapshot of what the state machine has applied and compacts the log behind it
+  // (docs/snapshots.md). `done` (may be null) runs with OK once the snapshot is published
+  // (also if nothing was applied since the last one), EBUSY while another save runs, EINVAL
+  // without NodeOptions.snapshot_storage, ESHUTDOWN when stopping, or the storage's error.
+  void snapshot(std::unique_ptr<Closure> done);
+
+  // TEST HOOK, simulation only: the process died. REQUIRES: the runtime has already stopped
+  // every lane of this node (a crashing simulated process). Leaves the transport, as a dead
+  // process's sockets close, and marks the node shut down without running anything more, so
+  // destroying it does not wait. Nothing is flushed: what survives is what storage made
+  // durable.
+  void crash_for_testing();
 
   bool is_leader() const;
   // The leader this node knows of, or an empty PeerId.

@@ -11,6 +11,8 @@
 #include "raft/configuration.h"
 #include "raft/executor.h"
 #include "raft/log_storage.h"
+#include "raft/snapshot.h"
+#include "raft/snapshot_throttle.h"
 #include "raft/state_machine.h"
 #include "raft/status.h"
 #include "raft/transport.h"
@@ -62,6 +64,25 @@ struct NodeOptions {
   size_t max_uncommitted_entries = 65536;
   // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_bytes = 256 * 1024 * 1024;
+
+  // Snapshots (docs/snapshots.md). Null storage: no snapshots, the log is kept whole.
+  std::shared_ptr<SnapshotStorage> snapshot_storage;
+  // Take a snapshot every this many seconds (the first one at a random point of the first
+  // interval, so that the groups of a process do not all snapshot at once). 0: no timer.
+  int64_t snapshot_interval_s = 3600;
+  // Take a snapshot once this many entries have been applied since the last one. 0: never
+  // for this reason.
+  int64_t snapshot_log_index_margin = 0;
+  // Entries kept in the log below a new snapshot, so that a follower only a little behind
+  // catches up from the log instead of receiving the whole snapshot.
+  int64_t snapshot_log_tail_entries = 1000;
+
+  // Installing a snapshot on a follower: files travel in chunks of at most this many bytes,
+  // within the budget of `snapshot_throttle` (null: unthrottled; share one instance between
+  // all groups of a process). The leader waits this long for a follower to finish an install.
+  size_t snapshot_chunk_bytes = 128 * 1024;
+  std::shared_ptr<SnapshotThrottle> snapshot_throttle;
+  int64_t install_snapshot_timeout_ms = 300000;
 
   // OK, or EINVAL naming the first bad option and why.
   Status validate() const;

@@ -60,6 +60,9 @@ class SnapshotWriter {
   virtual Status add_file(const std::string& name) = 0;
   // The names registered so far, sorted.
   virtual std::vector<std::string> files() const = 0;
+  // Size and CRC-32C of file `name` as written so far (a follower checks a received file
+  // against the leader's meta before publishing). ENOENT if no such file was registered.
+  virtual Result<SnapshotFile> describe_file(const std::string& name) const = 0;
 };
 
 // Reads one published snapshot. Every file was checked against the size and checksum in the

@@ -5,9 +5,13 @@
 // Callbacks other than on_apply have empty defaults.
 #pragma once
 
+#include <memory>
+
+#include "raft/closure.h"
 #include "raft/configuration.h"
 #include "raft/iterator.h"
 #include "raft/peer_id.h"
+#include "raft/snapshot.h"
 #include "raft/status.h"
 #include "raft/types.h"
 
@@ -25,9 +29,22 @@ class StateMachine {
   virtual ~StateMachine() = default;
 
   // Committed entries, in log order, in batches. Every committed data entry is passed exactly
-  // once per process lifetime; after a restart the log is replayed from the start (until
-  // snapshots exist), so the state machine starts empty.
+  // once per process lifetime. After a restart the state machine starts empty, gets the
+  // latest snapshot through on_snapshot_load (if there is one) and then the log after it.
   virtual void on_apply(Iterator& iter) = 0;
+
+  // Saves the state as of the last entry applied into `writer`, then runs `done` (OK, or why
+  // not). No entry is applied until this returns, so the state machine captures its state here
+  // (a copy, a storage snapshot, a copy-on-write handle) and may write it out from a thread of
+  // its own, running `done` there; applying continues meanwhile. `writer` stays valid until
+  // `done` runs. The default fails with EINVAL: a state machine without snapshots must not
+  // have NodeOptions.snapshot_storage set.
+  virtual void on_snapshot_save(SnapshotWriter& writer, std::unique_ptr<Closure> done);
+  // Replaces the whole state with the snapshot's (reader.meta().last_included is the last entry
+  // it covers); entries after it follow through on_apply. Every file was verified against its
+  // checksum before this call. A non-OK status stops the node (on_error follows). The default
+  // fails with EINVAL.
+  virtual Status on_snapshot_load(SnapshotReader& reader);
 
   // The node has shut down; no callback follows.
   virtual void on_shutdown() {}
