@@ -30,13 +30,14 @@ TEST_CASE("a counter redirect names the leader, and only a redirect does", "[cou
 
 TEST_CASE("a counter proposal failure is definite only when Raft proves nothing was appended",
           "[counter]") {
-  // Task's contract: EBUSY, ESTALE and EINVAL mean not appended.
+  // Task's contract: EBUSY, ESTALE, ESHUTDOWN and EINVAL mean not appended.
   CHECK(counter::proposal_failure_status(Status::Busy("full")).is_busy());
   CHECK(counter::proposal_failure_status(Status::Stale("term")).is_busy());
+  CHECK(counter::proposal_failure_status(Status::Shutdown("stopping")).is_busy());
   CHECK(counter::proposal_failure_status(Status::InvalidArgument("x")).is_invalid_argument());
   // Anything else may still commit under the next leader, so it must not look like a redirect.
-  for (const Status& maybe : {Status::NotLeader("leadership lost"), Status::Shutdown("stopping"),
-                              Status::IoError("disk")}) {
+  for (const Status& maybe : {Status::StepDown("leadership lost"), Status::IoError("disk"),
+                              Status::Corruption("entry refused")}) {
     INFO(maybe.to_string());
     Status answered = counter::proposal_failure_status(maybe);
     CHECK(answered.is_io_error());

@@ -32,9 +32,10 @@ std::optional<std::string> leader_hint(const raft::Status& status) {
 
 raft::Status proposal_failure_status(const raft::Status& failure) {
   PONTOON_CHECK(!failure.ok());
-  // Task's contract: EBUSY, EINVAL and ESTALE prove the entry was not appended; anything else
-  // (EPERM for leadership lost, ESHUTDOWN, EIO) leaves it to whoever leads next.
-  if (failure.is_busy() || failure.is_stale()) {
+  // Task's contract (raft/task.h): EBUSY, ESTALE and ESHUTDOWN prove the entry was not
+  // appended; ESTEPDOWN (appended, then leadership lost) leaves it to whoever leads next, and
+  // so does any other error. EPERM is answered with a redirect before this is reached.
+  if (failure.is_busy() || failure.is_stale() || failure.is_shutdown()) {
     return raft::Status::Busy("proposal refused: " + failure.to_string());
   }
   if (failure.is_invalid_argument()) return failure;

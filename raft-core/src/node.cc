@@ -280,7 +280,8 @@ void NodeImpl::do_shutdown() {
     apply_queue_->drain_for_shutdown(
         [this, &stopping](std::vector<Task>& tasks) { fail_tasks(tasks, stopping); });
   }
-  fsm_caller_->run_closures(closure_queue_.reset(LogIndex(INT64_MAX / 2)), stopping);
+  fsm_caller_->run_closures(closure_queue_.reset(LogIndex(INT64_MAX / 2)),
+                            Status::StepDown("node shut down after the entry was appended"));
   publish_status();
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   fsm_caller_->shutdown([weak] {
@@ -396,9 +397,9 @@ void NodeImpl::step_down(Term term, const Status& reason) {
     ballot_box_.clear();
     uncommitted_batches_.clear();
     uncommitted_bytes_ = 0;
-    Status lost = reason.is_shutdown()
-                      ? reason
-                      : Status::NotLeader("leadership lost: " + std::string(reason.message()));
+    // These entries are in the log: whoever leads next may still commit them.
+    Status lost = Status::StepDown("leadership lost after the entry was appended (" +
+                                   reason.to_string() + "); it may still commit");
     fsm_caller_->run_closures(closure_queue_.reset(log_manager_->last_log_index() + 1), lost);
     if (!fsm_caller_->notify_leader_stop(reason).ok()) {
       PONTOON_LOG(kWarn) << "group " << group_id_ << ": fsm queue full, leader stop not delivered";

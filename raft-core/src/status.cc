@@ -26,6 +26,10 @@ std::string_view status_code_name(StatusCode code) {
       return "ENOENT";
     case StatusCode::kUnavailable:
       return "EHOSTDOWN";
+    case StatusCode::kStepDown:
+      return "ESTEPDOWN";
+    case StatusCode::kCatchup:
+      return "ECATCHUP";
   }
   return "EUNKNOWN";
 }

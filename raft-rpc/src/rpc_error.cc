@@ -32,6 +32,10 @@ pb::ErrorCode to_wire(StatusCode code) {
       return pb::ERROR_CODE_NOT_FOUND;
     case StatusCode::kUnavailable:
       return pb::ERROR_CODE_UNAVAILABLE;
+    case StatusCode::kStepDown:
+      return pb::ERROR_CODE_STEP_DOWN;
+    case StatusCode::kCatchup:
+      return pb::ERROR_CODE_CATCHUP;
   }
   PONTOON_CHECK_MSG(false, "an OK status has no wire error code");
 }
@@ -68,6 +72,12 @@ bool from_wire(int code, StatusCode* out) {
       return true;
     case pb::ERROR_CODE_UNAVAILABLE:
       *out = StatusCode::kUnavailable;
+      return true;
+    case pb::ERROR_CODE_STEP_DOWN:
+      *out = StatusCode::kStepDown;
+      return true;
+    case pb::ERROR_CODE_CATCHUP:
+      *out = StatusCode::kCatchup;
       return true;
     default:
       return false;

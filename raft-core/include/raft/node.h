@@ -12,9 +12,8 @@
 // SimScheduler runtime nothing runs unless the test drives the scheduler: call shutdown(),
 // run the scheduler until is_shut_down(), then destroy the node (see tests/support).
 //
-// Outcomes: EPERM from a closure means either "not the leader, not appended" or "leadership
-// lost after appending" (the entry may still commit). A service that must tell them apart
-// checks is_leader() before apply(), as example/counter does.
+// Outcomes (raft/task.h): EPERM from a closure means "not the leader, not appended";
+// ESTEPDOWN means "appended, then leadership was lost": the entry may still commit.
 #pragma once
 
 #include <memory>

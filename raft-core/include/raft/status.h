@@ -30,6 +30,8 @@ enum class StatusCode : int {
   kCorruption,       // ECORRUPTION: a checksum or format check failed.
   kNotFound,         // ENOENT
   kUnavailable,      // EHOSTDOWN: a peer cannot be reached.
+  kStepDown,         // ESTEPDOWN: appended, then the leader stepped down: outcome unknown.
+  kCatchup,          // ECATCHUP: a new peer did not catch up with the leader in time.
 };
 
 // Returns the errno-style name of `code`, e.g. "EPERM".
@@ -52,6 +54,8 @@ class Status {
   static Status Corruption(std::string_view msg) { return {StatusCode::kCorruption, msg}; }
   static Status NotFound(std::string_view msg) { return {StatusCode::kNotFound, msg}; }
   static Status Unavailable(std::string_view msg) { return {StatusCode::kUnavailable, msg}; }
+  static Status StepDown(std::string_view msg) { return {StatusCode::kStepDown, msg}; }
+  static Status Catchup(std::string_view msg) { return {StatusCode::kCatchup, msg}; }
 
   Status(StatusCode code, std::string_view msg) : code_(code) {
     PONTOON_CHECK(code != StatusCode::kOk);
@@ -73,6 +77,8 @@ class Status {
   bool is_corruption() const { return code_ == StatusCode::kCorruption; }
   bool is_not_found() const { return code_ == StatusCode::kNotFound; }
   bool is_unavailable() const { return code_ == StatusCode::kUnavailable; }
+  bool is_step_down() const { return code_ == StatusCode::kStepDown; }
+  bool is_catchup() const { return code_ == StatusCode::kCatchup; }
 
   // "OK", or "EPERM: <message>".
   std::string to_string() const;
