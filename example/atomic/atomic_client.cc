@@ -72,18 +72,11 @@ RegisterResult AtomicClient::fetch_add(const std::string& key, int64_t delta) {
 }
 
 std::vector<ReplicaStatus> AtomicClient::status_all(raft::Duration timeout) {
-  std::vector<example::Reply> replies =
-      leader_.call_each(method::kAtomicStatus, pb::StatusRequest().SerializeAsString(), timeout);
-  std::vector<ReplicaStatus> statuses;
-  for (size_t i = 0; i < replies.size(); ++i) {
-    pb::StatusResponse response;
-    ReplicaStatus status;
-    static_cast<example::ReplicaStatus&>(status) =
-        example::replica_status_from(leader_.endpoints()[i], replies[i], &response);
-    if (status.error.ok()) status.keys = response.keys();
-    statuses.push_back(std::move(status));
-  }
-  return statuses;
+  return example::status_of_each<ReplicaStatus, pb::StatusResponse>(
+      leader_, method::kAtomicStatus, timeout,
+      [](const pb::StatusResponse& response, ReplicaStatus* status) {
+        status->keys = response.keys();
+      });
 }
 
 }  // namespace atomic

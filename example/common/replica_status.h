@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "leader_client.h"
 #include "raft/node.h"
@@ -61,6 +62,25 @@ ReplicaStatus replica_status_from(const std::string& endpoint, const Reply& repl
     status.applied_index = response->applied_index();
   }
   return status;
+}
+
+// Calls a service's Status method (`method_id`, an empty request) on every replica, and for
+// each reply builds a `Status` (a ReplicaStatus subclass) whose own fields `fill(response,
+// &status)` sets from a parsed `StatusResponse`. One entry per endpoint, in order.
+template <typename Status, typename StatusResponse, typename Fill>
+std::vector<Status> status_of_each(LeaderClient& client, uint32_t method_id, raft::Duration timeout,
+                                   Fill fill) {
+  std::vector<Reply> replies = client.call_each(method_id, std::string(), timeout);
+  std::vector<Status> statuses;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    StatusResponse response;
+    Status status;
+    static_cast<ReplicaStatus&>(status) =
+        replica_status_from(client.endpoints()[i], replies[i], &response);
+    if (status.error.ok()) fill(response, &status);
+    statuses.push_back(std::move(status));
+  }
+  return statuses;
 }
 
 // "ENDPOINT  role=leader term=2 leader=ENDPOINT last=5 commit=5 applied=5", or

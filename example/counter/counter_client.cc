@@ -43,18 +43,11 @@ OpResult CounterClient::get() {
 }
 
 std::vector<ReplicaStatus> CounterClient::status_all(raft::Duration timeout) {
-  std::vector<example::Reply> replies = leader_.call_each(
-      raft::rpc::method::kCounterStatus, pb::StatusRequest().SerializeAsString(), timeout);
-  std::vector<ReplicaStatus> statuses;
-  for (size_t i = 0; i < replies.size(); ++i) {
-    pb::StatusResponse response;
-    ReplicaStatus status;
-    static_cast<example::ReplicaStatus&>(status) =
-        example::replica_status_from(leader_.endpoints()[i], replies[i], &response);
-    if (status.error.ok()) status.value = response.value();
-    statuses.push_back(std::move(status));
-  }
-  return statuses;
+  return example::status_of_each<ReplicaStatus, pb::StatusResponse>(
+      leader_, raft::rpc::method::kCounterStatus, timeout,
+      [](const pb::StatusResponse& response, ReplicaStatus* status) {
+        status->value = response.value();
+      });
 }
 
 }  // namespace counter
