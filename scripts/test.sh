@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds everything, runs the default
 # ctest suite (unit, simulation, TCP cluster and multi-process tests). Long soak runs carry the
-# label "soak" and stay out of it; run them with: ctest --test-dir build-test -L soak
+# label "soak" and stay out of it (the 10-minute jepsen runs among them); run them with:
+# ctest --test-dir build-test -L soak   (or -L jepsen-long)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

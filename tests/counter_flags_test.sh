@@ -9,34 +9,8 @@ server=${1:?usage: $0 COUNTER_SERVER COUNTER_CLIENT}
 client=${2:?usage: $0 COUNTER_SERVER COUNTER_CLIENT}
 work=$(mktemp -d "${TMPDIR:-/tmp}/counter-flags-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-
-failures=0
-checks=0
-
-# expect_usage_error NAME EXPECTED_TEXT COMMAND...
-expect_usage_error() {
-  local name=$1 expected=$2
-  shift 2
-  checks=$((checks + 1))
-  local stderr_file="$work/stderr" code
-  # A command line that is wrongly accepted would start a server; the timeout ends it.
-  timeout 10 "$@" >/dev/null 2>"$stderr_file"
-  code=$?
-  local lines
-  lines=$(wc -l <"$stderr_file")
-  if [[ $code -ne 2 ]]; then
-    echo "FAIL $name: exit code $code, expected 2; stderr: $(cat "$stderr_file")"
-    failures=$((failures + 1))
-  elif ! grep -qF -- "$expected" "$stderr_file"; then
-    echo "FAIL $name: stderr does not mention '$expected': $(cat "$stderr_file")"
-    failures=$((failures + 1))
-  elif [[ $lines -ne 1 ]]; then
-    echo "FAIL $name: expected one line on stderr, got $lines: $(cat "$stderr_file")"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name: $(cat "$stderr_file")"
-  fi
-}
+# shellcheck source=usage_errors.sh
+source "$(dirname "$0")/usage_errors.sh"
 
 conf=127.0.0.1:28201,127.0.0.1:28202,127.0.0.1:28203
 peer=127.0.0.1:28201
@@ -87,5 +61,4 @@ if [[ -e "$data" ]]; then
   failures=$((failures + 1))
 fi
 
-echo "$((checks - failures))/$checks command lines refused as expected"
-[[ $failures -eq 0 ]]
+usage_error_summary

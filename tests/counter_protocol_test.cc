@@ -8,38 +8,38 @@
 #include <vector>
 
 #include "client_flags.h"
-#include "counter_protocol.h"
 #include "flag_parser.h"
 #include "server_flags.h"
+#include "service_protocol.h"
 
-using counter::CallFailure;
-using counter::classify_call_failure;
+using example::CallFailure;
+using example::classify_call_failure;
 using raft::Status;
 
 TEST_CASE("a counter redirect names the leader, and only a redirect does", "[counter]") {
   const raft::PeerId leader("10.0.0.3", 8102);
-  Status redirect = counter::not_leader_status(leader);
+  Status redirect = example::not_leader_status(leader);
   CHECK(redirect.is_not_leader());
-  CHECK(counter::leader_hint(redirect) == "10.0.0.3:8102");
-  CHECK_FALSE(counter::leader_hint(counter::not_leader_status(raft::PeerId())).has_value());
-  CHECK_FALSE(counter::leader_hint(Status::Busy("leader_hint=10.0.0.3:8102")).has_value());
-  CHECK_FALSE(counter::leader_hint(Status::NotLeader("leader_hint=not-an-address")).has_value());
-  CHECK(counter::leader_hint(Status::NotLeader("x; leader_hint=1.2.3.4:5 trailing")) ==
+  CHECK(example::leader_hint(redirect) == "10.0.0.3:8102");
+  CHECK_FALSE(example::leader_hint(example::not_leader_status(raft::PeerId())).has_value());
+  CHECK_FALSE(example::leader_hint(Status::Busy("leader_hint=10.0.0.3:8102")).has_value());
+  CHECK_FALSE(example::leader_hint(Status::NotLeader("leader_hint=not-an-address")).has_value());
+  CHECK(example::leader_hint(Status::NotLeader("x; leader_hint=1.2.3.4:5 trailing")) ==
         "1.2.3.4:5");
 }
 
 TEST_CASE("a counter proposal failure is definite only when Raft proves nothing was appended",
           "[counter]") {
   // Task's contract: EBUSY, ESTALE, ESHUTDOWN and EINVAL mean not appended.
-  CHECK(counter::proposal_failure_status(Status::Busy("full")).is_busy());
-  CHECK(counter::proposal_failure_status(Status::Stale("term")).is_busy());
-  CHECK(counter::proposal_failure_status(Status::Shutdown("stopping")).is_busy());
-  CHECK(counter::proposal_failure_status(Status::InvalidArgument("x")).is_invalid_argument());
+  CHECK(example::proposal_failure_status(Status::Busy("full")).is_busy());
+  CHECK(example::proposal_failure_status(Status::Stale("term")).is_busy());
+  CHECK(example::proposal_failure_status(Status::Shutdown("stopping")).is_busy());
+  CHECK(example::proposal_failure_status(Status::InvalidArgument("x")).is_invalid_argument());
   // Anything else may still commit under the next leader, so it must not look like a redirect.
   for (const Status& maybe : {Status::StepDown("leadership lost"), Status::IoError("disk"),
                               Status::Corruption("entry refused")}) {
     INFO(maybe.to_string());
-    Status answered = counter::proposal_failure_status(maybe);
+    Status answered = example::proposal_failure_status(maybe);
     CHECK(answered.is_io_error());
     CHECK(std::string(answered.message()).starts_with("outcome unknown"));
     CHECK(classify_call_failure(answered) == CallFailure::kUnknown);
@@ -48,7 +48,7 @@ TEST_CASE("a counter proposal failure is definite only when Raft proves nothing 
 
 TEST_CASE("a counter client retries only failures that prove an increment was not applied",
           "[counter]") {
-  CHECK(classify_call_failure(counter::not_leader_status(raft::PeerId("1.2.3.4", 5))) ==
+  CHECK(classify_call_failure(example::not_leader_status(raft::PeerId("1.2.3.4", 5))) ==
         CallFailure::kNotLeader);
   CHECK(classify_call_failure(Status::Busy("pending calls")) == CallFailure::kBusy);
   CHECK(classify_call_failure(Status::Unavailable("cannot connect to 1.2.3.4:5: refused")) ==
@@ -65,7 +65,7 @@ TEST_CASE("a counter client retries only failures that prove an increment was no
 
 TEST_CASE("counter flag parsing takes --flag value and --flag=value and names bad flags",
           "[counter]") {
-  counter::FlagParser parser({"--a", "--b", "--on"}, {"--on"});
+  example::FlagParser parser({"--a", "--b", "--on"}, {"--on"});
   REQUIRE(parser.parse({"--a", "1", "pos", "--b=x y", "-5", "--on"}).ok());
   CHECK(parser.get("--a") == "1");
   CHECK(parser.get("--b") == "x y");
@@ -73,19 +73,19 @@ TEST_CASE("counter flag parsing takes --flag value and --flag=value and names ba
   CHECK(parser.positional() == std::vector<std::string>{"pos", "-5"});
 
   auto error_of = [](std::vector<std::string> args) {
-    counter::FlagParser p({"--a"});
+    example::FlagParser p({"--a"});
     return std::string(p.parse(args).message());
   };
   CHECK(error_of({"--zzz", "1"}) == "--zzz: unknown flag");
   CHECK(error_of({"--a", "1", "--a", "2"}) == "--a: given twice");
   CHECK(error_of({"--a"}) == "--a: missing value");
 
-  CHECK(counter::parse_int64("42") == 42);
-  CHECK(counter::parse_int64("-42") == -42);
-  CHECK(counter::parse_int64("+42") == 42);
+  CHECK(example::parse_int64("42") == 42);
+  CHECK(example::parse_int64("-42") == -42);
+  CHECK(example::parse_int64("+42") == 42);
   for (const char* bad : {"", "+", "-", "+-1", "1x", "x", " 1", "99999999999999999999"}) {
     INFO(bad);
-    CHECK_FALSE(counter::parse_int64(bad).has_value());
+    CHECK_FALSE(example::parse_int64(bad).has_value());
   }
 }
 
@@ -108,7 +108,7 @@ std::vector<std::string> server_args(const std::string& data) {
 
 TEST_CASE("counter-server flags are checked, each error naming its flag", "[counter]") {
   const std::string data = fresh_dir();
-  raft::Result<counter::ServerFlags> good = counter::parse_server_flags(server_args(data));
+  raft::Result<example::ServerFlags> good = example::parse_server_flags(server_args(data));
   REQUIRE(good.ok());
   CHECK(good->group == "counter");
   CHECK(good->peer == raft::PeerId("127.0.0.1", 8101));
@@ -143,7 +143,7 @@ TEST_CASE("counter-server flags are checked, each error naming its flag", "[coun
                                          {file_as_data, "--data"},
                                          {unknown, "--verbose"}}) {
     INFO(c.flag);
-    raft::Result<counter::ServerFlags> parsed = counter::parse_server_flags(c.args);
+    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(c.args);
     REQUIRE_FALSE(parsed.ok());
     CHECK(parsed.status().is_invalid_argument());
     CHECK(std::string(parsed.status().message()).starts_with(c.flag));

@@ -9,9 +9,10 @@
 
 #include "counter.pb.h"
 #include "counter_command.h"
-#include "counter_protocol.h"
 #include "counter_service.h"
 #include "counter_state_machine.h"
+#include "service_protocol.h"
+#include "support/scripted_iterator.h"
 #include "support/sim_cluster.h"
 
 using counter::CounterClosure;
@@ -20,51 +21,11 @@ using counter::CounterService;
 using counter::CounterStateMachine;
 using raft::LogIndex;
 using raft::Status;
+using raft::testing::ScriptedIterator;
 
 namespace {
 
 constexpr raft::Duration kWait = std::chrono::seconds(30);
-
-// An Iterator over a scripted batch. It runs each entry's closure with OK once it moves past
-// it, as the framework does, and records a set_error_and_rollback instead of acting on it.
-class ScriptedIterator final : public raft::Iterator {
- public:
-  struct Entry {
-    std::string data;
-    std::unique_ptr<raft::Closure> done;
-  };
-
-  ScriptedIterator(LogIndex first, std::vector<Entry> entries)
-      : first_(first), entries_(std::move(entries)) {}
-
-  bool valid() const override { return at_ < entries_.size() && !error_; }
-  void next() override {
-    raft::run_closure(std::move(entries_[at_].done), Status::OK());
-    ++at_;
-  }
-  LogIndex index() const override { return first_ + static_cast<int64_t>(at_); }
-  raft::Term term() const override { return raft::Term(1); }
-  const std::string& data() const override { return entries_[at_].data; }
-  raft::Closure* done() const override { return entries_[at_].done.get(); }
-  void set_error_and_rollback(size_t ntail, const Status& status) override {
-    rollback_ntail_ = ntail;
-    error_ = status;
-    error_index_ = index();
-  }
-
-  size_t passed() const { return at_; }
-  const std::optional<Status>& error() const { return error_; }
-  LogIndex error_index() const { return error_index_; }
-  size_t rollback_ntail() const { return rollback_ntail_; }
-
- private:
-  const LogIndex first_;
-  std::vector<Entry> entries_;
-  size_t at_ = 0;
-  std::optional<Status> error_;
-  LogIndex error_index_;
-  size_t rollback_ntail_ = 0;
-};
 
 struct Outcome {
   std::optional<Status> status;
@@ -310,7 +271,7 @@ TEST_CASE("a counter follower redirects to the leader without proposing", "[coun
   group.service(follower).handle_increment(increment_request(1), redirected.responder());
   REQUIRE(redirected.status.has_value());  // Answered at once, from the handler.
   CHECK(redirected.status->is_not_leader());
-  CHECK(counter::leader_hint(*redirected.status) == group.cluster().peer(*leader).endpoint());
+  CHECK(example::leader_hint(*redirected.status) == group.cluster().peer(*leader).endpoint());
   CHECK(group.node(*leader).get_status().last_log_index == last_before);
 
   Reply direct;

@@ -18,3 +18,14 @@ add_test(NAME counter_process_test
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/counter_process_test.sh
           $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
 set_tests_properties(counter_process_test PROPERTIES LABELS process TIMEOUT 300)
+
+# example/atomic: the command format, the state machine and the command lines (unit).
+pontoon_test(atomic_state_machine_test
+  SOURCES atomic_state_machine_test.cc
+  LIBS atomic-state-machine atomic-flags
+  LABELS unit)
+
+add_test(NAME atomic_bad_flags
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/atomic_flags_test.sh
+          $<TARGET_FILE:atomic-server> $<TARGET_FILE:atomic-client>)
+set_tests_properties(atomic_bad_flags PROPERTIES LABELS unit TIMEOUT 60)

@@ -9,3 +9,32 @@ if(Python3_Interpreter_FOUND)
 else()
   message(WARNING "python3 not found: jepsen_checker_test is not registered")
 endif()
+
+# The driver against real server processes (needs root for the partitions: network
+# namespaces). label jepsen: one 60-second run of the counter on 3 nodes under kill, pause and
+# partition faults (seed 3 draws all three, kill-all included), part of the default suite.
+# label jepsen-long: 10 minutes per nemesis family, per service, on 5 nodes; they also carry
+# "soak", which the default suite (scripts/test.sh: ctest -LE soak) leaves out. Run them with
+# ctest -L jepsen-long; the 60-second run alone with ctest -L '^jepsen$'.
+if(Python3_Interpreter_FOUND AND PONTOON_BUILD_EXAMPLES)
+  set(JEPSEN_RUN ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/jepsen/run.py)
+  set(JEPSEN_OUT ${CMAKE_CURRENT_BINARY_DIR}/jepsen-runs)
+  add_test(NAME jepsen_counter_3_nodes_60s
+    COMMAND ${JEPSEN_RUN} --service counter --nodes 3 --time-limit-s 60
+            --nemesis kill,pause,partition --seed 3 --clients 30
+            --bin-dir $<TARGET_FILE_DIR:counter-server> --out ${JEPSEN_OUT}/counter-3-60s)
+  set_tests_properties(jepsen_counter_3_nodes_60s PROPERTIES LABELS jepsen TIMEOUT 240
+                       RUN_SERIAL TRUE)
+  foreach(service counter atomic)
+    foreach(family kill pause partition)
+      set(name jepsen_long_${service}_5_nodes_${family})
+      add_test(NAME ${name}
+        COMMAND ${JEPSEN_RUN} --service ${service} --nodes 5 --time-limit-s 600
+                --nemesis ${family} --seed 1 --clients 30
+                --bin-dir $<TARGET_FILE_DIR:${service}-server>/..
+                --out ${JEPSEN_OUT}/long-${service}-5-${family})
+      set_tests_properties(${name} PROPERTIES LABELS "jepsen-long;soak" TIMEOUT 1200
+                           RUN_SERIAL TRUE)
+    endforeach()
+  endforeach()
+endif()

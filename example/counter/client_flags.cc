@@ -3,8 +3,8 @@
 #include <chrono>
 #include <optional>
 
+#include "cluster_flags.h"
 #include "flag_parser.h"
-#include "raft/configuration.h"
 
 namespace counter {
 namespace {
@@ -13,7 +13,7 @@ raft::Status bad(const std::string& what, const std::string& why) {
   return raft::Status::InvalidArgument(what + ": " + why);
 }
 
-raft::Status parse_command(const FlagParser& parser, ClientFlags* flags) {
+raft::Status parse_command(const example::FlagParser& parser, ClientFlags* flags) {
   const std::vector<std::string>& words = parser.positional();
   if (words.empty())
     return raft::Status::InvalidArgument("missing command (incr, get, status or load)");
@@ -22,7 +22,7 @@ raft::Status parse_command(const FlagParser& parser, ClientFlags* flags) {
   if (command == "incr") {
     flags->command = ClientFlags::Command::kIncr;
     if (words.size() < 2) return bad("incr", "missing DELTA");
-    std::optional<int64_t> delta = parse_int64(words[1]);
+    std::optional<int64_t> delta = example::parse_int64(words[1]);
     if (!delta) return bad("incr", "DELTA '" + words[1] + "' is not a whole number");
     flags->delta = *delta;
   } else if (command == "get") {
@@ -40,7 +40,7 @@ raft::Status parse_command(const FlagParser& parser, ClientFlags* flags) {
   return raft::Status::OK();
 }
 
-raft::Status parse_load(const FlagParser& parser, ClientFlags* flags) {
+raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
   if (flags->command != ClientFlags::Command::kLoad) {
     for (const char* flag : {"--clients", "--seconds", "--ops"}) {
       if (parser.has(flag)) return bad(flag, "only applies to the load command");
@@ -69,26 +69,19 @@ raft::Status parse_load(const FlagParser& parser, ClientFlags* flags) {
 }  // namespace
 
 raft::Result<ClientFlags> parse_client_flags(const std::vector<std::string>& args) {
-  FlagParser parser({"--conf", "--timeout-ms", "--clients", "--seconds", "--ops", "--help"},
-                    {"--help"});
+  std::set<std::string> known = example::cluster_flag_names();
+  known.insert({"--clients", "--seconds", "--ops", "--help"});
+  example::FlagParser parser(std::move(known), {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   ClientFlags flags;
   if (parser.has("--help")) {
     flags.help = true;
     return flags;
   }
-  raft::Result<std::string> conf_text = parser.required("--conf");
-  if (!conf_text.ok()) return conf_text.status();
-  raft::Result<raft::Configuration> conf = raft::Configuration::parse(*conf_text);
-  if (!conf.ok()) {
-    return bad("--conf", "'" + *conf_text + "': " + std::string(conf.status().message()));
-  }
-  // In the configuration's (sorted) order; the first is the first tried as leader.
-  for (const raft::PeerId& peer : conf->peers()) flags.endpoints.push_back(peer.endpoint());
-
-  raft::Result<int64_t> timeout = parser.integer("--timeout-ms", 10000, 1, 3600 * 1000);
-  if (!timeout.ok()) return timeout.status();
-  flags.timeout_ms = *timeout;
+  raft::Result<example::ClusterFlags> cluster = example::parse_cluster_flags(parser);
+  if (!cluster.ok()) return cluster.status();
+  flags.endpoints = std::move(cluster->endpoints);
+  flags.timeout_ms = cluster->timeout_ms;
 
   if (raft::Status s = parse_command(parser, &flags); !s.ok()) return s;
   if (raft::Status s = parse_load(parser, &flags); !s.ok()) return s;

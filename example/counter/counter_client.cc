@@ -1,193 +1,53 @@
 #include "counter_client.h"
 
-#include <algorithm>
-#include <future>
-#include <memory>
-#include <thread>
-
 #include "counter.pb.h"
-#include "counter_protocol.h"
-#include "raft/check.h"
 #include "raft/rpc/method_ids.h"
 
 namespace counter {
 namespace {
 
 namespace pb = ::pontoon::counter;
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 
-constexpr milliseconds kMinBackoff{5};
-constexpr milliseconds kMaxBackoff{200};
-// A read attempt gives up on one replica after this long and tries the next; a write attempt
-// cannot (it would not know whether the first one applied), so it waits out the op timeout.
-constexpr milliseconds kReadAttemptTimeout{2000};
-
-template <typename Message>
-raft::Result<int64_t> value_of(const std::string& body) {
-  Message response;
-  if (!response.ParseFromString(body)) {
-    return raft::Status::Corruption("unparseable " + response.GetTypeName());
+// The counter's value out of a call's result, whose response is a `Response` message.
+template <typename Response>
+OpResult op_result(example::CallResult call, bool read_only) {
+  Response response;
+  OpResult result;
+  if (example::parse_response(&call, &response, read_only)) {
+    result.value = static_cast<int64_t>(response.value());
   }
-  return static_cast<int64_t>(response.value());
+  static_cast<example::CallResult&>(result) = std::move(call);
+  return result;
 }
 
 }  // namespace
 
 CounterClient::CounterClient(raft::rpc::RpcClient* rpc, std::vector<std::string> endpoints,
                              raft::Duration op_timeout)
-    : rpc_(rpc), endpoints_(std::move(endpoints)), op_timeout_(op_timeout) {
-  PONTOON_CHECK(rpc_ != nullptr);
-  PONTOON_CHECK(!endpoints_.empty());
-  PONTOON_CHECK(op_timeout_ > raft::Duration::zero());
-  leader_ = endpoints_.front();
-}
-
-CounterClient::Reply CounterClient::call(const std::string& endpoint, uint32_t method_id,
-                                         const std::string& body, raft::Duration timeout) {
-  auto reply = std::make_shared<std::promise<Reply>>();
-  std::future<Reply> result = reply->get_future();
-  rpc_->call(endpoint, method_id, body, timeout,
-             [reply](const raft::Status& status, std::string response) {
-               reply->set_value(Reply{status, std::move(response)});
-             });
-  // RpcClient runs every callback exactly once, at the latest about `timeout` from now.
-  return result.get();
-}
-
-std::string CounterClient::leader_guess() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return leader_;
-}
-
-void CounterClient::remember_leader(const std::string& endpoint) {
-  std::lock_guard<std::mutex> lock(mu_);
-  leader_ = endpoint;
-}
-
-std::string CounterClient::next_after(const std::string& endpoint) const {
-  auto it = std::find(endpoints_.begin(), endpoints_.end(), endpoint);
-  if (it == endpoints_.end() || ++it == endpoints_.end()) return endpoints_.front();
-  return *it;
-}
-
-OpResult CounterClient::run(uint32_t method_id, const std::string& request, bool read_only) {
-  const auto deadline = Clock::now() + op_timeout_;
-  OpResult result;
-  std::string target = leader_guess();
-  milliseconds backoff = kMinBackoff;
-  // Hints followed in a row; past one per replica they are going round in circles (an election
-  // in progress) and the client backs off like for any other retry.
-  size_t hints_in_a_row = 0;
-  for (;;) {
-    const auto remaining = deadline - Clock::now();
-    if (remaining <= raft::Duration::zero()) {
-      result.outcome = OpResult::Outcome::kFailed;
-      if (result.error.ok()) result.error = raft::Status::TimedOut("no attempt made");
-      return result;
-    }
-    const raft::Duration attempt_timeout =
-        read_only ? std::min<raft::Duration>(remaining, kReadAttemptTimeout) : remaining;
-    ++result.attempts;
-    Reply reply = call(target, method_id, request, attempt_timeout);
-    result.endpoint = target;
-    if (reply.status.ok()) {
-      remember_leader(target);
-      raft::Result<int64_t> value = method_id == raft::rpc::method::kCounterIncrement
-                                        ? value_of<pb::IncrementResponse>(reply.body)
-                                        : value_of<pb::GetResponse>(reply.body);
-      if (!value.ok()) {
-        // The server applied the request and sent something we cannot read.
-        result.outcome = read_only ? OpResult::Outcome::kFailed : OpResult::Outcome::kUnknown;
-        result.error = value.status();
-        return result;
-      }
-      result.outcome = OpResult::Outcome::kOk;
-      result.value = *value;
-      result.error = raft::Status::OK();
-      return result;
-    }
-    result.error = reply.status;
-
-    CallFailure failure = classify_call_failure(reply.status);
-    if (failure == CallFailure::kUnknown && read_only) failure = CallFailure::kNotSent;
-    switch (failure) {
-      case CallFailure::kNotLeader: {
-        std::optional<std::string> hint = leader_hint(reply.status);
-        if (hint && *hint != target && hints_in_a_row < endpoints_.size()) {
-          ++hints_in_a_row;
-          target = *hint;
-          remember_leader(target);
-          continue;  // A fresh hint: no reason to wait.
-        }
-        target = hint && *hint != target ? *hint : next_after(target);
-        break;
-      }
-      case CallFailure::kBusy:
-        break;  // Same replica, after the backoff.
-      case CallFailure::kNotSent:
-        target = next_after(target);
-        break;
-      case CallFailure::kRejected:
-        result.outcome = OpResult::Outcome::kFailed;
-        return result;
-      case CallFailure::kUnknown:
-        result.outcome = OpResult::Outcome::kUnknown;
-        return result;
-    }
-    hints_in_a_row = 0;
-    const auto sleep_for = std::min<raft::Duration>(backoff, deadline - Clock::now());
-    if (sleep_for > raft::Duration::zero()) std::this_thread::sleep_for(sleep_for);
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
-}
+    : leader_(rpc, std::move(endpoints), op_timeout) {}
 
 OpResult CounterClient::increment(int64_t delta) {
   pb::IncrementRequest request;
   request.set_delta(delta);
-  return run(raft::rpc::method::kCounterIncrement, request.SerializeAsString(),
-             /*read_only=*/false);
+  return op_result<pb::IncrementResponse>(
+      leader_.call_leader(raft::rpc::method::kCounterIncrement, request.SerializeAsString(),
+                          /*read_only=*/false),
+      /*read_only=*/false);
 }
 
 OpResult CounterClient::get() {
-  return run(raft::rpc::method::kCounterGet, pb::GetRequest().SerializeAsString(),
-             /*read_only=*/true);
+  return op_result<pb::GetResponse>(
+      leader_.call_leader(raft::rpc::method::kCounterGet, pb::GetRequest().SerializeAsString(),
+                          /*read_only=*/true),
+      /*read_only=*/true);
 }
 
 std::vector<ReplicaStatus> CounterClient::status_all(raft::Duration timeout) {
-  const std::string request = pb::StatusRequest().SerializeAsString();
-  std::vector<std::future<Reply>> replies;
-  for (const std::string& endpoint : endpoints_) {
-    auto reply = std::make_shared<std::promise<Reply>>();
-    replies.push_back(reply->get_future());
-    rpc_->call(endpoint, raft::rpc::method::kCounterStatus, request, timeout,
-               [reply](const raft::Status& status, std::string body) {
-                 reply->set_value(Reply{status, std::move(body)});
-               });
-  }
-  std::vector<ReplicaStatus> statuses;
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    Reply reply = replies[i].get();
-    ReplicaStatus status;
-    status.endpoint = endpoints_[i];
-    pb::StatusResponse response;
-    if (!reply.status.ok()) {
-      status.error = reply.status;
-    } else if (!response.ParseFromString(reply.body)) {
-      status.error = raft::Status::Corruption("unparseable StatusResponse");
-    } else {
-      status.role = response.role();
-      status.term = response.term();
-      status.leader = response.leader();
-      status.first_log_index = response.first_log_index();
-      status.last_log_index = response.last_log_index();
-      status.commit_index = response.commit_index();
-      status.applied_index = response.applied_index();
-      status.value = response.value();
-    }
-    statuses.push_back(std::move(status));
-  }
-  return statuses;
+  return example::status_of_each<ReplicaStatus, pb::StatusResponse>(
+      leader_, raft::rpc::method::kCounterStatus, timeout,
+      [](const pb::StatusResponse& response, ReplicaStatus* status) {
+        status->value = response.value();
+      });
 }
 
 }  // namespace counter

@@ -4,101 +4,59 @@
 // 2 bad usage; 3 an increment whose outcome is unknown (it may or may not have been applied).
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "client_flags.h"
+#include "client_program.h"
 #include "counter_client.h"
 #include "load_generator.h"
-#include "raft/logging.h"
-#include "raft/rpc/io_context_pool.h"
-#include "raft/rpc/rpc_client.h"
 
 namespace counter {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitGaveUp = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnknown = 3;
+constexpr const char* kProgram = "counter-client";
 
 // How long `status` waits for each replica, at most.
 constexpr std::chrono::milliseconds kStatusTimeout{2000};
 
-std::string why(const OpResult& result) {
-  return "last error from " + result.endpoint + ": " + result.error.to_string() + ", after " +
-         std::to_string(result.attempts) + " attempt(s)";
-}
-
-int report_failure(const std::string& op, const OpResult& result, int64_t timeout_ms) {
-  if (result.outcome == OpResult::Outcome::kUnknown) {
-    std::cerr << "counter-client: " << op
-              << ": OUTCOME UNKNOWN - the increment may or may not have been applied ("
-              << why(result) << ")" << std::endl;
-    return kExitUnknown;
+int print_value(const std::string& op, const OpResult& result, int64_t timeout_ms) {
+  if (result.outcome != OpResult::Outcome::kOk) {
+    return example::report_failure(kProgram, op, result, timeout_ms);
   }
-  std::cerr << "counter-client: " << op << ": gave up within --timeout-ms " << timeout_ms << " ("
-            << why(result) << ")" << std::endl;
-  return kExitGaveUp;
-}
-
-std::string format_status(const ReplicaStatus& s) {
-  std::ostringstream line;
-  line << s.endpoint << "  ";
-  if (!s.error.ok()) {
-    line << "unreachable (" << s.error << ")";
-    return line.str();
-  }
-  line << "role=" << s.role << " term=" << s.term
-       << " leader=" << (s.leader.empty() ? "none" : s.leader) << " last=" << s.last_log_index
-       << " commit=" << s.commit_index << " applied=" << s.applied_index << " value=" << s.value;
-  return line.str();
+  std::cout << result.value << std::endl;
+  return example::kExitOk;
 }
 
 int run(const ClientFlags& flags, CounterClient& client) {
   switch (flags.command) {
-    case ClientFlags::Command::kIncr: {
-      OpResult result = client.increment(flags.delta);
-      if (result.outcome != OpResult::Outcome::kOk) {
-        return report_failure("incr " + std::to_string(flags.delta), result, flags.timeout_ms);
-      }
-      std::cout << result.value << std::endl;
-      return kExitOk;
-    }
-    case ClientFlags::Command::kGet: {
-      OpResult result = client.get();
-      if (result.outcome != OpResult::Outcome::kOk) {
-        return report_failure("get", result, flags.timeout_ms);
-      }
-      std::cout << result.value << std::endl;
-      return kExitOk;
-    }
+    case ClientFlags::Command::kIncr:
+      return print_value("incr " + std::to_string(flags.delta), client.increment(flags.delta),
+                         flags.timeout_ms);
+    case ClientFlags::Command::kGet:
+      return print_value("get", client.get(), flags.timeout_ms);
     case ClientFlags::Command::kStatus: {
       const auto timeout =
           std::min<raft::Duration>(std::chrono::milliseconds(flags.timeout_ms), kStatusTimeout);
+      std::vector<std::string> lines;
       bool any_answered = false;
       for (const ReplicaStatus& status : client.status_all(timeout)) {
-        std::cout << format_status(status) << "\n";
+        std::string line = example::describe(status);
+        if (status.error.ok()) line += " value=" + std::to_string(status.value);
+        lines.push_back(std::move(line));
         any_answered = any_answered || status.error.ok();
       }
-      std::cout.flush();
-      if (!any_answered) {
-        std::cerr << "counter-client: status: no replica answered" << std::endl;
-        return kExitGaveUp;
-      }
-      return kExitOk;
+      return example::print_status_lines(kProgram, lines, any_answered);
     }
     case ClientFlags::Command::kLoad: {
       LoadTotals totals = run_load(client, flags.load);
       std::cerr << totals.summary() << std::flush;
       std::cout << totals.totals_line() << std::endl;
-      return kExitOk;
+      return example::kExitOk;
     }
   }
-  return kExitUsage;
+  return example::kExitUsage;
 }
 
 }  // namespace
@@ -109,27 +67,17 @@ int main(int argc, char** argv) {
   raft::Result<ClientFlags> flags =
       counter::parse_client_flags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags.ok()) {
-    std::cerr << "counter-client: " << flags.status().message() << " (" << ClientFlags::kUsage
-              << ")" << std::endl;
-    return counter::kExitUsage;
+    std::cerr << counter::kProgram << ": " << flags.status().message() << " ("
+              << ClientFlags::kUsage << ")" << std::endl;
+    return example::kExitUsage;
   }
   if (flags->help) {
     std::cout << ClientFlags::kUsage << std::endl;
-    return counter::kExitOk;
+    return example::kExitOk;
   }
-  // The framework's info lines (a connection lost, a reconnect) are noise for a command-line
-  // tool; PONTOON_LOG_LEVEL still overrides.
-  if (std::getenv("PONTOON_LOG_LEVEL") == nullptr) raft::set_log_level(raft::LogLevel::kWarn);
-  raft::rpc::IoContextPool pool(2, "counter-client");
-  raft::rpc::RpcClient rpc(&pool, raft::rpc::RpcClientOptions{});
-  pool.start();
-  int code = counter::kExitOk;
-  {
-    counter::CounterClient client(&rpc, flags->endpoints,
+  return example::with_rpc_client(counter::kProgram, [&](raft::rpc::RpcClient* rpc) {
+    counter::CounterClient client(rpc, flags->endpoints,
                                   std::chrono::milliseconds(flags->timeout_ms));
-    code = counter::run(*flags, client);
-  }
-  pool.stop();
-  rpc.shutdown();
-  return code;
+    return counter::run(*flags, client);
+  });
 }

@@ -3,7 +3,8 @@
 // Increment and Get are proposed to the Raft group and answered from the entry's
 // CounterClosure once it is applied, so both are linearizable. A replica that is not the leader
 // proposes nothing and answers EPERM with a leader hint; proposal failures are mapped by
-// proposal_failure_status() (counter_protocol.h). Status answers from what this replica knows.
+// proposal_failure_status() (example/common/service_protocol.h). Status answers from what this
+// replica knows.
 //
 // Thread-safety: the handlers run on IO threads and may run concurrently; they never block.
 // Responses to proposals are sent from the node's state-machine or node lane.
@@ -36,10 +37,6 @@ class CounterService {
   void handle_status(const std::string& request_body, raft::rpc::RpcServer::Responder respond);
 
  private:
-  // Proposes `command` if this replica leads, and answers with `encode(value)` once applied.
-  template <typename Encode>
-  void propose(const std::string& command, raft::rpc::RpcServer::Responder respond, Encode encode);
-
   raft::Node* const node_;
   const CounterStateMachine* const fsm_;
 };

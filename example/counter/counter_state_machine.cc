@@ -34,7 +34,7 @@ void CounterStateMachine::on_apply(raft::Iterator& iter) {
   for (; iter.valid(); iter.next()) {
     raft::Result<CounterCommand> command = CounterCommand::decode(iter.data());
     if (!command.ok()) {
-      PONTOON_LOG(kError) << name_ << ": refusing entry " << iter.index() << ": "
+      PONTOON_LOG(kError) << name() << ": refusing entry " << iter.index() << ": "
                           << command.status();
       iter.set_error_and_rollback(
           1, raft::Status::Corruption("counter entry " + std::to_string(iter.index().value()) +
@@ -98,38 +98,20 @@ raft::Status CounterStateMachine::on_snapshot_load(raft::SnapshotReader& reader)
   if (!decoded.ok()) return decoded;
   value_.store(value, std::memory_order_release);
   applied_index_.store(index, std::memory_order_release);
-  PONTOON_LOG(kInfo) << name_ << ": loaded the snapshot at index "
+  PONTOON_LOG(kInfo) << name() << ": loaded the snapshot at index "
                      << reader.meta().last_included.index << " (value " << value << ")";
   return raft::Status::OK();
 }
 
 void CounterStateMachine::on_shutdown() {
+  // A snapshot still being written finishes (and runs its closure) before the node stops.
   if (snapshot_writer_.joinable()) snapshot_writer_.join();
-  PONTOON_LOG(kInfo) << name_ << ": state machine shut down at applied index " << applied_index()
-                     << ", value " << value();
+  LoggedStateMachine::on_shutdown();
 }
 
-void CounterStateMachine::on_leader_start(raft::Term term) {
-  PONTOON_LOG(kInfo) << name_ << ": became the LEADER for term " << term << " (value " << value()
-                     << ", applied index " << applied_index() << ")";
-}
-
-void CounterStateMachine::on_leader_stop(const raft::Status& status) {
-  PONTOON_LOG(kInfo) << name_ << ": stopped being the leader (" << status << ")";
-}
-
-void CounterStateMachine::on_error(const raft::Status& error) {
-  PONTOON_LOG(kError) << name_ << ": stopped on an error and accepts no more writes: " << error;
-}
-
-void CounterStateMachine::on_start_following(const raft::LeaderChangeContext& ctx) {
-  PONTOON_LOG(kInfo) << name_ << ": started following leader " << ctx.leader_id << " in term "
-                     << ctx.term;
-}
-
-void CounterStateMachine::on_stop_following(const raft::LeaderChangeContext& ctx) {
-  PONTOON_LOG(kInfo) << name_ << ": stopped following leader " << ctx.leader_id << " in term "
-                     << ctx.term << " (" << ctx.status << ")";
+std::string CounterStateMachine::describe_state() const {
+  return "value " + std::to_string(value()) + " at applied index " +
+         std::to_string(applied_index().value());
 }
 
 }  // namespace counter

@@ -27,8 +27,8 @@
 #include <string>
 #include <thread>
 
+#include "logged_state_machine.h"
 #include "raft/closure.h"
-#include "raft/state_machine.h"
 #include "raft/types.h"
 
 namespace counter {
@@ -53,18 +53,14 @@ class CounterClosure final : public raft::Closure {
   std::optional<int64_t> value_;
 };
 
-class CounterStateMachine final : public raft::StateMachine {
+class CounterStateMachine final : public example::LoggedStateMachine {
  public:
   // `name` prefixes the log lines (e.g. the replica's address).
-  explicit CounterStateMachine(std::string name = "counter") : name_(std::move(name)) {}
+  explicit CounterStateMachine(std::string name = "counter")
+      : LoggedStateMachine(std::move(name)) {}
 
   void on_apply(raft::Iterator& iter) override;
   void on_shutdown() override;
-  void on_leader_start(raft::Term term) override;
-  void on_leader_stop(const raft::Status& status) override;
-  void on_error(const raft::Status& error) override;
-  void on_start_following(const raft::LeaderChangeContext& ctx) override;
-  void on_stop_following(const raft::LeaderChangeContext& ctx) override;
   void on_snapshot_save(raft::SnapshotWriter& writer, std::unique_ptr<raft::Closure> done) override;
   raft::Status on_snapshot_load(raft::SnapshotReader& reader) override;
 
@@ -82,8 +78,10 @@ class CounterStateMachine final : public raft::StateMachine {
     return raft::LogIndex(applied_index_.load(std::memory_order_acquire));
   }
 
+ protected:
+  std::string describe_state() const override;
+
  private:
-  const std::string name_;
   // Written only on the state-machine lane; read from any thread.
   std::atomic<int64_t> value_{0};
   // Invariant: only grows (entries are applied in log order, each once), except that loading a

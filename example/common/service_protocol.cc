@@ -1,10 +1,10 @@
-#include "counter_protocol.h"
+#include "service_protocol.h"
 
 #include <string_view>
 
 #include "raft/check.h"
 
-namespace counter {
+namespace example {
 namespace {
 
 constexpr std::string_view kHintKey = "leader_hint=";
@@ -52,7 +52,7 @@ CallFailure classify_call_failure(const raft::Status& status) {
     case raft::StatusCode::kInvalidArgument:
       return CallFailure::kRejected;
     case raft::StatusCode::kNotFound:
-      // The remote serves no counter method (a different program on that port).
+      // The remote does not serve this method (a different program on that port).
       return CallFailure::kNotSent;
     case raft::StatusCode::kUnavailable:
       // RpcClient says "cannot connect to ..." when the request was never written to a
@@ -64,4 +64,4 @@ CallFailure classify_call_failure(const raft::Status& status) {
   }
 }
 
-}  // namespace counter
+}  // namespace example

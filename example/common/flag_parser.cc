@@ -3,7 +3,7 @@
 #include <charconv>
 #include <string_view>
 
-namespace counter {
+namespace example {
 
 std::optional<int64_t> parse_int64(const std::string& text) {
   std::string_view digits = text;
@@ -73,4 +73,4 @@ raft::Result<int64_t> FlagParser::integer(const std::string& flag, int64_t fallb
   return *value;
 }
 
-}  // namespace counter
+}  // namespace example

@@ -1,5 +1,5 @@
 // FlagParser: splits a command line into `--name value` / `--name=value` flags and positional
-// arguments, for the counter's two programs.
+// arguments, for the example services' programs.
 //
 // A word starting with "--" is a flag; every flag takes a value (the next word, or the text
 // after '='). Any other word is positional, so "incr -5" passes -5 as a positional argument.
@@ -15,7 +15,7 @@
 
 #include "raft/status.h"
 
-namespace counter {
+namespace example {
 
 class FlagParser {
  public:
@@ -49,4 +49,4 @@ class FlagParser {
 // Parses a whole decimal int64 (an optional sign and digits, nothing else); nothing otherwise.
 std::optional<int64_t> parse_int64(const std::string& text);
 
-}  // namespace counter
+}  // namespace example

@@ -9,7 +9,7 @@
 
 #include "flag_parser.h"
 
-namespace counter {
+namespace example {
 namespace {
 
 raft::Status bad(const std::string& flag, const std::string& why) {
@@ -40,11 +40,24 @@ raft::Status prepare_data_dir(const std::string& dir) {
 
 }  // namespace
 
+std::set<std::string> server_flag_names() {
+  return {"--group",
+          "--peer",
+          "--conf",
+          "--data",
+          "--election-timeout-ms",
+          "--snapshot-interval-s",
+          "--snapshot-log-index-margin",
+          "--help"};
+}
+
 raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
-  FlagParser parser({"--group", "--peer", "--conf", "--data", "--election-timeout-ms",
-                     "--snapshot-interval-s", "--snapshot-log-index-margin", "--help"},
-                    {"--help"});
+  FlagParser parser(server_flag_names(), {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
+  return parse_server_flags(parser);
+}
+
+raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
   ServerFlags flags;
   if (parser.has("--help")) {
     flags.help = true;
@@ -98,4 +111,4 @@ raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& arg
   return flags;
 }
 
-}  // namespace counter
+}  // namespace example

@@ -1,6 +1,6 @@
-// What the counter's server and client agree on beyond the messages in counter.proto: how a
-// redirect names the leader, which errors prove that an increment was NOT applied, and which
-// leave its outcome unknown.
+// What every example service's server and client agree on beyond their messages: how a
+// redirect names the leader, which errors prove that a write was NOT applied, and which leave
+// its outcome unknown. example/counter and example/atomic both follow these rules.
 //
 // Errors travel as the RPC's Status. The server answers:
 //   EPERM  "not the leader; leader_hint=IP:PORT" (or "...; no leader known") — before
@@ -22,7 +22,7 @@
 #include "raft/peer_id.h"
 #include "raft/status.h"
 
-namespace counter {
+namespace example {
 
 // The EPERM a replica that is not the leader answers with; `leader` may be empty (unknown).
 raft::Status not_leader_status(const raft::PeerId& leader);
@@ -39,7 +39,7 @@ raft::Status proposal_failure_status(const raft::Status& failure);
 enum class CallFailure {
   kNotLeader,  // EPERM from the server: not applied; retry at the leader hint.
   kBusy,       // EBUSY: not applied; back off and retry at the same replica.
-  kNotSent,    // The request never reached a server that serves the counter: not applied;
+  kNotSent,    // The request never reached a server that serves the service: not applied;
                // try another replica.
   kRejected,   // Definitely not applied, and retrying cannot help (EINVAL).
   kUnknown,    // It may or may not have been applied.
@@ -47,4 +47,4 @@ enum class CallFailure {
 // REQUIRES: !status.ok()
 CallFailure classify_call_failure(const raft::Status& status);
 
-}  // namespace counter
+}  // namespace example

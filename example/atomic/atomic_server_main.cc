@@ -1,0 +1,58 @@
+// atomic-server: one replica of a group of named 64-bit registers (see README in this
+// directory).
+//
+// Opens DIR/log (RocksDB) and DIR/raft_meta, serves Raft and the register methods on --peer,
+// and runs until SIGTERM or SIGINT, then shuts the node down cleanly and exits 0.
+// Exit codes: 0 after a clean shutdown, 1 when it cannot start (storage, port), 2 for bad flags.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "atomic_flags.h"
+#include "atomic_service.h"
+#include "atomic_state_machine.h"
+#include "raft/node.h"
+#include "replica_server.h"
+
+namespace {
+
+constexpr const char* kProgram = "atomic-server";
+
+int run(const atomic::AtomicServerFlags& flags, const sigset_t& stop_signals) {
+  const example::ServerFlags& replica = flags.replica;
+  // Declared in this order: the service borrows the node, the node borrows the state machine.
+  atomic::AtomicStateMachine fsm("atomic " + replica.peer.to_string());
+  raft::Node node(replica.group, replica.peer);
+  atomic::AtomicService service(&node, &fsm);
+  const int code = example::run_replica(
+      kProgram, replica, &fsm, &node,
+      [&service](raft::rpc::TcpTransport& transport) {
+        return service.register_methods(transport);
+      },
+      stop_signals);
+  if (code == example::kExitOk) {
+    std::cout << kProgram << ": stopped (" << fsm.key_count() << " register(s) at applied index "
+              << fsm.applied_index() << ")" << std::endl;
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using atomic::AtomicServerFlags;
+  raft::Result<AtomicServerFlags> flags =
+      atomic::parse_atomic_server_flags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags.ok()) {
+    std::cerr << kProgram << ": " << flags.status().message() << " (" << AtomicServerFlags::kUsage
+              << ")" << std::endl;
+    return example::kExitUsage;
+  }
+  if (flags->replica.help) {
+    std::cout << AtomicServerFlags::kUsage << std::endl;
+    return example::kExitOk;
+  }
+  // Blocked before any thread starts, so every thread inherits the mask.
+  const sigset_t stop_signals = example::block_stop_signals();
+  return run(*flags, stop_signals);
+}

@@ -1,0 +1,16 @@
+// The exit codes of the example programs (servers and clients alike).
+#pragma once
+
+namespace example {
+
+inline constexpr int kExitOk = 0;
+// A server that cannot start (storage, port); a client that gave up (no leader, or every
+// replica failed, within its timeout) or whose request was rejected.
+inline constexpr int kExitCannotRun = 1;
+inline constexpr int kExitGaveUp = 1;
+// Bad usage: an unknown, missing or malformed flag or argument.
+inline constexpr int kExitUsage = 2;
+// A client's write whose outcome is unknown: it may or may not have been applied.
+inline constexpr int kExitUnknown = 3;
+
+}  // namespace example

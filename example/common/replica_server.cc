@@ -1,0 +1,107 @@
+#include "replica_server.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "raft/logging.h"
+#include "raft/node_options.h"
+#include "raft/storage/file_meta_storage.h"
+#include "raft/storage/file_system.h"
+#include "raft/storage/local_snapshot_storage.h"
+#include "raft/storage/rocksdb_log_store.h"
+
+namespace example {
+namespace {
+
+int fail(const std::string& program, const std::string& what, const raft::Status& status) {
+  std::cerr << program << ": " << what << ": " << status << std::endl;
+  return kExitCannotRun;
+}
+
+// The heartbeat must stay below the election timeout; keep the default (100 ms) unless the
+// timeout is so short that it would not.
+int64_t heartbeat_interval_ms(int64_t election_timeout_ms, int64_t default_ms) {
+  if (default_ms < election_timeout_ms) return default_ms;
+  return std::max<int64_t>(1, election_timeout_ms / 10);
+}
+
+int wait_for_stop_signal(const sigset_t& signals) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) != 0) {
+  }
+  return signal;
+}
+
+}  // namespace
+
+sigset_t block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+int run_replica(const std::string& program, const ServerFlags& flags, raft::StateMachine* fsm,
+                raft::Node* node, const RegisterService& register_service,
+                const sigset_t& stop_signals) {
+  raft::Result<std::shared_ptr<raft::RocksDBLogStore>> store =
+      raft::RocksDBLogStore::open(flags.data_dir + "/log");
+  if (!store.ok()) return fail(program, "opening " + flags.data_dir + "/log", store.status());
+  raft::Result<std::shared_ptr<raft::LogStorage>> log = (*store)->open_group(flags.group);
+  if (!log.ok()) return fail(program, "opening the log of group " + flags.group, log.status());
+  raft::Result<std::unique_ptr<raft::FileRaftMetaStorage>> meta =
+      raft::FileRaftMetaStorage::open(flags.data_dir + "/raft_meta");
+  if (!meta.ok()) return fail(program, "opening " + flags.data_dir + "/raft_meta", meta.status());
+  raft::Result<std::unique_ptr<raft::LocalSnapshotStorage>> snapshots =
+      raft::LocalSnapshotStorage::open(raft::PosixFileSystem::instance(),
+                                       flags.data_dir + "/snapshot");
+  if (!snapshots.ok()) {
+    return fail(program, "opening " + flags.data_dir + "/snapshot", snapshots.status());
+  }
+
+  auto transport = std::make_shared<raft::rpc::TcpTransport>(flags.peer.endpoint());
+  if (raft::Status s = register_service(*transport); !s.ok()) {
+    return fail(program, "registering the service's methods", s);
+  }
+  if (raft::Status s = transport->start(); !s.ok()) return fail(program, "listening on --peer", s);
+
+  raft::NodeOptions options;
+  options.election_timeout_ms = flags.election_timeout_ms;
+  options.heartbeat_interval_ms =
+      heartbeat_interval_ms(flags.election_timeout_ms, options.heartbeat_interval_ms);
+  options.initial_conf = flags.conf;
+  options.fsm = fsm;
+  options.log_storage = std::move(log).value();
+  options.meta_storage = std::move(meta).value();
+  options.transport = transport;
+  options.snapshot_storage = std::move(snapshots).value();
+  options.snapshot_interval_s = flags.snapshot_interval_s;
+  options.snapshot_log_index_margin = flags.snapshot_log_index_margin;
+  if (raft::Status s = node->init(options); !s.ok()) {
+    transport->shutdown();
+    return fail(program, "starting the node", s);
+  }
+  std::cout << program << ": group " << flags.group << ", peer " << flags.peer << " of "
+            << flags.conf << ", data " << flags.data_dir << ", election timeout "
+            << flags.election_timeout_ms << " ms, snapshot every " << flags.snapshot_interval_s
+            << " s";
+  if (flags.snapshot_log_index_margin > 0) {
+    std::cout << " or " << flags.snapshot_log_index_margin << " entries";
+  }
+  std::cout << "; serving on " << transport->listen_address() << " (SIGTERM to stop)" << std::endl;
+
+  const int signal = wait_for_stop_signal(stop_signals);
+  PONTOON_LOG(kInfo) << program << ": got signal " << signal << ", shutting down";
+  node->shutdown(nullptr);
+  node->join();
+  // After the node: responses to proposals that the shutdown failed still go out.
+  transport->shutdown();
+  return kExitOk;
+}
+
+}  // namespace example

@@ -1,0 +1,53 @@
+// ServerFlags: the flags every example replica (counter-server, atomic-server) takes, parsed
+// and checked.
+//
+//   --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR [--election-timeout-ms N]
+//   [--snapshot-interval-s N] [--snapshot-log-index-margin N]
+//
+// Flags may also be written --flag=value. A program with flags of its own parses them with the
+// same FlagParser (server_flag_names() plus its own) and checks them before calling
+// parse_server_flags(), which creates the data directory. Thread-safety: a value.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "flag_parser.h"
+#include "raft/configuration.h"
+#include "raft/peer_id.h"
+#include "raft/status.h"
+
+namespace example {
+
+struct ServerFlags {
+  std::string group;
+  raft::PeerId peer;
+  raft::Configuration conf;  // Invariant: contains peer.
+  std::string data_dir;      // Invariant: exists and is writable.
+  int64_t election_timeout_ms = 1000;
+  // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
+  int64_t snapshot_interval_s = 3600;
+  int64_t snapshot_log_index_margin = 0;
+  bool help = false;  // --help: print usage and exit; nothing else is set.
+
+  static constexpr const char* kUsage =
+      "--group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR "
+      "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]";
+};
+
+// The flags parse_server_flags() reads, "--help" included (a switch).
+std::set<std::string> server_flag_names();
+
+// Reads the replica flags from `parser` (already parsed). EINVAL naming the offending flag for
+// a missing or malformed flag, a positional argument, a peer that is not in --conf, or a --data
+// directory that cannot be created or written (the directory is created if missing, and probed
+// with a file). With --help, returns flags with only `help` set.
+raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser);
+
+// Parses `args` (without the program name), accepting only the replica flags. EINVAL naming the
+// flag as above, or for an unknown or repeated flag.
+raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args);
+
+}  // namespace example

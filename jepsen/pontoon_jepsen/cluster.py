@@ -1,0 +1,273 @@
+"""The cluster under test: server processes, their network, and everything needed to undo it.
+
+Two networks:
+
+  loopback  every node listens on 127.0.0.1:PORT (ports from the seed, checked free). Enough
+            for kill and pause; partitions are impossible (one shared interface).
+  netns     every node runs in its own network namespace "pontoon-jepsen-<slot>-n<i>",
+            joined to a bridge "pj<slot>br" in the driver's namespace by a veth pair
+            ("pj<slot>v<i>" outside, eth0 inside). Node i listens on 10.213.<slot>.i, the
+            driver has 10.213.<slot>.254 on the bridge. A partition adds blackhole routes
+            inside the namespaces ("ip route add blackhole PEER/32"): packets between cut
+            nodes are dropped, established connections included (the route change
+            invalidates cached routes), so Raft traffic stops both ways while the driver's
+            clients still reach every node. Healing deletes the routes.
+
+Nothing is sent anywhere but 127.0.0.0/8 and the namespaces created here. Every process,
+namespace and link created is recorded and removed by close(), and cleanup_leftovers() removes
+anything named with these prefixes after an interrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from typing import Optional
+
+NETNS_PREFIX = "pontoon-jepsen-"
+LINK_PREFIX = "pj"
+GROUP_PREFIX = "pontoon-jepsen-"
+SUBNET = "10.213"
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+def netns_available() -> tuple[bool, str]:
+    """Whether namespaces, veth pairs and bridges can be made here (needs root)."""
+    if os.geteuid() != 0:
+        return False, "network namespaces need root"
+    probe = f"{NETNS_PREFIX}probe-{os.getpid()}"
+    try:
+        _ip("netns", "add", probe)
+        _ip("netns", "del", probe)
+        return True, ""
+    except (OSError, subprocess.CalledProcessError) as e:
+        return False, f"'ip netns add' failed: {getattr(e, 'stderr', '') or e}"
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+class Node:
+    def __init__(self, index: int, host: str, port: int, netns: Optional[str], data_dir: str,
+                 log_path: str):
+        self.index = index  # 1-based.
+        self.name = f"n{index}"
+        self.host = host
+        self.port = port
+        self.netns = netns
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.process: Optional[subprocess.Popen] = None
+        self.paused = False
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Cluster:
+    def __init__(self, service, nodes: int, bin_dir: str, out_dir: str, seed: int,
+                 network: str, election_timeout_ms: int = 1000):
+        self.service = service
+        self.bin = os.path.join(bin_dir, service.server_binary)
+        if not os.access(self.bin, os.X_OK):
+            raise FileNotFoundError(f"--bin-dir: no executable {self.bin}")
+        self.network = network
+        self.election_timeout_ms = election_timeout_ms
+        self.group = f"{GROUP_PREFIX}{service.name}"
+        self.slot = self._pick_slot(seed) if network == "netns" else None
+        base_port = self._pick_base_port(seed, nodes)
+        self.nodes: list[Node] = []
+        for i in range(1, nodes + 1):
+            host = f"{SUBNET}.{self.slot}.{i}" if self.slot is not None else "127.0.0.1"
+            netns = f"{NETNS_PREFIX}{self.slot}-n{i}" if self.slot is not None else None
+            port = base_port if self.slot is not None else base_port + i - 1
+            self.nodes.append(Node(i, host, port, netns, os.path.join(out_dir, "nodes", f"n{i}"),
+                                   os.path.join(out_dir, "nodes", f"n{i}.log")))
+        self._namespaces: list[str] = []
+        self._links: list[str] = []
+        self._routes: set[tuple[str, str]] = set()  # (netns, blackholed address)
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _pick_slot(self, seed: int) -> int:
+        """A /24 under 10.213 no interface uses and no other run holds."""
+        used = _ip("-o", "addr").stdout
+        existing = _ip("netns", "list").stdout
+        for attempt in range(200):
+            slot = 1 + (seed + attempt) % 240
+            if f"{SUBNET}.{slot}." in used or f"{NETNS_PREFIX}{slot}-" in existing:
+                continue
+            return slot
+        raise RuntimeError("no free 10.213.x.0/24 for the namespaces")
+
+    def _pick_base_port(self, seed: int, nodes: int) -> int:
+        for attempt in range(100):
+            base = 20000 + ((seed * 7919 + attempt * 104729) % 10000)
+            if all(port_free("127.0.0.1", base + i) for i in range(nodes)):
+                return base
+        raise RuntimeError("no free ports in 20000-30000")
+
+    def set_up_network(self) -> None:
+        if self.slot is None:
+            return
+        bridge = f"{LINK_PREFIX}{self.slot}br"
+        _ip("link", "add", bridge, "type", "bridge")
+        self._links.append(bridge)
+        _ip("addr", "add", f"{SUBNET}.{self.slot}.254/24", "dev", bridge)
+        _ip("link", "set", bridge, "up")
+        for node in self.nodes:
+            _ip("netns", "add", node.netns)
+            self._namespaces.append(node.netns)
+            veth = f"{LINK_PREFIX}{self.slot}v{node.index}"
+            _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", node.netns)
+            self._links.append(veth)
+            _ip("link", "set", veth, "master", bridge, "up")
+            _ip("-n", node.netns, "addr", "add", f"{node.host}/24", "dev", "eth0")
+            _ip("-n", node.netns, "link", "set", "eth0", "up")
+            _ip("-n", node.netns, "link", "set", "lo", "up")
+
+    # -- processes -----------------------------------------------------------------------
+
+    def conf(self) -> str:
+        return ",".join(node.endpoint for node in self.nodes)
+
+    def start(self, node: Node) -> None:
+        assert not node.running
+        os.makedirs(node.data_dir, exist_ok=True)
+        command = [self.bin, "--group", self.group, "--peer", node.endpoint, "--conf",
+                   self.conf(), "--data", node.data_dir,
+                   "--election-timeout-ms", str(self.election_timeout_ms)]
+        if node.netns:
+            command = ["ip", "netns", "exec", node.netns] + command  # exec()s: same pid.
+        log = open(node.log_path, "ab")
+        log.write(f"==== {time.strftime('%H:%M:%S')} starting {' '.join(command)}\n".encode())
+        log.flush()
+        node.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        node.paused = False
+
+    def start_all(self) -> None:
+        for node in self.nodes:
+            self.start(node)
+
+    def kill(self, node: Node) -> None:
+        if node.running:
+            node.process.send_signal(signal.SIGKILL)
+            node.process.wait()
+        node.paused = False
+
+    def pause(self, node: Node) -> None:
+        if node.running:
+            node.process.send_signal(signal.SIGSTOP)
+            node.paused = True
+
+    def resume(self, node: Node) -> None:
+        if node.running and node.paused:
+            node.process.send_signal(signal.SIGCONT)
+        node.paused = False
+
+    # -- partitions ----------------------------------------------------------------------
+
+    def cut(self, a: Node, b: Node) -> None:
+        """Drops every packet between a and b, both ways."""
+        assert self.slot is not None, "partitions need --network netns"
+        for node, peer in ((a, b), (b, a)):
+            if (node.netns, peer.host) not in self._routes:
+                _ip("-n", node.netns, "route", "add", "blackhole", f"{peer.host}/32")
+                self._routes.add((node.netns, peer.host))
+
+    def heal(self) -> None:
+        for netns, host in sorted(self._routes):
+            _ip("-n", netns, "route", "del", "blackhole", f"{host}/32", check=False)
+        self._routes.clear()
+
+    # -- teardown ------------------------------------------------------------------------
+
+    def stop_all(self) -> None:
+        """Stops every server: SIGCONT (a stopped process cannot act on SIGTERM), SIGTERM, then
+        SIGKILL for any still there after a few seconds."""
+        for node in self.nodes:
+            if node.running:
+                node.process.send_signal(signal.SIGCONT)
+                node.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            try:
+                node.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                node.process.kill()
+                node.process.wait()
+
+    def close(self) -> None:
+        """Removes everything this cluster created. Safe to call more than once."""
+        try:
+            self.stop_all()
+        finally:
+            self.heal()
+            for netns in self._namespaces:
+                _ip("netns", "del", netns, check=False)
+            for link in reversed(self._links):
+                _ip("link", "del", link, check=False)
+            self._namespaces.clear()
+            self._links.clear()
+
+
+def cleanup_leftovers() -> list[str]:
+    """Removes servers, namespaces and links left by runs that could not clean up (kill -9 of
+    the driver). Touches only names with this module's prefixes. Returns what it removed."""
+    removed = []
+    for line in _ip("netns", "list", check=False).stdout.splitlines():
+        netns = line.split()[0] if line.split() else ""
+        if not netns.startswith(NETNS_PREFIX):
+            continue
+        for pid in _ip("netns", "pids", netns, check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                removed.append(f"process {pid} in {netns}")
+            except (ProcessLookupError, ValueError):
+                pass
+        _ip("netns", "del", netns, check=False)
+        removed.append(f"netns {netns}")
+    for line in _ip("-o", "link", check=False).stdout.splitlines():
+        parts = line.split(":")
+        if len(parts) < 2:
+            continue
+        link = parts[1].strip().split("@")[0]
+        if link.startswith(LINK_PREFIX) and link[len(LINK_PREFIX):len(LINK_PREFIX) + 1].isdigit():
+            _ip("link", "del", link, check=False)
+            removed.append(f"link {link}")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--group" in argv and any(a.startswith(GROUP_PREFIX.encode()) for a in argv):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                removed.append(f"process {pid} ({argv[0].decode(errors='replace')})")
+            except ProcessLookupError:
+                pass
+    return removed
