@@ -349,3 +349,30 @@ TEST_CASE("chaos on simulated disks: crashes mid-write and mid-snapshot lose not
     }
   }
 }
+
+TEST_CASE("a follower stopped or crashed in the middle of an install restarts on one state",
+          "[sim][snapshot][install][restart]") {
+  for (bool crash : {false, true}) {
+    INFO((crash ? "crash" : "clean stop"));
+    auto cluster = make_cluster(3, crash ? 182 : 181, /*tail=*/5);
+    cluster->start_all();
+    size_t lead = *cluster->wait_for_leader(30s);
+    const size_t lagger = (lead + 1) % 3;
+    cluster->isolate(lagger);
+    propose_all(*cluster, "a", 600);
+    lead = *cluster->wait_for_leader(30s);
+    REQUIRE(snapshot_and_wait(*cluster, lead).ok());
+    cluster->heal();
+    REQUIRE(cluster->wait_until(
+        [&] { return cluster->disk(lagger).exists("node/snapshot/temp/applied"); }, 30s));
+    if (crash) {
+      cluster->crash(lagger);
+    } else {
+      cluster->stop(lagger);
+    }
+    cluster->start(lagger);
+    REQUIRE(cluster->wait_applied(600, 60s));
+    CHECK(cluster->fsm(lagger).snapshots_loaded() == 1);
+    require_agreement(*cluster);
+  }
+}

@@ -441,7 +441,7 @@ void SnapshotExecutor::on_installed(const std::shared_ptr<Download>& download,
   end_download(download, status, false);
 }
 
-void SnapshotExecutor::end_download(const std::shared_ptr<Download>& download, const Status& status,
+void SnapshotExecutor::end_download(std::shared_ptr<Download> download, const Status& status,
                                     bool keep) {
   if (download != download_) return;
   download_.reset();

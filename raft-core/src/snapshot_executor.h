@@ -138,7 +138,8 @@ class SnapshotExecutor : public std::enable_shared_from_this<SnapshotExecutor> {
   void on_installed(const std::shared_ptr<Download>& download, const Status& status);
   // Ends `download` (if it is the current one) with `status` for its caller; `keep` keeps
   // its bytes for a later request of the same snapshot.
-  void end_download(const std::shared_ptr<Download>& download, const Status& status, bool keep);
+  // Takes `download` by value: callers pass download_ itself, which this resets.
+  void end_download(std::shared_ptr<Download> download, const Status& status, bool keep);
 
   const Options options_;
   std::unique_ptr<SnapshotReader> opened_;
