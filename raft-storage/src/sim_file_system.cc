@@ -58,6 +58,10 @@ struct PendingOp {
   std::shared_ptr<Inode> sync_dir;
   std::vector<NameChange> changes;
   std::optional<TimePoint> durable_at;
+  // When the operation happens in virtual time: a simulation task that synced first and then
+  // renamed has its rename only after the sync's latency, so a crash before then must not keep
+  // it (nullopt without a scheduler: at once).
+  std::optional<TimePoint> issued_at;
 };
 
 // Where a path leads: its parent directory and its last name (both empty for the root), the
@@ -243,7 +247,8 @@ std::shared_ptr<Inode> SimFileSystem::Disk::new_dir() {
 }
 
 void SimFileSystem::Disk::record(std::shared_ptr<Inode> sync_dir, std::vector<NameChange> changes) {
-  pending.push_back(PendingOp{next_seq++, std::move(sync_dir), std::move(changes), std::nullopt});
+  pending.push_back(PendingOp{next_seq++, std::move(sync_dir), std::move(changes), std::nullopt,
+                              sync_completion()});
 }
 
 uint64_t SimFileSystem::Disk::used_bytes() const {
@@ -632,9 +637,15 @@ void SimFileSystem::crash(CrashMode mode) {
     return true;
   });
   disk_->settle_file_syncs(now);
+  // Operations issued after the crash's moment never happened; they come last in issue order.
+  size_t happened = disk_->pending.size();
+  while (happened > 0 && now && disk_->pending[happened - 1].issued_at &&
+         *disk_->pending[happened - 1].issued_at > *now) {
+    --happened;
+  }
   size_t kept_ops = 0;
   if (mode == CrashMode::kRandom) {
-    kept_ops = std::uniform_int_distribution<size_t>(0, disk_->pending.size())(disk_->rng);
+    kept_ops = std::uniform_int_distribution<size_t>(0, happened)(disk_->rng);
   }
   for (size_t i = 0; i < kept_ops; ++i) make_durable(disk_->pending[i]);
   disk_->pending.clear();
