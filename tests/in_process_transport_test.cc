@@ -84,7 +84,7 @@ struct Fixture {
     request.peer_id = peer(to);
     request.term = Term(3);
     request.meta =
-        SnapshotMeta{LogId{LogIndex(10), Term(2)}, Configuration({peer(0), peer(1), peer(2)})};
+        SnapshotMeta{LogId{LogIndex(10), Term(2)}, Configuration({peer(0), peer(1), peer(2)}), {}};
     request.files = {SnapshotFile{"data", 5, 0x1234}};
     request.reader_id = 42;
     return run<InstallSnapshotResponse>([&](RpcCallback<InstallSnapshotResponse> done) {

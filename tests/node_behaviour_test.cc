@@ -39,7 +39,6 @@ TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][opti
       {"max_election_delay_ms", [](NodeOptions& o) { o.max_election_delay_ms = -1; }},
       {"heartbeat_interval_ms", [](NodeOptions& o) { o.heartbeat_interval_ms = 300; }},
       {"rpc_timeout_ms", [](NodeOptions& o) { o.rpc_timeout_ms = 0; }},
-      {"initial_conf", [](NodeOptions& o) { o.initial_conf = Configuration(); }},
       {"fsm", [](NodeOptions& o) { o.fsm = nullptr; }},
       {"log_storage", [](NodeOptions& o) { o.log_storage = nullptr; }},
       {"meta_storage", [](NodeOptions& o) { o.meta_storage = nullptr; }},

@@ -13,6 +13,7 @@ pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-tes
 pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_soak_test SOURCES node_soak_test.cc LIBS pontoon-test-support LABELS soak)
 pontoon_test(node_snapshot_test SOURCES node_snapshot_test.cc LIBS pontoon-test-support LABELS sim)
+pontoon_test(node_membership_test SOURCES node_membership_test.cc LIBS pontoon-test-support LABELS sim)
 # Unit tests of raft-core internals (src/ headers).
 pontoon_test(ballot_box_test SOURCES ballot_box_test.cc LIBS raft-core LABELS unit)
 target_include_directories(ballot_box_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)

@@ -46,7 +46,7 @@ Configuration three_voters() {
 }
 
 SnapshotMeta meta_at(int64_t index, int64_t term = 2) {
-  return SnapshotMeta{LogId{LogIndex(index), Term(term)}, three_voters()};
+  return SnapshotMeta{LogId{LogIndex(index), Term(term)}, three_voters(), {}};
 }
 
 std::unique_ptr<LocalSnapshotStorage> open_storage(const std::string& dir) {

@@ -7,14 +7,37 @@
 
 namespace raft {
 
-void BallotBox::reset(const Configuration& conf, LogIndex pending_index) {
-  PONTOON_CHECK(!conf.empty());
+void BallotBox::reset(const ConfigurationEntry& conf, LogIndex pending_index) {
+  PONTOON_CHECK(!conf.conf.empty());
   PONTOON_CHECK(pending_index > commit_index_);
-  conf_ = conf;
   match_.clear();
-  for (const PeerId& peer : conf_.peers()) match_[peer] = LogIndex(0);
   pending_index_ = pending_index;
   counting_ = true;
+  set_configuration(conf);
+}
+
+void BallotBox::set_configuration(const ConfigurationEntry& conf) {
+  PONTOON_CHECK(counting_);
+  PONTOON_CHECK(!conf.conf.empty());
+  conf_ = conf;
+  std::map<PeerId, LogIndex> kept;
+  for (const Configuration* voters : {&conf_.conf, &conf_.old_conf}) {
+    for (const PeerId& peer : voters->peers()) {
+      auto it = match_.find(peer);
+      kept[peer] = it == match_.end() ? LogIndex(0) : it->second;
+    }
+  }
+  match_ = std::move(kept);
+}
+
+LogIndex BallotBox::majority_index(const Configuration& voters) const {
+  std::vector<LogIndex> matches;
+  matches.reserve(voters.size());
+  for (const PeerId& peer : voters.peers()) matches.push_back(match_.at(peer));
+  // The quorum-th highest match index is stored by a majority.
+  std::nth_element(matches.begin(), matches.begin() + (voters.quorum() - 1), matches.end(),
+                   std::greater<LogIndex>());
+  return matches[voters.quorum() - 1];
 }
 
 void BallotBox::clear() {
@@ -29,17 +52,17 @@ bool BallotBox::update(const PeerId& peer, LogIndex match_index) {
   // A peer's durable prefix only grows while this leader's term lasts; an older, reordered
   // report must not shrink it.
   it->second = std::max(it->second, match_index);
+  return recount();
+}
 
-  std::vector<LogIndex> matches;
-  matches.reserve(match_.size());
-  for (const auto& [_, index] : match_) matches.push_back(index);
-  // The quorum-th highest match index is stored by a majority.
-  std::nth_element(matches.begin(), matches.begin() + (conf_.quorum() - 1), matches.end(),
-                   std::greater<LogIndex>());
-  LogIndex majority_index = matches[conf_.quorum() - 1];
+bool BallotBox::recount() {
+  if (!counting_) return false;
+  LogIndex stored = majority_index(conf_.conf);
+  // Raft §6: while joint, both majorities must store it.
+  if (conf_.joint()) stored = std::min(stored, majority_index(conf_.old_conf));
   // Raft §5.4.2: only entries of the current term commit by counting.
-  if (majority_index < pending_index_ || majority_index <= commit_index_) return false;
-  commit_index_ = majority_index;
+  if (stored < pending_index_ || stored <= commit_index_) return false;
+  commit_index_ = stored;
   return true;
 }
 

@@ -3,33 +3,69 @@
 #include <algorithm>
 
 namespace raft {
+namespace {
 
-Configuration::Configuration(std::vector<PeerId> peers) : peers_(std::move(peers)) {
-  std::sort(peers_.begin(), peers_.end());
-  peers_.erase(std::unique(peers_.begin(), peers_.end()), peers_.end());
+constexpr std::string_view kLearnerSuffix = "/learner";
+
+void sort_unique(std::vector<PeerId>* peers) {
+  std::sort(peers->begin(), peers->end());
+  peers->erase(std::unique(peers->begin(), peers->end()), peers->end());
+}
+
+size_t count_in(const std::vector<PeerId>& voters, const std::vector<PeerId>& granted) {
+  size_t n = 0;
+  for (const PeerId& peer : voters) {
+    n += std::find(granted.begin(), granted.end(), peer) != granted.end();
+  }
+  return n;
+}
+
+}  // namespace
+
+Configuration::Configuration(std::vector<PeerId> peers, std::vector<PeerId> learners)
+    : peers_(std::move(peers)), learners_(std::move(learners)) {
+  sort_unique(&peers_);
+  sort_unique(&learners_);
+  // A voter listed as a learner too is a voter.
+  std::erase_if(learners_, [this](const PeerId& p) { return contains(p); });
 }
 
 Result<Configuration> Configuration::parse(std::string_view text) {
   std::vector<PeerId> peers;
+  std::vector<PeerId> learners;
   while (!text.empty()) {
     size_t comma = text.find(',');
     std::string_view item = text.substr(0, comma);
+    const bool learner = item.ends_with(kLearnerSuffix);
+    if (learner) item.remove_suffix(kLearnerSuffix.size());
     Result<PeerId> peer = PeerId::parse(item);
     if (!peer.ok()) return peer.status();
-    if (std::find(peers.begin(), peers.end(), *peer) != peers.end()) {
+    if (std::find(peers.begin(), peers.end(), *peer) != peers.end() ||
+        std::find(learners.begin(), learners.end(), *peer) != learners.end()) {
       return Status::InvalidArgument("duplicate peer '" + std::string(item) + "' in configuration");
     }
-    peers.push_back(*peer);
+    (learner ? learners : peers).push_back(*peer);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
     if (text.empty()) return Status::InvalidArgument("configuration ends with ','");
   }
-  if (peers.empty()) return Status::InvalidArgument("configuration lists no peers");
-  return Configuration(std::move(peers));
+  if (peers.empty()) return Status::InvalidArgument("configuration lists no voting peer");
+  return Configuration(std::move(peers), std::move(learners));
 }
 
 bool Configuration::contains(const PeerId& peer) const {
   return std::binary_search(peers_.begin(), peers_.end(), peer);
+}
+
+bool Configuration::is_learner(const PeerId& peer) const {
+  return std::binary_search(learners_.begin(), learners_.end(), peer);
+}
+
+std::vector<PeerId> Configuration::members() const {
+  std::vector<PeerId> out = peers_;
+  out.insert(out.end(), learners_.begin(), learners_.end());
+  sort_unique(&out);
+  return out;
 }
 
 std::string Configuration::to_string() const {
@@ -38,11 +74,54 @@ std::string Configuration::to_string() const {
     if (!out.empty()) out += ',';
     out += peer.to_string();
   }
+  for (const PeerId& peer : learners_) {
+    out += ',';
+    out += peer.to_string();
+    out += kLearnerSuffix;
+  }
   return out;
 }
 
 std::ostream& operator<<(std::ostream& os, const Configuration& conf) {
   return os << conf.to_string();
+}
+
+std::vector<PeerId> ConfigurationEntry::all_members() const {
+  std::vector<PeerId> out = conf.members();
+  out.insert(out.end(), old_conf.peers().begin(), old_conf.peers().end());
+  sort_unique(&out);
+  return out;
+}
+
+bool ConfigurationEntry::has_quorum(const std::vector<PeerId>& granted) const {
+  if (count_in(conf.peers(), granted) < conf.quorum()) return false;
+  return !joint() || count_in(old_conf.peers(), granted) >= old_conf.quorum();
+}
+
+std::string ConfigurationEntry::to_string() const {
+  if (!joint()) return conf.to_string();
+  return conf.to_string() + "|" + old_conf.to_string();
+}
+
+Result<ConfigurationEntry> ConfigurationEntry::parse(std::string_view text) {
+  ConfigurationEntry entry;
+  const size_t bar = text.find('|');
+  Result<Configuration> conf = Configuration::parse(text.substr(0, bar));
+  if (!conf.ok()) return conf.status();
+  entry.conf = *conf;
+  if (bar != std::string_view::npos) {
+    Result<Configuration> old_conf = Configuration::parse(text.substr(bar + 1));
+    if (!old_conf.ok()) {
+      return Status::InvalidArgument("old configuration of a joint entry: " +
+                                     std::string(old_conf.status().message()));
+    }
+    entry.old_conf = *old_conf;
+  }
+  return entry;
+}
+
+std::ostream& operator<<(std::ostream& os, const ConfigurationEntry& entry) {
+  return os << entry.to_string();
 }
 
 }  // namespace raft

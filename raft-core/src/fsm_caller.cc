@@ -78,7 +78,7 @@ FSMCaller::FSMCaller(StateMachine* fsm, LogManager* log_manager, ClosureQueue* c
 
 FSMCaller::~FSMCaller() { queue_->shutdown(); }
 
-void FSMCaller::init(LogId applied, const Configuration& applied_conf) {
+void FSMCaller::init(LogId applied, const ConfigurationEntry& applied_conf) {
   applied_index_.store(applied.index.value());
   committed_index_.store(applied.index.value());
   applied_term_ = applied.term;
@@ -239,9 +239,10 @@ void FSMCaller::do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job) {
   }
   // Every applied entry follows a configuration entry (each leader's first entry is one), so
   // anything applied means a configuration is known.
-  PONTOON_CHECK(!applied_conf_.empty());
+  PONTOON_CHECK(!applied_conf_.conf.empty());
   job->meta.last_included = LogId{applied_index(), applied_term_};
-  job->meta.conf = applied_conf_;
+  job->meta.conf = applied_conf_.conf;
+  job->meta.old_conf = applied_conf_.old_conf;
   // The job owns the writer; the closure keeps the job alive until the state machine is done
   // writing, which may be long after this call returns.
   std::shared_ptr<SnapshotSaveJob> keep = job;
@@ -272,7 +273,7 @@ void FSMCaller::do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job) {
     return;
   }
   applied_term_ = meta.last_included.term;
-  applied_conf_ = meta.conf;
+  applied_conf_ = meta.configuration();
   applied_index_.store(meta.last_included.index.value());
   int64_t previous = committed_index_.load();
   while (previous < meta.last_included.index.value() &&
@@ -323,11 +324,11 @@ bool FSMCaller::apply_entries(LogIndex from, LogIndex to,
     }
     if (!apply_data_run(run, closures, &next_closure)) return false;
     if (e->type == EntryType::kConfiguration) {
-      Result<Configuration> conf = Configuration::parse(e->data);
+      Result<ConfigurationEntry> conf = ConfigurationEntry::parse(e->data);
       PONTOON_CHECK_MSG(conf.ok(),
                         "a committed configuration entry passed its checksum but "
                         "does not parse");
-      fsm_->on_configuration_committed(*conf);
+      fsm_->on_configuration_committed(conf->conf);
       applied_conf_ = *conf;
     }
     applied_term_ = e->id.term;

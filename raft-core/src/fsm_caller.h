@@ -59,7 +59,7 @@ class FSMCaller {
 
   // Sets where applying starts (the entry after `applied`): 0 for an empty state machine, or
   // the snapshot about to be loaded. Call before any event.
-  void init(LogId applied, const Configuration& applied_conf);
+  void init(LogId applied, const ConfigurationEntry& applied_conf);
 
   // Entries up to `committed_index` are committed. Never fails: commit notifications
   // coalesce, so at most one waits in the ring.
@@ -140,7 +140,7 @@ class FSMCaller {
   // Fsm lane only: the last entry applied and the configuration as of it (what a snapshot
   // saved now covers).
   Term applied_term_;
-  Configuration applied_conf_;
+  ConfigurationEntry applied_conf_;
   // Fsm lane only.
   bool failed_ = false;
   Status last_error_;

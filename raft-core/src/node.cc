@@ -52,6 +52,28 @@ PeerId Node::leader_id() const { return impl_->status().leader_id; }
 NodeStatus Node::get_status() const { return impl_->status(); }
 
 std::vector<PeerId> Node::list_peers() const { return impl_->status().conf.peers(); }
+std::vector<PeerId> Node::list_learners() const { return impl_->status().conf.learners(); }
+void Node::change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done) {
+  impl_->change_peers(new_peers, std::move(done));
+}
+void Node::add_peer(const PeerId& peer, std::unique_ptr<Closure> done) {
+  impl_->add_peer(peer, std::move(done));
+}
+void Node::remove_peer(const PeerId& peer, std::unique_ptr<Closure> done) {
+  impl_->remove_peer(peer, std::move(done));
+}
+void Node::add_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done) {
+  impl_->add_learners(learners, std::move(done));
+}
+void Node::remove_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done) {
+  impl_->remove_learners(learners, std::move(done));
+}
+void Node::reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done) {
+  impl_->reset_learners(learners, std::move(done));
+}
+void Node::reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done) {
+  impl_->reset_peers(new_peers, std::move(done));
+}
 
 // ---------------------------------------------------------------------------------------------
 // NodeImpl: construction, init, shutdown.
@@ -114,17 +136,22 @@ Status NodeImpl::init(const NodeOptions& options) {
   // init: the node comes up in its error state, reports through on_error, and never applies
   // what it read.
   std::optional<SnapshotMeta> snapshot;
-  conf_ = options_.initial_conf;
   startup_error_ = recover(&snapshot);
-  if (!conf_.contains(server_id_)) {
-    return abandon_init(Status::InvalidArgument("NodeOptions.initial_conf " + conf_.to_string() +
-                                                " does not contain this node " +
-                                                server_id_.to_string()));
+  // A configuration from the log or a snapshot wins; only a fresh replica uses initial_conf,
+  // which must then name it (an empty initial_conf makes a joining replica instead, which
+  // waits for a leader to add it).
+  const bool fresh = conf_manager_.current_id().index == LogIndex(0);
+  if (startup_error_.ok() && fresh && !options_.initial_conf.empty() &&
+      !options_.initial_conf.contains(server_id_) &&
+      !options_.initial_conf.is_learner(server_id_)) {
+    return abandon_init(
+        Status::InvalidArgument("NodeOptions.initial_conf " + options_.initial_conf.to_string() +
+                                " does not contain this node " + server_id_.to_string()));
   }
   // The state machine starts empty; with a snapshot it loads that first and applying resumes
   // after it, otherwise the log is replayed from its start.
   const LogId applied = snapshot ? snapshot->last_included : LogId{};
-  fsm_caller_->init(applied, snapshot ? snapshot->conf : Configuration());
+  fsm_caller_->init(applied, snapshot ? snapshot->configuration() : ConfigurationEntry());
   ballot_box_.advance_to(std::max(applied.index, log_manager_->first_log_index() - 1));
   if (snapshot_executor_ && startup_error_.ok()) snapshot_executor_->load_opened();
 
@@ -141,7 +168,7 @@ Status NodeImpl::init(const NodeOptions& options) {
 
   PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_ << ": starting at term "
                      << current_term_ << ", log [" << log_manager_->first_log_index() << ", "
-                     << log_manager_->last_log_index() << "], conf " << conf_;
+                     << log_manager_->last_log_index() << "], conf " << conf();
   publish_status();
   post([](NodeImpl& node) { node.start(); });
   return Status::OK();
@@ -197,19 +224,21 @@ Status NodeImpl::recover(std::optional<SnapshotMeta>* snapshot) {
   std::optional<LogId> snapshot_id;
   if (*snapshot) {
     snapshot_id = (*snapshot)->last_included;
-    conf_ = (*snapshot)->conf;
+    conf_manager_.set_base((*snapshot)->last_included, (*snapshot)->configuration());
+  } else {
+    conf_manager_.set_base(LogId{}, ConfigurationEntry{options_.initial_conf, {}});
   }
   Status status = log_manager_->init(snapshot_id);
   if (!status.ok()) return status;
   return recover_configuration(snapshot_id ? snapshot_id->index : LogIndex(0));
 }
 
-Status NodeImpl::recover_configuration(LogIndex snapshot_index) {
-  // The newest configuration in the log wins over the snapshot's and the initial one (Raft
-  // §6: a server uses the latest configuration in its log). Each leader's first entry is a
-  // configuration, so this scan stops within the current term's entries; it never looks
-  // at what the snapshot covers.
-  const LogIndex floor = std::max(log_manager_->first_log_index(), snapshot_index + 1);
+Status NodeImpl::recover_configuration(LogIndex floor_index) {
+  // The newest configuration in the log above `floor_index` wins over the snapshot's and the
+  // initial one (Raft §6: a server uses the latest configuration in its log). Each leader's
+  // first entry is a configuration, so this scan stops within the current term's entries; it
+  // never looks at what the snapshot covers.
+  const LogIndex floor = std::max(log_manager_->first_log_index(), floor_index + 1);
   for (LogIndex index = log_manager_->last_log_index(); index >= floor; index = index - 1) {
     Result<LogEntryPtr> entry = log_manager_->get_entry(index);
     if (!entry.ok()) {
@@ -217,12 +246,12 @@ Status NodeImpl::recover_configuration(LogIndex snapshot_index) {
                     "recovering the configuration: " + std::string(entry.status().message()));
     }
     if ((*entry)->type != EntryType::kConfiguration) continue;
-    Result<Configuration> conf = Configuration::parse((*entry)->data);
+    Result<ConfigurationEntry> conf = ConfigurationEntry::parse((*entry)->data);
     if (!conf.ok()) {
       return Status::Corruption("configuration entry " + std::to_string(index.value()) +
                                 " does not parse");
     }
-    conf_ = *conf;
+    conf_manager_.add((*entry)->id, *conf);
     break;
   }
   return Status::OK();
@@ -368,7 +397,8 @@ void NodeImpl::publish_status() {
   next.commit_index = ballot_box_.commit_index();
   next.last_snapshot = log_manager_->snapshot_id();
   if (snapshot_executor_) next.snapshot_install_error = snapshot_executor_->last_install_error();
-  next.conf = conf_;
+  next.conf = conf().conf;
+  next.old_conf = conf().old_conf;
   next.peers = replicators_.status();
   std::lock_guard<std::mutex> lock(status_mutex_);
   published_ = std::move(next);
@@ -390,6 +420,7 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   if (role_ == Role::kLeader) {
+    fail_membership_change(reason);
     replicators_.stop_all();
     // Followers fetching files from this leader get ENOENT and wait for the next leader.
     served_reader_.reset();

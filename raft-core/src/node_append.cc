@@ -100,7 +100,14 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
     PONTOON_CHECK_MSG(truncate_after >= ballot_box_.commit_index() || truncate_after >= last_index,
                       "leader asked to overwrite a committed entry");
     std::vector<LogEntryPtr> entries(request.entries.begin() + first_new, request.entries.end());
-    queued = log_manager_->truncate_and_append(truncate_after, std::move(entries), on_stable);
+    const bool truncates = truncate_after < last_index;
+    queued = log_manager_->truncate_and_append(truncate_after, entries, on_stable);
+    if (queued.ok()) {
+      // Raft §6: a configuration takes effect as soon as it is in the log, and a cut one
+      // stops applying at once.
+      if (truncates) roll_back_configuration(truncate_after);
+      track_configurations(entries);
+    }
   } else if (last_new_index <= log_manager_->stable_index()) {
     // Everything the request carries is already durable here: answer now.
     on_follower_stable(Status::OK(), request_term, last_new_index, leader_commit, done);
@@ -127,6 +134,39 @@ void NodeImpl::follow_leader(Term term, const PeerId& leader) {
   // Election Safety (Raft §5.2): at most one leader per term.
   PONTOON_CHECK_MSG(leader_id_ == leader, "two leaders in one term");
   last_leader_contact_ = clock_->now();
+}
+
+void NodeImpl::track_configurations(const std::vector<LogEntryPtr>& entries) {
+  for (const LogEntryPtr& entry : entries) {
+    if (entry->type != EntryType::kConfiguration) continue;
+    Result<ConfigurationEntry> parsed = ConfigurationEntry::parse(entry->data);
+    if (!parsed.ok()) {
+      // Entries arrive checksummed and validated; a leader sending garbage is a bug there.
+      enter_error(Status::Corruption("configuration entry " +
+                                     std::to_string(entry->id.index.value()) +
+                                     " does not parse: " + parsed.status().to_string()));
+      return;
+    }
+    const bool was_voter = conf().is_voter(server_id_);
+    conf_manager_.add(entry->id, *parsed);
+    if (was_voter != conf().is_voter(server_id_)) {
+      PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_
+                         << (was_voter ? ": is no longer a voter of " : ": is now a voter of ")
+                         << conf();
+    }
+  }
+  publish_status();
+}
+
+void NodeImpl::roll_back_configuration(LogIndex last_kept) {
+  const LogId before = conf_manager_.current_id();
+  conf_manager_.truncate_after(last_kept);
+  if (before.index <= last_kept) return;
+  // The newest configuration was cut. After a restart the manager holds only the newest one
+  // the log had, so the log between what it holds now and the cut may hold a newer one.
+  Status found = recover_configuration(
+      std::max(conf_manager_.current_id().index, log_manager_->snapshot_id().index));
+  if (!found.ok()) enter_error(found);
 }
 
 LogIndex NodeImpl::compacted_index() const {

@@ -52,22 +52,23 @@ void NodeImpl::on_election_timer(uint64_t generation) {
 void NodeImpl::check_quorum() {
   const TimePoint now = clock_->now();
   const Duration timeout = std::chrono::milliseconds(options_.election_timeout_ms);
-  const size_t alive = 1 + replicators_.count_heard_from(now, timeout);  // 1: this leader.
-  if (alive < conf_.quorum()) {
-    step_down(current_term_,
-              Status::TimedOut("heard from " + std::to_string(alive) + " of " +
-                               std::to_string(conf_.size()) + " peers within an election timeout"));
+  std::vector<PeerId> alive = replicators_.heard_from(now, timeout);
+  alive.push_back(server_id_);
+  if (!conf().has_quorum(alive)) {
+    step_down(current_term_, Status::TimedOut("heard from no quorum of " + conf().to_string() +
+                                              " within an election timeout"));
   }
 }
 
 void NodeImpl::pre_vote() {
-  if (!conf_.contains(server_id_)) return;
+  // A learner, a replica removed from the group, or one still waiting to join never campaigns.
+  if (!conf().is_voter(server_id_)) return;
   const uint64_t round = ++pre_vote_round_;
   const Term term = current_term_;
   pre_votes_ = {server_id_};
   PONTOON_LOG(kDebug) << "group " << group_id_ << " peer " << server_id_ << ": pre-vote for term "
                       << term + 1;
-  if (pre_votes_.size() >= conf_.quorum()) {
+  if (has_quorum(pre_votes_)) {
     elect_self();
     return;
   }
@@ -87,7 +88,7 @@ void NodeImpl::on_pre_vote_response(uint64_t round, Term term, const PeerId& pee
   }
   if (round != pre_vote_round_ || term != current_term_ || !response.granted) return;
   pre_votes_.insert(peer);
-  if (pre_votes_.size() >= conf_.quorum()) {
+  if (has_quorum(pre_votes_)) {
     pre_votes_.clear();
     ++pre_vote_round_;
     elect_self();
@@ -110,7 +111,7 @@ void NodeImpl::elect_self() {
   PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_
                      << ": starts election for term " << current_term_;
   publish_status();
-  if (votes_.size() >= conf_.quorum()) {
+  if (has_quorum(votes_)) {
     become_leader();
     return;
   }
@@ -127,8 +128,8 @@ void NodeImpl::request_votes(bool pre_vote, Term term, VoteResponseHandler on_re
   const Duration timeout = std::chrono::milliseconds(options_.rpc_timeout_ms);
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   std::shared_ptr<Executor> lane = node_lane_;
-  for (const PeerId& peer : conf_.peers()) {
-    if (peer == server_id_) continue;
+  for (const PeerId& peer : conf().all_members()) {
+    if (peer == server_id_ || !conf().is_voter(peer)) continue;
     RequestVoteRequest request{group_id_, server_id_, peer, term, last, pre_vote};
     options_.transport->request_vote(
         request, timeout,
@@ -149,7 +150,7 @@ void NodeImpl::on_vote_response(Term term, const PeerId& peer, const Status& sta
   }
   if (role_ != Role::kCandidate || term != current_term_ || !response.granted) return;
   votes_.insert(peer);
-  if (votes_.size() >= conf_.quorum()) become_leader();
+  if (has_quorum(votes_)) become_leader();
 }
 
 void NodeImpl::become_leader() {
@@ -160,7 +161,7 @@ void NodeImpl::become_leader() {
   leader_start_notified_ = false;
   votes_.clear();
   const LogIndex pending_index = log_manager_->last_log_index() + 1;
-  ballot_box_.reset(conf_, pending_index);
+  ballot_box_.reset(conf(), pending_index);
   // Closures of an earlier leadership were failed when it ended; start clean.
   PONTOON_CHECK(closure_queue_.reset(pending_index).empty());
   PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_
@@ -203,11 +204,12 @@ void NodeImpl::become_leader() {
   // Raft §8: a new leader commits an entry of its own term to learn what is committed. The
   // configuration entry serves as that no-op and records the configuration in the log.
   std::vector<LogEntryPtr> entries{
-      make_entry(EntryType::kConfiguration, pending_index, current_term_, conf_.to_string())};
+      make_entry(EntryType::kConfiguration, pending_index, current_term_, conf().to_string())};
+  conf_manager_.add(LogId{pending_index, current_term_}, conf());
   std::vector<std::unique_ptr<Closure>> closures;
   closures.emplace_back(nullptr);
   append_as_leader(std::move(entries), std::move(closures));
-  if (role_ == Role::kLeader) replicators_.start(conf_, replicator_options);
+  if (role_ == Role::kLeader) replicators_.start(conf().all_members(), replicator_options);
   publish_status();
 }
 
@@ -229,7 +231,7 @@ void NodeImpl::on_request_vote(const RequestVoteRequest& request,
   }
   // A server that hears from a live leader disregards (pre-)vote requests (Raft §6): a
   // partitioned peer coming back cannot depose a healthy leader.
-  const bool ignore = leader_is_alive() || !conf_.contains(request.server_id);
+  const bool ignore = leader_is_alive() || !conf().is_voter(request.server_id);
   const LogId last = log_manager_->last_log_id();
   // Raft §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
   const bool log_ok =
@@ -256,6 +258,14 @@ void NodeImpl::on_request_vote(const RequestVoteRequest& request,
   response.term = current_term_;
   publish_status();
   done(Status::OK(), response);
+}
+
+}  // namespace raft
+
+namespace raft {
+
+bool NodeImpl::has_quorum(const std::set<PeerId>& granted) const {
+  return conf().has_quorum(std::vector<PeerId>(granted.begin(), granted.end()));
 }
 
 }  // namespace raft

@@ -26,8 +26,10 @@
 
 #include "ballot_box.h"
 #include "closure_queue.h"
+#include "configuration_manager.h"
 #include "fsm_caller.h"
 #include "log_manager.h"
+#include "membership_change.h"
 #include "raft/node.h"
 #include "raft/ring_queue.h"
 #include "replicator_group.h"
@@ -47,6 +49,13 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   bool is_shut_down() const;
   void apply(Task task);
   void snapshot(std::unique_ptr<Closure> done);
+  void change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
+  void add_peer(const PeerId& peer, std::unique_ptr<Closure> done);
+  void remove_peer(const PeerId& peer, std::unique_ptr<Closure> done);
+  void add_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  void remove_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  void reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  void reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
   NodeStatus status() const;
 
   // RaftService: called from transport threads; the work is posted to the node lane.
@@ -63,7 +72,9 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void start();
   // Opens the latest snapshot (into *snapshot), recovers the log and the configuration.
   Status recover(std::optional<SnapshotMeta>* snapshot);
-  Status recover_configuration(LogIndex snapshot_index);
+  // Adds the newest configuration entry of the log above `floor_index` (if any) to
+  // conf_manager_. Reads the log (from storage if need be).
+  Status recover_configuration(LogIndex floor_index);
   std::shared_ptr<SnapshotExecutor> make_snapshot_executor();
   // Undoes a partly done init() and returns `why`.
   Status abandon_init(const Status& why);
@@ -72,8 +83,16 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
                          RpcCallback<AppendEntriesResponse> done);
   void on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
                           LogIndex leader_commit, const RpcCallback<AppendEntriesResponse>& done);
+  // The configuration this replica uses now (the newest in its log).
+  const ConfigurationEntry& conf() const { return conf_manager_.current(); }
+  // Whether `granted` (a set of peers) is a quorum of the current configuration.
+  bool has_quorum(const std::set<PeerId>& granted) const;
   // A leader of `term` (>= current_term_) spoke: follow it (stepping down if needed).
   void follow_leader(Term term, const PeerId& leader);
+  // Adds the configuration entries among `entries` (just appended) to conf_manager_.
+  void track_configurations(const std::vector<LogEntryPtr>& entries);
+  // The log was cut after `last_kept`: fall back to the configuration before the cut.
+  void roll_back_configuration(LogIndex last_kept);
   // The highest index covered by the snapshot and no longer in the log (0 if none).
   LogIndex compacted_index() const;
   // Fills the conflict hints of a failed consistency check at prev_index (§5.3).
@@ -110,6 +129,23 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void on_match(const PeerId& peer, LogIndex match_index);
   void on_commit_advanced();
   void fail_tasks(std::vector<Task>& tasks, const Status& status);
+
+  // Membership (node_configuration.cc).
+  // Posts to the node lane: computes the target from the current configuration, then starts.
+  void post_configuration_change(
+      std::function<Result<Configuration>(const ConfigurationEntry& current)> make_target,
+      std::unique_ptr<Closure> done);
+  void start_change(const Configuration& target, std::unique_ptr<Closure> done);
+  void check_catch_up(uint64_t generation);
+  // Appends the change's next configuration entry (C_old,new or C_new).
+  void enter_next_stage();
+  // Appends `next` as a configuration entry and uses it at once; its index, or 0 if the log
+  // refused it.
+  LogIndex append_configuration(const ConfigurationEntry& next);
+  // The commit index moved: move the change on (or finish one found in the log).
+  void on_configuration_progress();
+  // Ends the change in progress (if any), telling its caller why.
+  void fail_membership_change(const Status& why);
 
   // Snapshots (node_snapshot.cc).
   void on_install_snapshot(const InstallSnapshotRequest& request,
@@ -166,7 +202,11 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   Term current_term_;
   PeerId voted_for_;
   PeerId leader_id_;
-  Configuration conf_;
+  // Every configuration in the log (Raft §6: the newest one is used, committed or not).
+  ConfigurationManager conf_manager_;
+  // The membership change this leader runs, if any (node_configuration.cc).
+  std::unique_ptr<MembershipChange> membership_change_;
+  uint64_t membership_generation_ = 0;
   BallotBox ballot_box_;
   ReplicatorGroup replicators_;
   std::mt19937_64 rng_;

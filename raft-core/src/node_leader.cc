@@ -102,6 +102,9 @@ void NodeImpl::on_leader_stable(const Status& status, Term term) {
 
 void NodeImpl::on_match(const PeerId& peer, LogIndex match_index) {
   if (role_ != Role::kLeader) return;
+  if (membership_change_ && membership_change_->stage == MembershipChange::Stage::kCatchingUp) {
+    check_catch_up(membership_change_->generation);
+  }
   if (ballot_box_.update(peer, match_index)) on_commit_advanced();
   publish_status();
 }
@@ -118,6 +121,7 @@ void NodeImpl::on_commit_advanced() {
     leader_start_notified_ = true;
     (void)fsm_caller_->notify_leader_start(current_term_);
   }
+  on_configuration_progress();
   maybe_snapshot_by_margin();
   publish_status();
 }

@@ -29,7 +29,6 @@ Status NodeOptions::validate() const {
   if (rpc_timeout_ms < 1 || rpc_timeout_ms > 600000) {
     return bad("rpc_timeout_ms", "must be in [1, 600000], got " + std::to_string(rpc_timeout_ms));
   }
-  if (initial_conf.empty()) return bad("initial_conf", "must list at least one peer");
   if (fsm == nullptr) return bad("fsm", "must be set");
   if (!log_storage) return bad("log_storage", "must be set");
   if (!meta_storage) return bad("meta_storage", "must be set");
@@ -59,6 +58,14 @@ Status NodeOptions::validate() const {
                                PositiveOption{"max_uncommitted_entries", max_uncommitted_entries},
                                PositiveOption{"max_uncommitted_bytes", max_uncommitted_bytes}}) {
     if (limit.value == 0) return bad(limit.name, "must be positive");
+  }
+  if (catchup_margin_entries < 0) {
+    return bad("catchup_margin_entries",
+               "must not be negative, got " + std::to_string(catchup_margin_entries));
+  }
+  if (catchup_timeout_ms < 1 || catchup_timeout_ms > 86400000) {
+    return bad("catchup_timeout_ms",
+               "must be in [1, 86400000], got " + std::to_string(catchup_timeout_ms));
   }
   if (snapshot_interval_s < 0 || snapshot_interval_s > 10 * 365 * 86400) {
     return bad("snapshot_interval_s",

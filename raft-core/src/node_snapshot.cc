@@ -104,19 +104,22 @@ void NodeImpl::on_install_snapshot(const InstallSnapshotRequest& request,
     return;
   }
   const Term request_term = request.term;
-  const LogIndex snapshot_index = request.meta.last_included.index;
-  snapshot_executor_->install(request,
-                              [this, done, request_term, snapshot_index](const Status& status) {
-                                // Runs on the node lane while the executor (and so this node)
-                                // exists.
-                                InstallSnapshotResponse answer;
-                                answer.term = current_term_;
-                                answer.success = status.ok() && request_term == current_term_;
-                                if (status.ok() && ballot_box_.advance_to(snapshot_index))
-                                  on_commit_advanced();
-                                publish_status();
-                                done(Status::OK(), answer);
-                              });
+  const SnapshotMeta meta = request.meta;
+  // Runs on the node lane while the executor (and so this node) exists.
+  snapshot_executor_->install(request, [this, done, request_term, meta](const Status& status) {
+    InstallSnapshotResponse answer;
+    answer.term = current_term_;
+    answer.success = status.ok() && request_term == current_term_;
+    if (status.ok()) {
+      // The snapshot's configuration is the base now; configurations after it stay only if the
+      // log kept its entries after the snapshot.
+      conf_manager_.truncate_after(log_manager_->last_log_index());
+      conf_manager_.set_base(meta.last_included, meta.configuration());
+      if (ballot_box_.advance_to(meta.last_included.index)) on_commit_advanced();
+    }
+    publish_status();
+    done(Status::OK(), answer);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

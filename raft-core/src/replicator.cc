@@ -168,7 +168,10 @@ void Replicator::reset_to_probe(LogIndex next_index) {
 void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_index, size_t count,
                              const Status& status, const AppendEntriesResponse& response) {
   if (stopped_) return;
-  if (status.ok()) last_response_time_ = options_.clock->now();
+  if (status.ok()) {
+    last_response_time_ = options_.clock->now();
+    heard_back_ = true;
+  }
   if (status.ok() && response.term > options_.term) {
     options_.on_higher_term(response.term);
     return;
@@ -274,7 +277,10 @@ void Replicator::send_snapshot() {
 void Replicator::on_install_response(uint64_t window, LogIndex snapshot_index, const Status& status,
                                      const InstallSnapshotResponse& response) {
   if (stopped_ || window != window_) return;
-  if (status.ok()) last_response_time_ = options_.clock->now();
+  if (status.ok()) {
+    last_response_time_ = options_.clock->now();
+    heard_back_ = true;
+  }
   if (status.ok() && response.term > options_.term) {
     options_.on_higher_term(response.term);
     return;

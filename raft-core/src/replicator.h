@@ -73,6 +73,8 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   LogIndex match_index() const { return match_index_; }
   // When the follower last answered any RPC; the leader's quorum check reads it.
   TimePoint last_response_time() const { return last_response_time_; }
+  // Whether the follower has answered anything at all (a peer that is down never has).
+  bool heard_back() const { return heard_back_; }
 
  private:
   enum class State { kProbe, kReplicate, kSnapshot };
@@ -116,6 +118,7 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t window_ = 0;
   bool stopped_ = false;
   TimePoint last_response_time_;
+  bool heard_back_ = false;
 };
 
 }  // namespace raft

@@ -4,13 +4,38 @@
 
 namespace raft {
 
-void ReplicatorGroup::start(const Configuration& conf, const ReplicatorOptions& options) {
+void ReplicatorGroup::start(const std::vector<PeerId>& peers, const ReplicatorOptions& options) {
   PONTOON_CHECK(replicators_.empty());
-  for (const PeerId& peer : conf.peers()) {
+  options_ = options;
+  for (const PeerId& peer : peers) {
     if (peer == options.leader_id) continue;
     replicators_[peer] = std::make_shared<Replicator>(options, peer);
   }
   for (auto& [_, replicator] : replicators_) replicator->start();
+}
+
+void ReplicatorGroup::add(const PeerId& peer) {
+  if (peer == options_.leader_id || contains(peer)) return;
+  auto replicator = std::make_shared<Replicator>(options_, peer);
+  replicators_[peer] = replicator;
+  replicator->start();
+}
+
+void ReplicatorGroup::remove(const PeerId& peer) {
+  auto it = replicators_.find(peer);
+  if (it == replicators_.end()) return;
+  it->second->stop();
+  replicators_.erase(it);
+}
+
+bool ReplicatorGroup::heard_back(const PeerId& peer) const {
+  auto it = replicators_.find(peer);
+  return it != replicators_.end() && it->second->heard_back();
+}
+
+LogIndex ReplicatorGroup::match_index(const PeerId& peer) const {
+  auto it = replicators_.find(peer);
+  return it == replicators_.end() ? LogIndex(0) : it->second->match_index();
 }
 
 void ReplicatorGroup::stop_all() {
@@ -22,10 +47,10 @@ void ReplicatorGroup::on_new_entries() {
   for (auto& [_, replicator] : replicators_) replicator->on_new_entries();
 }
 
-size_t ReplicatorGroup::count_heard_from(TimePoint now, Duration window) const {
-  size_t heard = 0;
-  for (const auto& [_, replicator] : replicators_) {
-    if (now - replicator->last_response_time() < window) ++heard;
+std::vector<PeerId> ReplicatorGroup::heard_from(TimePoint now, Duration window) const {
+  std::vector<PeerId> heard;
+  for (const auto& [peer, replicator] : replicators_) {
+    if (now - replicator->last_response_time() < window) heard.push_back(peer);
   }
   return heard;
 }

@@ -19,9 +19,18 @@ namespace raft {
 
 class ReplicatorGroup {
  public:
-  // Creates and starts a replicator for every peer of `conf` other than options.leader_id.
+  // Creates and starts a replicator for every peer in `peers` other than options.leader_id.
   // REQUIRES: empty().
-  void start(const Configuration& conf, const ReplicatorOptions& options);
+  void start(const std::vector<PeerId>& peers, const ReplicatorOptions& options);
+  // Starts replicating to `peer` too (a joining voter or a learner). No-op if it has one.
+  void add(const PeerId& peer);
+  // Stops replicating to `peer` (it left the configuration). No-op if it has none.
+  void remove(const PeerId& peer);
+  bool contains(const PeerId& peer) const { return replicators_.count(peer) != 0; }
+  // What `peer` is known to store durably (0 if no replicator).
+  LogIndex match_index(const PeerId& peer) const;
+  // Whether `peer` has answered this leader at all.
+  bool heard_back(const PeerId& peer) const;
   // Stops and drops every replicator; their late RPC completions are ignored.
   void stop_all();
   bool empty() const { return replicators_.empty(); }
@@ -29,11 +38,12 @@ class ReplicatorGroup {
   // The leader appended entries: each replicator sends what its window allows.
   void on_new_entries();
   // Followers that answered any RPC within `window` before `now`.
-  size_t count_heard_from(TimePoint now, Duration window) const;
+  std::vector<PeerId> heard_from(TimePoint now, Duration window) const;
   std::vector<PeerReplicationStatus> status() const;
 
  private:
   std::map<PeerId, std::shared_ptr<Replicator>> replicators_;
+  ReplicatorOptions options_;  // Those of start(), for replicators added later.
 };
 
 }  // namespace raft

@@ -105,11 +105,12 @@ Status decode_snapshot_meta(const pb::SnapshotMeta& wire, Term request_term, std
   if (out->last_included.term > request_term) {
     return invalid(what, "meta.last_included.term is above the request's term");
   }
-  Result<Configuration> conf = Configuration::parse(wire.conf());
+  Result<ConfigurationEntry> conf = ConfigurationEntry::parse(wire.conf());
   if (!conf.ok()) {
     return invalid(what, "meta.conf: " + std::string(conf.status().message()));
   }
-  out->conf = std::move(conf).value();
+  out->conf = conf->conf;
+  out->old_conf = conf->old_conf;
   return Status::OK();
 }
 
@@ -231,7 +232,7 @@ std::string encode(const InstallSnapshotRequest& request) {
   encode_route(request, &wire);
   wire.set_term(request.term.value());
   encode_log_id(request.meta.last_included, wire.mutable_meta()->mutable_last_included());
-  wire.mutable_meta()->set_conf(request.meta.conf.to_string());
+  wire.mutable_meta()->set_conf(request.meta.configuration().to_string());
   wire.mutable_files()->Reserve(static_cast<int>(request.files.size()));
   for (const SnapshotFile& file : request.files) {
     pb::SnapshotFile* f = wire.add_files();

@@ -72,7 +72,7 @@ std::string encode(const SnapshotMeta& meta, const std::vector<SnapshotFile>& fi
   PONTOON_CHECK(meta.last_included.index >= LogIndex(1));
   PONTOON_CHECK(meta.last_included.term >= Term(1));
   PONTOON_CHECK(!meta.conf.empty());
-  const std::string conf = meta.conf.to_string();
+  const std::string conf = meta.configuration().to_string();
   PONTOON_CHECK(conf.size() <= UINT32_MAX);
   PONTOON_CHECK(files.size() <= UINT32_MAX);
 
@@ -129,12 +129,14 @@ Result<Record> decode(std::string_view bytes, const std::string& path) {
     return corrupt("has a configuration size " + std::to_string(conf_size) +
                    " running past the end");
   }
-  Result<Configuration> conf = Configuration::parse(conf_text);
+  Result<ConfigurationEntry> conf = ConfigurationEntry::parse(conf_text);
   if (!conf.ok()) {
     return corrupt("holds an unparsable configuration: " + conf.status().to_string());
   }
 
-  Record record{SnapshotMeta{LogId{LogIndex(signed_index), Term(signed_term)}, *conf}, {}};
+  Record record{
+      SnapshotMeta{LogId{LogIndex(signed_index), Term(signed_term)}, conf->conf, conf->old_conf},
+      {}};
   if (!cursor.read_uint(4, &file_count)) return corrupt("has no file count");
   std::set<std::string_view> names;
   // Bounded by the bytes, not by file_count: a huge count in a short file fails on the first

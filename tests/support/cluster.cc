@@ -20,7 +20,8 @@ void TestCluster::start_node(size_t i, const GroupId& group, NodeOptions options
                              std::shared_ptr<RaftTransport> transport) {
   PONTOON_CHECK(!nodes_[i]);
   fsms_[i] = std::make_unique<RecordingStateMachine>();
-  options.initial_conf = conf();
+  const Configuration initial = initial_conf();
+  options.initial_conf = initial.contains(peers_[i]) ? initial : Configuration();
   options.fsm = fsms_[i].get();
   options.log_storage = std::move(log);
   options.meta_storage = std::move(meta);

@@ -25,6 +25,15 @@ class TestCluster {
   size_t size() const { return peers_.size(); }
   const PeerId& peer(size_t i) const { return peers_.at(i); }
   Configuration conf() const { return Configuration(peers_); }
+  // Makes only `members` the initial configuration; the others start as joining replicas
+  // (empty NodeOptions.initial_conf) that wait for a leader to add them. Applies to starts
+  // after the call.
+  void set_initial_members(const std::vector<size_t>& members) {
+    std::vector<PeerId> peers;
+    for (size_t i : members) peers.push_back(peers_.at(i));
+    initial_conf_ = Configuration(std::move(peers));
+  }
+  Configuration initial_conf() const { return initial_conf_ ? *initial_conf_ : conf(); }
   // Null while member i is stopped.
   Node* node(size_t i) const { return nodes_.at(i).get(); }
   // The state machine of member i's current incarnation.
@@ -76,6 +85,7 @@ class TestCluster {
                   std::shared_ptr<RaftTransport> transport);
 
   std::vector<PeerId> peers_;
+  std::optional<Configuration> initial_conf_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::unique_ptr<RecordingStateMachine>> fsms_;
 

@@ -1,8 +1,10 @@
-// Configuration: the set of voting peers of a group.
+// Configuration: the members of a group — the voting peers, and the learners that receive the
+// log but never vote (docs/membership.md).
 //
 // Kept sorted and free of duplicates so that two configurations with the same members compare
-// equal. Joint consensus (a later capability) pairs two of these; quorum logic lives in
-// BallotBox, not here. Thread-safety: a value.
+// equal; no peer is both a voter and a learner. ConfigurationEntry pairs two of these during a
+// joint change (Raft §6); quorum logic lives in BallotBox and the election code.
+// Thread-safety: values.
 #pragma once
 
 #include <string>
@@ -17,28 +19,60 @@ namespace raft {
 class Configuration {
  public:
   Configuration() = default;
-  explicit Configuration(std::vector<PeerId> peers);
+  explicit Configuration(std::vector<PeerId> peers, std::vector<PeerId> learners = {});
 
-  // Parses "ip:port[:index],ip:port[:index],...". Errors are EINVAL naming the bad peer;
-  // an empty list or a duplicate peer is an error.
+  // Parses "ip:port[:index],...,ip:port[:index]/learner,...": voters, and learners marked with
+  // a "/learner" suffix. Errors are EINVAL naming the bad peer; a list with no voter, a
+  // duplicate peer, or a peer that is both voter and learner is an error.
   static Result<Configuration> parse(std::string_view text);
 
   const std::vector<PeerId>& peers() const { return peers_; }
+  const std::vector<PeerId>& learners() const { return learners_; }
+  // The number of voters.
   size_t size() const { return peers_.size(); }
   bool empty() const { return peers_.empty(); }
+  // Whether `peer` votes.
   bool contains(const PeerId& peer) const;
-  // The number of votes that make a majority: size()/2 + 1.
+  bool is_learner(const PeerId& peer) const;
+  // The number of votes that make a majority of the voters: size()/2 + 1.
   size_t quorum() const { return peers_.size() / 2 + 1; }
+  // Voters and learners, sorted.
+  std::vector<PeerId> members() const;
 
-  // "a,b,c", the inverse of parse().
+  // The inverse of parse(): "a,b,c/learner".
   std::string to_string() const;
 
   bool operator==(const Configuration&) const = default;
 
  private:
-  std::vector<PeerId> peers_;  // Invariant: sorted, no duplicates.
+  std::vector<PeerId> peers_;     // Invariant: sorted, no duplicates.
+  std::vector<PeerId> learners_;  // Invariant: sorted, no duplicates, none in peers_.
 };
 
 std::ostream& operator<<(std::ostream& os, const Configuration& conf);
+
+// The membership a configuration log entry records: `conf`, and during a joint change (Raft §6,
+// C_old,new) also `old_conf`, whose voters must agree too. Encoded in the entry (and in a
+// snapshot's meta) as "<conf>" or "<conf>|<old_conf>".
+struct ConfigurationEntry {
+  Configuration conf;
+  Configuration old_conf;  // Empty unless joint.
+
+  bool joint() const { return !old_conf.empty(); }
+  // A voter of either configuration.
+  bool is_voter(const PeerId& peer) const { return conf.contains(peer) || old_conf.contains(peer); }
+  // Voters of both and learners (of the new one), sorted, without duplicates.
+  std::vector<PeerId> all_members() const;
+  // Whether `granted` holds a majority of conf's voters and, if joint, of old_conf's.
+  bool has_quorum(const std::vector<PeerId>& granted) const;
+
+  std::string to_string() const;
+  // EINVAL if either part does not parse.
+  static Result<ConfigurationEntry> parse(std::string_view text);
+
+  bool operator==(const ConfigurationEntry&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const ConfigurationEntry& entry);
 
 }  // namespace raft

@@ -52,8 +52,10 @@ struct NodeStatus {
   LogId last_snapshot;
   // Why the last attempt to install a snapshot from the leader failed (OK if it did not).
   Status snapshot_install_error;
-  // The voters this node currently uses (the newest configuration in its log).
+  // The configuration this node uses now (the newest in its log): voters and learners, and
+  // during a joint change (Raft §6) the old voters in old_conf (empty otherwise).
   Configuration conf;
+  Configuration old_conf;
   // Only on the leader: one entry per follower.
   std::vector<PeerReplicationStatus> peers;
 };
@@ -88,6 +90,30 @@ class Node {
   // (also if nothing was applied since the last one), EBUSY while another save runs, EINVAL
   // without NodeOptions.snapshot_storage, ESHUTDOWN when stopping, or the storage's error.
   void snapshot(std::unique_ptr<Closure> done);
+
+  // Membership (Raft §6, docs/membership.md). Each runs on the leader (EPERM elsewhere), one
+  // change at a time (EBUSY while another runs, or a configuration entry is not committed
+  // yet). New voters first catch up as non-voters (NodeOptions.catchup_*; ECATCHUP if they
+  // cannot), then the group moves through the joint configuration C_old,new to C_new. `done`
+  // runs on the node lane: OK once C_new is committed; EINVAL for a bad target; ESTEPDOWN if
+  // leadership was lost after the change was put in the log (it may still complete).
+  // A leader removed by the change steps down once C_new is committed.
+  void change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
+  void add_peer(const PeerId& peer, std::unique_ptr<Closure> done);
+  void remove_peer(const PeerId& peer, std::unique_ptr<Closure> done);
+  // Learners receive and apply the log but never vote and never count toward a quorum; they
+  // change in one step (no joint configuration is needed).
+  void add_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  void remove_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  void reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
+  // UNSAFE, for when a majority is lost for good: this node uses `new_peers` from now on, at
+  // once, without consensus, and steps down if it leads so that an election under the new
+  // configuration follows. Reset every surviving member the same way. The reset lives in
+  // memory until a leader records it (each leader's first entry is its configuration): a
+  // restart before that forgets it. Runs on any role; `done` gets EINVAL for an empty set.
+  void reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
+  // The learners of the configuration this node uses, sorted.
+  std::vector<PeerId> list_learners() const;
 
   // TEST HOOK, simulation only: the process died. REQUIRES: the runtime has already stopped
   // every lane of this node (a crashing simulated process). Leaves the transport, as a dead

@@ -30,7 +30,10 @@ struct NodeOptions {
   // Deadline of one RequestVote or AppendEntries RPC.
   int64_t rpc_timeout_ms = 1000;
 
-  // The voters of the group when it starts with an empty log. Must contain this node.
+  // The members of the group when it starts with an empty log; must then contain this node
+  // (as a voter or a learner). Empty: this replica joins an existing group and waits until a
+  // leader adds it (add_peer, add_learners). Ignored once the log or a snapshot holds a
+  // configuration.
   Configuration initial_conf;
 
   // Not owned; must outlive the Node (until join() returns).
@@ -64,6 +67,12 @@ struct NodeOptions {
   size_t max_uncommitted_entries = 65536;
   // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_bytes = 256 * 1024 * 1024;
+
+  // Membership changes (docs/membership.md): a new voter must come within this many entries
+  // of the leader's last one before the configuration changes, within this long; otherwise the
+  // change fails with ECATCHUP.
+  int64_t catchup_margin_entries = 1000;
+  int64_t catchup_timeout_ms = 20000;
 
   // Snapshots (docs/snapshots.md). Null storage: no snapshots, the log is kept whole.
   std::shared_ptr<SnapshotStorage> snapshot_storage;

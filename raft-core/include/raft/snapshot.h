@@ -26,8 +26,11 @@ namespace raft {
 struct SnapshotMeta {
   // The last entry the snapshot covers: the state machine state is that after applying it.
   LogId last_included;
-  // The voters as of last_included.
+  // The membership as of last_included: `conf`, and `old_conf` if that was a joint change.
   Configuration conf;
+  Configuration old_conf;
+
+  ConfigurationEntry configuration() const { return ConfigurationEntry{conf, old_conf}; }
 };
 
 // One file of a snapshot, as recorded in its meta file.
