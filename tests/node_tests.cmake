@@ -18,5 +18,7 @@ pontoon_test(ballot_box_test SOURCES ballot_box_test.cc LIBS raft-core LABELS un
 target_include_directories(ballot_box_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 pontoon_test(log_manager_test SOURCES log_manager_test.cc LIBS raft-core raft-storage LABELS unit)
 target_include_directories(log_manager_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
+pontoon_test(fsm_caller_test SOURCES fsm_caller_test.cc LIBS raft-core raft-storage LABELS unit)
+target_include_directories(fsm_caller_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 pontoon_test(in_process_transport_test SOURCES in_process_transport_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(multi_group_test SOURCES multi_group_test.cc LIBS pontoon-test-support LABELS tcp)
