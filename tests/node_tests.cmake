@@ -11,6 +11,7 @@ target_link_libraries(pontoon-test-support PUBLIC raft-core raft-storage raft-rp
 pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)
+pontoon_test(node_tcp_snapshot_test SOURCES node_tcp_snapshot_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_soak_test SOURCES node_soak_test.cc LIBS pontoon-test-support LABELS soak)
 pontoon_test(node_snapshot_test SOURCES node_snapshot_test.cc LIBS pontoon-test-support LABELS sim)
 # Unit tests of raft-core internals (src/ headers).
