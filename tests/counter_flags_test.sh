@@ -39,6 +39,19 @@ expect_usage_error "server unwritable --data" "--data" \
 expect_usage_error "server non-numeric --election-timeout-ms" "--election-timeout-ms" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
   --election-timeout-ms soon
+expect_usage_error "server negative --snapshot-interval-s" "--snapshot-interval-s" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --snapshot-interval-s -1
+expect_usage_error "server --snapshot-interval-s over ten years" "--snapshot-interval-s" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --snapshot-interval-s 315360001
+expect_usage_error "server non-numeric --snapshot-log-index-margin" \
+  "--snapshot-log-index-margin" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --snapshot-log-index-margin many
+expect_usage_error "server negative --snapshot-log-index-margin" "--snapshot-log-index-margin" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --snapshot-log-index-margin=-5
 expect_usage_error "server unknown flag" "--colour" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --colour blue
 

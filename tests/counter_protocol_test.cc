@@ -151,6 +151,42 @@ TEST_CASE("counter-server flags are checked, each error naming its flag", "[coun
   std::filesystem::remove_all(data);
 }
 
+TEST_CASE("counter-server takes the snapshot flags within NodeOptions' ranges", "[counter]") {
+  const std::string data = fresh_dir();
+  raft::Result<example::ServerFlags> defaults = example::parse_server_flags(server_args(data));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->snapshot_interval_s == 3600);
+  CHECK(defaults->snapshot_log_index_margin == 0);
+  std::vector<std::string> set = server_args(data);
+  set.insert(set.end(), {"--snapshot-interval-s", "0", "--snapshot-log-index-margin=5000"});
+  raft::Result<example::ServerFlags> parsed = example::parse_server_flags(set);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->snapshot_interval_s == 0);
+  CHECK(parsed->snapshot_log_index_margin == 5000);
+  std::vector<std::string> longest = server_args(data);
+  longest.insert(longest.end(), {"--snapshot-interval-s", "315360000"});
+  CHECK(example::parse_server_flags(longest).ok());
+
+  struct Case {
+    const char* flag;
+    const char* value;
+  };
+  for (const Case& c : std::vector<Case>{{"--snapshot-interval-s", "-1"},
+                                         {"--snapshot-interval-s", "315360001"},
+                                         {"--snapshot-interval-s", "hourly"},
+                                         {"--snapshot-log-index-margin", "-1"},
+                                         {"--snapshot-log-index-margin", "1e6"}}) {
+    INFO(c.flag << " " << c.value);
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), {c.flag, c.value});
+    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().is_invalid_argument());
+    CHECK(std::string(refused.status().message()).starts_with(c.flag));
+  }
+  std::filesystem::remove_all(data);
+}
+
 TEST_CASE("counter-client flags are checked, each error naming its flag or command", "[counter]") {
   const std::string conf = "127.0.0.1:8101,127.0.0.1:8102";
   raft::Result<counter::ClientFlags> incr =

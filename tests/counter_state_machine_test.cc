@@ -2,9 +2,13 @@
 // CounterService on real Nodes in the deterministic simulation.
 #include <catch2/catch.hpp>
 #include <climits>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "counter.pb.h"
@@ -12,6 +16,7 @@
 #include "counter_service.h"
 #include "counter_state_machine.h"
 #include "service_protocol.h"
+#include "support/memory_snapshot.h"
 #include "support/scripted_iterator.h"
 #include "support/sim_cluster.h"
 
@@ -148,6 +153,128 @@ TEST_CASE("a counter closure that fails reports the error and no value", "[count
   REQUIRE(outcome.status.has_value());
   CHECK(outcome.status->is_not_leader());
   CHECK(outcome.value == 0);
+}
+
+TEST_CASE("a counter snapshot round-trips its value and applied index", "[counter][snapshot]") {
+  for (auto [value, index] : std::vector<std::pair<int64_t, int64_t>>{
+           {0, 0}, {42, 7}, {-5, 1}, {INT64_MIN, INT64_MAX}, {INT64_MAX, 1}}) {
+    INFO(value << " at " << index);
+    const std::string bytes = CounterStateMachine::encode_snapshot(value, index);
+    int64_t decoded_value = 1, decoded_index = 1;
+    REQUIRE(CounterStateMachine::decode_snapshot(bytes, &decoded_value, &decoded_index).ok());
+    CHECK(decoded_value == value);
+    CHECK(decoded_index == index);
+  }
+  CHECK(CounterStateMachine::encode_snapshot(-3, 9) == "pontoon-counter 1 -3 9\n");
+}
+
+TEST_CASE("a counter snapshot that is not exactly the documented line is refused with EINVAL",
+          "[counter][snapshot]") {
+  const std::string good = CounterStateMachine::encode_snapshot(1234, 5678);
+  for (const std::string& bad : std::vector<std::string>{
+           "",
+           "\n",
+           "pontoon-counter 1 1234\n",                   // no applied index
+           "pontoon-counter 2 1234 5678\n",              // unknown version
+           "pontoon-count 1 1234 5678\n",                // wrong magic
+           "pontoon-counter 1 12x4 5678\n",              // not a number
+           "pontoon-counter 1 1234 5678 9\n",            // a field too many
+           "pontoon-counter 1 1234 -1\n",                // negative index
+           "pontoon-counter 1 9223372036854775808 1\n",  // value out of range
+           "pontoon-counter 1 1234 56",                  // cut short: an index that was never
+           "pontoon-counter 1 1234 5678",                // written; the newline ends the line
+           "pontoon-counter 1 +1234 5678\n",
+           " pontoon-counter 1 1234 5678\n",
+           "pontoon-counter  1 1234 5678\n",
+           "pontoon-counter 1 01234 5678\n",
+           good + good,
+       }) {
+    INFO("'" << bad << "'");
+    int64_t value = 11, index = 22;
+    Status status = CounterStateMachine::decode_snapshot(bad, &value, &index);
+    CHECK(status.is_invalid_argument());
+    CHECK(value == 11);  // untouched
+    CHECK(index == 22);
+  }
+}
+
+TEST_CASE(
+    "a counter saves its snapshot from a thread of its own with the state as of the call, and "
+    "loads it back",
+    "[counter][snapshot]") {
+  struct Done {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Status> status;
+    std::thread::id thread;
+  };
+  auto done = std::make_shared<Done>();
+  raft::testing::MemorySnapshotWriter writer;  // outlives the state machine's writing thread
+  CounterStateMachine fsm;
+  std::vector<ScriptedIterator::Entry> first;
+  first.push_back({CounterCommand::increment(5).encode(), nullptr});
+  ScriptedIterator first_iter(LogIndex(1), std::move(first));
+  fsm.on_apply(first_iter);
+
+  writer.hold();
+  fsm.on_snapshot_save(writer, raft::make_closure([done](const Status& s) {
+                         std::lock_guard<std::mutex> lock(done->mutex);
+                         done->status = s;
+                         done->thread = std::this_thread::get_id();
+                         done->cv.notify_all();
+                       }));
+  // on_snapshot_save returned while its write waits at the gate: the write is asynchronous.
+  REQUIRE(writer.wait_for_held_write(std::chrono::seconds(10)));
+  {
+    std::lock_guard<std::mutex> lock(done->mutex);
+    CHECK_FALSE(done->status.has_value());
+  }
+  // Applying goes on meanwhile; the snapshot still holds the state as of the call.
+  std::vector<ScriptedIterator::Entry> second;
+  second.push_back({CounterCommand::increment(7).encode(), nullptr});
+  ScriptedIterator second_iter(LogIndex(2), std::move(second));
+  fsm.on_apply(second_iter);
+  CHECK(fsm.value() == 12);
+
+  writer.release();
+  {
+    std::unique_lock<std::mutex> lock(done->mutex);
+    REQUIRE(done->cv.wait_for(lock, std::chrono::seconds(10),
+                              [&] { return done->status.has_value(); }));
+    CHECK(done->status->ok());
+    CHECK(done->thread != std::this_thread::get_id());
+  }
+  CHECK_FALSE(writer.gate_timed_out());
+  REQUIRE(writer.writer_threads().size() == 1);
+  CHECK(writer.writer_threads()[0] != std::this_thread::get_id());
+  const std::map<std::string, std::string> files = writer.contents();
+  REQUIRE(files.count("counter") == 1);
+  CHECK(files.at("counter") == CounterStateMachine::encode_snapshot(5, 1));
+
+  // A fresh replica loads it and continues from there.
+  raft::testing::MemorySnapshotReader reader(
+      raft::SnapshotMeta{raft::LogId{LogIndex(1), raft::Term(1)}, raft::Configuration()}, files);
+  CounterStateMachine restored;
+  REQUIRE(restored.on_snapshot_load(reader).ok());
+  CHECK(restored.value() == 5);
+  CHECK(restored.applied_index() == LogIndex(1));
+  std::vector<ScriptedIterator::Entry> replay;
+  replay.push_back({CounterCommand::increment(7).encode(), nullptr});
+  ScriptedIterator replay_iter(LogIndex(2), std::move(replay));
+  restored.on_apply(replay_iter);
+  CHECK(restored.value() == fsm.value());
+}
+
+TEST_CASE("a counter refuses to load a snapshot without its file or with a damaged one",
+          "[counter][snapshot]") {
+  const raft::SnapshotMeta meta{raft::LogId{LogIndex(4), raft::Term(2)}, raft::Configuration()};
+  CounterStateMachine fsm;
+  raft::testing::MemorySnapshotReader empty(meta, {});
+  CHECK(fsm.on_snapshot_load(empty).is_not_found());
+  raft::testing::MemorySnapshotReader damaged(meta, {{"counter", "pontoon-counter 1 x 4\n"}});
+  CHECK(fsm.on_snapshot_load(damaged).is_invalid_argument());
+  CHECK(fsm.value() == 0);
+  CHECK(fsm.applied_index() == LogIndex(0));
 }
 
 namespace {

@@ -153,3 +153,234 @@ TEST_CASE("log manager: a full disk ring answers EBUSY and changes nothing", "[l
   log.shutdown();
   CHECK(log.append(entries(17, 17, 1), nullptr).is_shutdown());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots (Raft §7): compaction behind a snapshot, a follower's reset to the leader's
+// snapshot, and a restart that reconciles the log with the latest durable snapshot.
+
+TEST_CASE(
+    "log manager: compact discards below the kept index at once in memory and from storage "
+    "after the queued writes",
+    "[log_manager][snapshot]") {
+  Fixture f;
+  std::vector<Status> stable;
+  REQUIRE(f.log->append(entries(1, 10, 1), f.record(&stable)).ok());
+  f.run();
+  REQUIRE(f.log->append(entries(11, 12, 1), f.record(&stable)).ok());  // queued, not written
+
+  REQUIRE(f.log->compact(LogId{LogIndex(10), Term(1)}, LogIndex(6)).ok());
+  CHECK(f.log->first_log_index() == LogIndex(6));
+  CHECK(f.log->snapshot_id() == LogId{LogIndex(10), Term(1)});
+  CHECK(f.log->get_entry(LogIndex(5)).status().is_not_found());
+  CHECK((*f.log->get_entry(LogIndex(6)))->data == "entry6");
+  CHECK(f.storage->first_log_index() == LogIndex(1));  // the disk lane has not run
+
+  f.run();
+  CHECK(f.storage->first_log_index() == LogIndex(6));
+  CHECK(f.storage->get_entry(LogIndex(5)).status().is_not_found());
+  // The append queued before the compaction was written, not lost with the prefix.
+  CHECK(f.storage->last_log_index() == LogIndex(12));
+  CHECK((*f.storage->get_entry(LogIndex(12)))->data == "entry12");
+  CHECK(f.log->stable_index() == LogIndex(12));
+  CHECK(stable.size() == 2);
+}
+
+TEST_CASE("log manager: compact never discards an entry that is not yet durable",
+          "[log_manager][snapshot]") {
+  Fixture f;
+  std::vector<Status> stable;
+  REQUIRE(f.log->append(entries(1, 5, 1), f.record(&stable)).ok());
+  f.run();
+  REQUIRE(f.log->append(entries(6, 10, 1), f.record(&stable)).ok());
+  REQUIRE(f.log->stable_index() == LogIndex(5));
+
+  // A snapshot covering 10 while 6..10 are still queued: the kept index is clamped to 6.
+  REQUIRE(f.log->compact(LogId{LogIndex(10), Term(1)}, LogIndex(11)).ok());
+  CHECK(f.log->first_log_index() == LogIndex(6));
+  CHECK(f.log->last_log_index() == LogIndex(10));
+  for (int64_t i = 6; i <= 10; ++i) CHECK(f.log->get_entry(LogIndex(i)).ok());
+
+  f.run();
+  CHECK(f.log->stable_index() == LogIndex(10));
+  CHECK(f.storage->first_log_index() == LogIndex(6));
+  CHECK(f.storage->last_log_index() == LogIndex(10));
+  CHECK((*f.storage->get_entry(LogIndex(6)))->data == "entry6");
+}
+
+TEST_CASE(
+    "log manager: get_term answers the snapshot's term at its index once the entry is gone, "
+    "ENOENT below it",
+    "[log_manager][snapshot]") {
+  Fixture f;
+  REQUIRE(f.log->append(entries(1, 5, 1), nullptr).ok());
+  REQUIRE(f.log->append(entries(6, 10, 2), nullptr).ok());
+  f.run();
+  REQUIRE(f.log->compact(LogId{LogIndex(8), Term(2)}, LogIndex(9)).ok());
+  f.run();
+  REQUIRE(f.storage->get_term(LogIndex(8)).status().is_not_found());  // gone from storage too
+  CHECK(f.log->first_log_index() == LogIndex(9));
+  CHECK(f.log->get_entry(LogIndex(8)).status().is_not_found());
+  // The leader still needs the term of next_index - 1 for AppendEntries (Raft §5.3).
+  Result<Term> at_snapshot = f.log->get_term(LogIndex(8));
+  REQUIRE(at_snapshot.ok());
+  CHECK(*at_snapshot == Term(2));
+  CHECK(f.log->get_term(LogIndex(7)).status().is_not_found());
+  CHECK(f.log->get_term(LogIndex(1)).status().is_not_found());
+  CHECK(*f.log->get_term(LogIndex(9)) == Term(2));
+  CHECK(*f.log->get_term(LogIndex(0)) == Term(0));
+}
+
+TEST_CASE(
+    "log manager: reset_to_snapshot keeps the suffix after a snapshot entry the log holds with "
+    "the same term",
+    "[log_manager][snapshot]") {
+  Fixture f;
+  REQUIRE(f.log->append(entries(1, 10, 1), nullptr).ok());
+  f.run();
+  // Raft §7: "If existing log entry has same index and term as snapshot's last included entry,
+  // retain log entries following it."
+  REQUIRE(f.log->reset_to_snapshot(LogId{LogIndex(6), Term(1)}).ok());
+  CHECK(f.log->snapshot_id() == LogId{LogIndex(6), Term(1)});
+  CHECK(f.log->first_log_index() == LogIndex(7));
+  CHECK(f.log->last_log_id() == LogId{LogIndex(10), Term(1)});
+  CHECK((*f.log->get_entry(LogIndex(10)))->data == "entry10");
+  CHECK(*f.log->get_term(LogIndex(6)) == Term(1));
+  f.run();
+  CHECK(f.storage->first_log_index() == LogIndex(7));
+  CHECK(f.storage->last_log_index() == LogIndex(10));
+}
+
+TEST_CASE(
+    "log manager: reset_to_snapshot discards the whole log when it disagrees with the snapshot "
+    "or ends before it",
+    "[log_manager][snapshot]") {
+  struct Case {
+    const char* name;
+    LogId snapshot;
+  };
+  for (const Case& c : {Case{"another term at the snapshot index", LogId{LogIndex(6), Term(2)}},
+                        Case{"the log ends before the snapshot", LogId{LogIndex(20), Term(3)}}}) {
+    INFO(c.name);
+    Fixture f;
+    std::vector<Status> stable;
+    REQUIRE(f.log->append(entries(1, 10, 1), f.record(&stable)).ok());
+    f.run();
+    REQUIRE(f.log->reset_to_snapshot(c.snapshot).ok());
+    const LogIndex next = c.snapshot.index + 1;
+    CHECK(f.log->snapshot_id() == c.snapshot);
+    CHECK(f.log->first_log_index() == next);
+    CHECK(f.log->last_log_id() == c.snapshot);
+    CHECK(f.log->stable_index() == c.snapshot.index);
+    CHECK(f.log->get_entry(LogIndex(5)).status().is_not_found());
+    CHECK(f.log->get_entry(next).status().is_not_found());
+    CHECK(*f.log->get_term(c.snapshot.index) == c.snapshot.term);
+    f.run();
+    CHECK(f.storage->first_log_index() == next);
+    CHECK(f.storage->last_log_index() == c.snapshot.index);
+
+    // The log continues right after the snapshot.
+    REQUIRE(f.log->append(entries(next.value(), next.value(), 4), f.record(&stable)).ok());
+    f.run();
+    REQUIRE(stable.size() == 2);
+    CHECK(stable[1].ok());
+    CHECK(f.log->last_log_id() == LogId{next, Term(4)});
+    CHECK(f.storage->first_log_index() == next);
+    CHECK(f.storage->last_log_index() == next);
+  }
+}
+
+namespace {
+
+// A storage holding entries [first, last] of `term`, as a previous incarnation left it.
+std::shared_ptr<MemoryLogStorage> storage_holding(int64_t first, int64_t last, int64_t term) {
+  auto storage = std::make_shared<MemoryLogStorage>();
+  LogWrite write;
+  write.entries = entries(1, last, term);
+  REQUIRE(storage->write(write).ok());
+  if (first > 1) REQUIRE(storage->truncate_prefix(LogIndex(first)).ok());
+  return storage;
+}
+
+}  // namespace
+
+TEST_CASE("log manager: init with a snapshot keeps a log that continues it",
+          "[log_manager][snapshot]") {
+  auto scheduler = std::make_shared<SimScheduler>(3);
+  SECTION("the log holds the snapshot's entry") {
+    auto storage = storage_holding(1, 10, 1);
+    LogManager log("g", storage, scheduler->make_executor("disk"), LogManager::Options());
+    REQUIRE(log.init(LogId{LogIndex(6), Term(1)}).ok());
+    CHECK(log.snapshot_id() == LogId{LogIndex(6), Term(1)});
+    CHECK(log.first_log_index() == LogIndex(1));
+    CHECK(log.last_log_id() == LogId{LogIndex(10), Term(1)});
+    CHECK(log.stable_index() == LogIndex(10));
+    CHECK(storage->last_log_index() == LogIndex(10));
+    log.shutdown();
+  }
+  SECTION("the log starts right after the snapshot") {
+    auto storage = storage_holding(7, 10, 1);
+    LogManager log("g", storage, scheduler->make_executor("disk"), LogManager::Options());
+    REQUIRE(log.init(LogId{LogIndex(6), Term(1)}).ok());
+    CHECK(log.first_log_index() == LogIndex(7));
+    CHECK(log.last_log_id() == LogId{LogIndex(10), Term(1)});
+    CHECK(*log.get_term(LogIndex(6)) == Term(1));
+    log.shutdown();
+  }
+  SECTION("the log is empty right after the snapshot") {
+    auto storage = storage_holding(7, 6, 1);
+    LogManager log("g", storage, scheduler->make_executor("disk"), LogManager::Options());
+    REQUIRE(log.init(LogId{LogIndex(6), Term(2)}).ok());
+    CHECK(log.first_log_index() == LogIndex(7));
+    CHECK(log.last_log_id() == LogId{LogIndex(6), Term(2)});
+    log.shutdown();
+  }
+}
+
+TEST_CASE(
+    "log manager: init with a snapshot discards a log that ends before it or disagrees at its "
+    "index",
+    "[log_manager][snapshot]") {
+  auto scheduler = std::make_shared<SimScheduler>(4);
+  struct Case {
+    const char* name;
+    int64_t log_last;
+    LogId snapshot;
+  };
+  // A crash between publishing a snapshot and resetting the log leaves either.
+  for (const Case& c : {Case{"the log ends before the snapshot", 5, LogId{LogIndex(8), Term(2)}},
+                        Case{"another term at the snapshot index", 10, LogId{LogIndex(6), Term(2)}},
+                        Case{"an empty log", 0, LogId{LogIndex(6), Term(2)}}}) {
+    INFO(c.name);
+    auto storage = storage_holding(1, c.log_last, 1);
+    LogManager log("g", storage, scheduler->make_executor("disk"), LogManager::Options());
+    REQUIRE(log.init(c.snapshot).ok());
+    const LogIndex next = c.snapshot.index + 1;
+    CHECK(log.first_log_index() == next);
+    CHECK(log.last_log_id() == c.snapshot);
+    CHECK(log.stable_index() == c.snapshot.index);
+    CHECK(log.get_entry(LogIndex(1)).status().is_not_found());
+    CHECK(storage->first_log_index() == next);
+    CHECK(storage->last_log_index() == c.snapshot.index);
+    REQUIRE(log.append(entries(next.value(), next.value(), 3), nullptr).ok());
+    while (scheduler->run_one()) {
+    }
+    CHECK(storage->last_log_index() == next);
+    log.shutdown();
+  }
+}
+
+TEST_CASE("log manager: init refuses a log that starts after the snapshot with ECORRUPTION",
+          "[log_manager][snapshot]") {
+  auto scheduler = std::make_shared<SimScheduler>(5);
+  auto storage = storage_holding(9, 12, 1);
+  LogManager log("g", storage, scheduler->make_executor("disk"), LogManager::Options());
+  Status status = log.init(LogId{LogIndex(6), Term(1)});
+  CHECK(status.is_corruption());
+  INFO(status.to_string());
+  // Entries 7 and 8 are in neither the snapshot nor the log: the message names the gap.
+  CHECK(std::string(status.message()).find("starts at 9") != std::string::npos);
+  CHECK(std::string(status.message()).find("ends at 6") != std::string::npos);
+  CHECK(storage->first_log_index() == LogIndex(9));  // nothing was discarded
+  CHECK(storage->last_log_index() == LogIndex(12));
+  log.shutdown();
+}

@@ -51,6 +51,17 @@ TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][opti
       {"max_inflight_msgs", [](NodeOptions& o) { o.max_inflight_msgs = 0; }},
       {"max_entries_per_append", [](NodeOptions& o) { o.max_entries_per_append = 0; }},
       {"max_uncommitted_entries", [](NodeOptions& o) { o.max_uncommitted_entries = 0; }},
+      {"snapshot_interval_s", [](NodeOptions& o) { o.snapshot_interval_s = -1; }},
+      {"snapshot_interval_s", [](NodeOptions& o) { o.snapshot_interval_s = 315360001; }},
+      {"snapshot_log_index_margin", [](NodeOptions& o) { o.snapshot_log_index_margin = -1; }},
+      {"snapshot_log_tail_entries", [](NodeOptions& o) { o.snapshot_log_tail_entries = -1; }},
+      {"snapshot_chunk_bytes", [](NodeOptions& o) { o.snapshot_chunk_bytes = 0; }},
+      {"snapshot_chunk_bytes",
+       [](NodeOptions& o) { o.snapshot_chunk_bytes = (size_t(64) << 20) + 1; }},
+      {"install_snapshot_timeout_ms",
+       [](NodeOptions& o) { o.install_snapshot_timeout_ms = o.rpc_timeout_ms - 1; }},
+      {"install_snapshot_timeout_ms",
+       [](NodeOptions& o) { o.install_snapshot_timeout_ms = 86400001; }},
   };
   for (const Case& c : cases) {
     INFO(c.option);
@@ -68,6 +79,26 @@ TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][opti
   Status status = node.init(options);
   CHECK(status.is_invalid_argument());
   CHECK(std::string(status.message()).find("initial_conf") != std::string::npos);
+}
+
+TEST_CASE("the snapshot options accept the ends of their ranges", "[node][options]") {
+  SimCluster cluster(3, 1);
+  RecordingStateMachine fsm;
+  // The same options one step outside fail above: each bound is exactly where it is documented.
+  NodeOptions low = valid_options(cluster, &fsm);
+  low.snapshot_interval_s = 0;  // no timer
+  low.snapshot_log_index_margin = 0;
+  low.snapshot_log_tail_entries = 0;
+  low.snapshot_chunk_bytes = 1;
+  low.install_snapshot_timeout_ms = low.rpc_timeout_ms;
+  CHECK(low.validate().ok());
+  NodeOptions high = valid_options(cluster, &fsm);
+  high.snapshot_interval_s = 315360000;
+  high.snapshot_log_index_margin = INT64_MAX;
+  high.snapshot_log_tail_entries = INT64_MAX;
+  high.snapshot_chunk_bytes = size_t(64) << 20;
+  high.install_snapshot_timeout_ms = 86400000;
+  CHECK(high.validate().ok());
 }
 
 TEST_CASE("a single-node group elects itself and applies", "[node][election]") {

@@ -49,12 +49,7 @@ std::vector<std::string> propose_burst(SimCluster& cluster, const std::string& p
 }
 
 Status snapshot_and_wait(SimCluster& cluster, size_t i) {
-  std::optional<Status> result;
-  cluster.node(i)->snapshot(make_closure([&](const Status& s) { result = s; }));
-  if (!cluster.wait_until([&] { return result.has_value(); }, 30s)) {
-    return Status::TimedOut("snapshot did not finish");
-  }
-  return *result;
+  return cluster.snapshot_and_wait(i, 30s);
 }
 
 // Every running node applied the same entries in the same order, and every acknowledged

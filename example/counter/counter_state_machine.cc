@@ -65,8 +65,11 @@ raft::Status CounterStateMachine::decode_snapshot(const std::string& bytes, int6
   std::istringstream in(bytes);
   std::string magic, version, rest;
   long long v = 0, index = 0;
+  // Only the exact line encode_snapshot() writes is accepted: stream extraction alone skips
+  // any whitespace and takes a line cut short after a digit ("... 1234 56" for "... 1234 5678")
+  // as a different applied index.
   if (!(in >> magic >> version >> v >> index) || magic != "pontoon-counter" || version != "1" ||
-      index < 0 || (in >> rest)) {
+      index < 0 || (in >> rest) || encode_snapshot(v, index) != bytes) {
     return raft::Status::InvalidArgument(
         "counter snapshot is not \"pontoon-counter 1 <value> "
         "<applied index>\"");

@@ -66,7 +66,8 @@ class CounterStateMachine final : public example::LoggedStateMachine {
 
   ~CounterStateMachine() override;
 
-  // The snapshot file's content for a state, and its parser (EINVAL naming what is wrong).
+  // The snapshot file's content for a state, and its parser: EINVAL for anything but exactly
+  // the line encode_snapshot() writes.
   static std::string encode_snapshot(int64_t value, int64_t applied_index);
   static raft::Status decode_snapshot(const std::string& bytes, int64_t* value,
                                       int64_t* applied_index);

@@ -99,6 +99,28 @@ Status TestCluster::propose_and_wait(const std::string& data, Duration limit) {
   return *outcome(data);
 }
 
+Status TestCluster::snapshot_and_wait(size_t i, Duration limit) {
+  // Shared, not on this stack: on real threads the closure may still run after a timeout.
+  struct Result {
+    std::mutex mutex;
+    std::optional<Status> status;
+  };
+  auto result = std::make_shared<Result>();
+  node(i)->snapshot(make_closure([result](const Status& s) {
+    std::lock_guard<std::mutex> lock(result->mutex);
+    result->status = s;
+  }));
+  std::optional<Status> seen;
+  wait_until(
+      [&] {
+        std::lock_guard<std::mutex> lock(result->mutex);
+        seen = result->status;
+        return seen.has_value();
+      },
+      limit);
+  return seen ? *seen : Status::TimedOut("the snapshot did not finish");
+}
+
 std::optional<Status> TestCluster::outcome(const std::string& data) const {
   std::lock_guard<std::mutex> lock(outcomes_->mutex);
   auto it = outcomes_->by_data.find(data);

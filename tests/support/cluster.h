@@ -70,6 +70,9 @@ class TestCluster {
   // Proposes on whoever leads and waits for the outcome.
   Status propose_and_wait(const std::string& data, Duration limit);
   std::optional<Status> outcome(const std::string& data) const;
+  // Asks member i for a snapshot (Node::snapshot) and waits for its outcome; ETIMEDOUT if it
+  // does not come within `limit`.
+  Status snapshot_and_wait(size_t i, Duration limit);
   std::map<std::string, Status> outcomes() const;
 
   // Checks Election Safety (Raft §5.2) on what every running member reports now: at most one

@@ -5,12 +5,15 @@
 
 #include "raft/check.h"
 #include "raft/storage/file_meta_storage.h"
+#include "raft/storage/file_system.h"
+#include "raft/storage/local_snapshot_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
 #include "support/temp_dir.h"
 
 namespace raft::testing {
 
-TcpCluster::TcpCluster(size_t size) : pool_(std::make_shared<ExecutorPool>(2)) {
+TcpCluster::TcpCluster(size_t size, TcpClusterOptions cluster_options)
+    : cluster_options_(cluster_options), pool_(std::make_shared<ExecutorPool>(2)) {
   char tmpl[] = "/tmp/pontoon-tcp-cluster-XXXXXX";
   PONTOON_CHECK(::mkdtemp(tmpl) != nullptr);
   root_dir_ = tmpl;
@@ -57,7 +60,14 @@ void TcpCluster::start(size_t i) {
   member.faults = std::make_shared<rpc::FaultInjectingTransport>(member.tcp);
   member.faults->set_blocked(member.blocked);
 
-  start_node(i, "tcp", base_options_, *log, std::shared_ptr<RaftMetaStorage>(std::move(*meta)),
+  NodeOptions options = base_options_;
+  if (cluster_options_.snapshots) {
+    Result<std::unique_ptr<LocalSnapshotStorage>> snapshots =
+        LocalSnapshotStorage::open(PosixFileSystem::instance(), member.dir + "/snapshot");
+    PONTOON_CHECK_MSG(snapshots.ok(), snapshots.status().to_string().c_str());
+    options.snapshot_storage = std::move(snapshots).value();
+  }
+  start_node(i, "tcp", options, *log, std::shared_ptr<RaftMetaStorage>(std::move(*meta)),
              member.faults);
 }
 

@@ -1,6 +1,8 @@
 // TcpCluster: a TestCluster on real threads (ExecutorPool), real TCP on 127.0.0.1
 // (TcpTransport), RocksDB logs and file meta storage in a temporary directory. Partitions are
 // staged with FaultInjectingTransport. Waits poll the condition against a real-time deadline.
+// With snapshots on, each member also keeps a LocalSnapshotStorage on the real file system under
+// its data directory, which survives stop()/start() like the log.
 #pragma once
 
 #include <memory>
@@ -13,9 +15,14 @@
 
 namespace raft::testing {
 
+struct TcpClusterOptions {
+  // A LocalSnapshotStorage per member at <dir>/snapshot (NodeOptions.snapshot_* from options()).
+  bool snapshots = false;
+};
+
 class TcpCluster : public TestCluster {
  public:
-  explicit TcpCluster(size_t size);
+  explicit TcpCluster(size_t size, TcpClusterOptions cluster_options = {});
   ~TcpCluster() override;
 
   NodeOptions& options() { return base_options_; }
@@ -36,6 +43,7 @@ class TcpCluster : public TestCluster {
   };
   void apply_blocks();
 
+  const TcpClusterOptions cluster_options_;
   std::string root_dir_;
   std::shared_ptr<ExecutorPool> pool_;
   NodeOptions base_options_;

@@ -1,0 +1,285 @@
+// FSMCaller's snapshot jobs on the simulation: what a saved snapshot's meta says (the last
+// applied entry, its term, the configuration as of it), when the state machine is asked, and
+// how loading a snapshot moves the applied index, is refused, or stops the node (Raft §7).
+// The fsm lane runs only when the test steps the scheduler.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "closure_queue.h"
+#include "fsm_caller.h"
+#include "log_manager.h"
+#include "raft/sim_scheduler.h"
+#include "raft/storage/memory_log_storage.h"
+#include "support/memory_snapshot.h"
+
+using namespace raft;
+using raft::testing::MemorySnapshotReader;
+using raft::testing::MemorySnapshotWriter;
+
+namespace {
+
+Configuration voters(std::initializer_list<uint16_t> ports) {
+  std::vector<PeerId> peers;
+  for (uint16_t port : ports) peers.emplace_back("127.0.0.1", port);
+  return Configuration(peers);
+}
+
+// Remembers what it applied; its snapshot is the list of applied indexes.
+class IndexStateMachine final : public StateMachine {
+ public:
+  void on_apply(Iterator& iter) override {
+    for (; iter.valid(); iter.next()) applied.push_back(iter.index().value());
+  }
+  void on_snapshot_save(SnapshotWriter& writer, std::unique_ptr<Closure> done) override {
+    applied_when_saved = applied;
+    run_closure(std::move(done), writer.write_file("applied", std::to_string(applied.size())));
+  }
+  Status on_snapshot_load(SnapshotReader& reader) override {
+    ++loads;
+    if (!load_result.ok()) return load_result;
+    loaded_at = reader.meta().last_included;
+    applied.clear();
+    return Status::OK();
+  }
+
+  std::vector<int64_t> applied;
+  std::optional<std::vector<int64_t>> applied_when_saved;
+  int loads = 0;
+  std::optional<LogId> loaded_at;
+  Status load_result;
+};
+
+struct Fixture {
+  Fixture() {
+    log = std::make_unique<LogManager>("g", std::make_shared<MemoryLogStorage>(),
+                                       scheduler->make_executor("disk"), LogManager::Options());
+    REQUIRE(log->init().ok());
+    FSMCaller::Options options;
+    options.batch_max_entries = 2;  // several batches per commit: apply_committed loops
+    caller =
+        std::make_unique<FSMCaller>(&fsm, log.get(), &closures, scheduler->make_executor("fsm"),
+                                    options, [this](const Status& s) { reported.push_back(s); });
+    caller->init(LogId(), Configuration());
+  }
+  ~Fixture() {
+    caller.reset();
+    log->shutdown();
+  }
+  void run() {
+    while (scheduler->run_one()) {
+    }
+  }
+  void append(EntryType type, int64_t index, int64_t term, std::string data = "x") {
+    std::vector<LogEntryPtr> one{make_entry(type, LogIndex(index), Term(term), std::move(data))};
+    REQUIRE(log->append(std::move(one), nullptr).ok());
+  }
+  void append_conf(int64_t index, int64_t term, const Configuration& conf) {
+    append(EntryType::kConfiguration, index, term, conf.to_string());
+  }
+  // Queues a save with `min_index`; the result lands in the returned job's `result`.
+  struct Save {
+    std::shared_ptr<SnapshotSaveJob> job;
+    MemorySnapshotWriter* writer = nullptr;
+    std::optional<Status> result;
+  };
+  std::shared_ptr<Save> save(int64_t min_index) {
+    auto save = std::make_shared<Save>();
+    save->job = std::make_shared<SnapshotSaveJob>();
+    auto writer = std::make_unique<MemorySnapshotWriter>();
+    save->writer = writer.get();
+    save->job->writer = std::move(writer);
+    save->job->min_index = LogIndex(min_index);
+    std::weak_ptr<Save> weak = save;
+    save->job->on_saved = [weak](const Status& s) {
+      if (auto locked = weak.lock()) locked->result = s;
+    };
+    REQUIRE(caller->save_snapshot(save->job).ok());
+    return save;
+  }
+  // Queues a load of a snapshot at `at` with `conf`; returns where its result lands.
+  std::shared_ptr<std::optional<Status>> load(LogId at, const Configuration& conf) {
+    auto result = std::make_shared<std::optional<Status>>();
+    auto job = std::make_shared<SnapshotLoadJob>();
+    job->reader = std::make_unique<MemorySnapshotReader>(SnapshotMeta{at, conf},
+                                                         std::map<std::string, std::string>{});
+    job->on_loaded = [result](const Status& s) { *result = s; };
+    REQUIRE(caller->load_snapshot(job).ok());
+    return result;
+  }
+
+  std::shared_ptr<SimScheduler> scheduler = std::make_shared<SimScheduler>(1);
+  std::unique_ptr<LogManager> log;
+  ClosureQueue closures;
+  IndexStateMachine fsm;
+  std::vector<Status> reported;
+  std::unique_ptr<FSMCaller> caller;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "fsm caller: a saved snapshot's meta is the last applied entry, its term and the "
+    "configuration as of it",
+    "[fsm_caller][snapshot]") {
+  Fixture f;
+  const Configuration abc = voters({1, 2, 3});
+  const Configuration ab = voters({1, 2});
+  f.append_conf(1, 1, abc);
+  f.append(EntryType::kData, 2, 1);
+  f.append(EntryType::kData, 3, 1);
+  f.append_conf(4, 2, ab);
+  f.append(EntryType::kData, 5, 2);
+  f.append(EntryType::kData, 6, 2);
+  f.append_conf(7, 2, voters({1, 2, 3, 4}));  // in the log, never committed here
+
+  f.caller->notify_committed(LogIndex(3));
+  f.run();
+  std::shared_ptr<Fixture::Save> first = f.save(0);
+  f.run();
+  REQUIRE(first->result.has_value());
+  CHECK(first->result->ok());
+  CHECK(first->job->meta.last_included == LogId{LogIndex(3), Term(1)});
+  CHECK(first->job->meta.conf == abc);
+  CHECK(first->writer->contents().at("applied") == "2");  // entries 2 and 3
+
+  // The configuration is the one committed as of the applied entry, not the log's latest.
+  f.caller->notify_committed(LogIndex(6));
+  f.run();
+  std::shared_ptr<Fixture::Save> second = f.save(3);
+  f.run();
+  REQUIRE(second->result.has_value());
+  CHECK(second->result->ok());
+  CHECK(second->job->meta.last_included == LogId{LogIndex(6), Term(2)});
+  CHECK(second->job->meta.conf == ab);
+}
+
+TEST_CASE("fsm caller: a save applies everything committed before asking the state machine",
+          "[fsm_caller][snapshot]") {
+  Fixture f;
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  for (int64_t i = 2; i <= 9; ++i) f.append(EntryType::kData, i, 1);
+  f.caller->notify_committed(LogIndex(3));
+  f.run();
+  REQUIRE(f.caller->applied_index() == LogIndex(3));
+
+  // The save is queued before the commit notification that raises the committed index to 9;
+  // by the time the save runs, 9 is known committed, and the snapshot must cover it.
+  std::shared_ptr<Fixture::Save> save = f.save(0);
+  f.caller->notify_committed(LogIndex(9));
+  f.run();
+  REQUIRE(save->result.has_value());
+  CHECK(save->result->ok());
+  CHECK(save->job->meta.last_included == LogId{LogIndex(9), Term(1)});
+  REQUIRE(f.fsm.applied_when_saved.has_value());
+  CHECK(*f.fsm.applied_when_saved == std::vector<int64_t>{2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE(
+    "fsm caller: with nothing applied beyond the latest snapshot the state machine is not "
+    "asked",
+    "[fsm_caller][snapshot]") {
+  Fixture f;
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  f.append(EntryType::kData, 2, 1);
+  f.append(EntryType::kData, 3, 1);
+  f.caller->notify_committed(LogIndex(3));
+  f.run();
+
+  std::shared_ptr<Fixture::Save> same = f.save(3);
+  f.run();
+  REQUIRE(same->result.has_value());
+  CHECK(same->result->is_not_found());
+  CHECK_FALSE(f.fsm.applied_when_saved.has_value());
+  CHECK(same->writer->contents().empty());
+
+  // One entry beyond it is enough.
+  std::shared_ptr<Fixture::Save> newer = f.save(2);
+  f.run();
+  REQUIRE(newer->result.has_value());
+  CHECK(newer->result->ok());
+  CHECK(newer->job->meta.last_included.index == LogIndex(3));
+  CHECK(f.fsm.applied_when_saved.has_value());
+}
+
+TEST_CASE(
+    "fsm caller: loading a snapshot moves the applied index to it and applying continues "
+    "after it",
+    "[fsm_caller][snapshot]") {
+  Fixture f;
+  const Configuration conf = voters({1, 2, 3});
+  // A follower that installed the leader's snapshot at 10: its log continues at 11.
+  REQUIRE(f.log->reset_to_snapshot(LogId{LogIndex(10), Term(3)}).ok());
+  f.append(EntryType::kData, 11, 3);
+  f.append(EntryType::kData, 12, 4);
+  std::shared_ptr<std::optional<Status>> loaded = f.load(LogId{LogIndex(10), Term(3)}, conf);
+  f.run();
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->ok());
+  CHECK(f.fsm.loaded_at == LogId{LogIndex(10), Term(3)});
+  CHECK(f.caller->applied_index() == LogIndex(10));
+
+  f.caller->notify_committed(LogIndex(12));
+  f.run();
+  CHECK(f.fsm.applied == std::vector<int64_t>{11, 12});
+  CHECK(f.caller->applied_index() == LogIndex(12));
+  // The configuration as of 12 is the snapshot's: no configuration entry came after it.
+  std::shared_ptr<Fixture::Save> save = f.save(10);
+  f.run();
+  REQUIRE(save->result.has_value());
+  CHECK(save->result->ok());
+  CHECK(save->job->meta.last_included == LogId{LogIndex(12), Term(4)});
+  CHECK(save->job->meta.conf == conf);
+}
+
+TEST_CASE("fsm caller: a snapshot older than what is applied is refused with ESTALE",
+          "[fsm_caller][snapshot]") {
+  Fixture f;
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  for (int64_t i = 2; i <= 5; ++i) f.append(EntryType::kData, i, 1);
+  f.caller->notify_committed(LogIndex(5));
+  f.run();
+
+  std::shared_ptr<std::optional<Status>> loaded =
+      f.load(LogId{LogIndex(4), Term(1)}, voters({1, 2, 3}));
+  f.run();
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->is_stale());
+  CHECK(f.fsm.loads == 0);
+  CHECK(f.caller->applied_index() == LogIndex(5));
+  CHECK(f.fsm.applied == std::vector<int64_t>{2, 3, 4, 5});
+  CHECK(f.reported.empty());
+}
+
+TEST_CASE("fsm caller: a failing snapshot load stops applying and reports the error",
+          "[fsm_caller][snapshot]") {
+  Fixture f;
+  f.fsm.load_result = Status::IoError("disk gone");
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  for (int64_t i = 2; i <= 12; ++i) f.append(EntryType::kData, i, 1);
+  f.caller->notify_committed(LogIndex(3));
+  f.run();
+
+  std::shared_ptr<std::optional<Status>> loaded =
+      f.load(LogId{LogIndex(10), Term(1)}, voters({1, 2, 3}));
+  f.run();
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->is_io_error());
+  CHECK(std::string((*loaded)->message()).find("disk gone") != std::string::npos);
+  CHECK(std::string((*loaded)->message()).find("10") != std::string::npos);
+  REQUIRE(f.reported.size() == 1);
+  CHECK(f.reported[0].is_io_error());
+  CHECK(f.caller->applied_index() == LogIndex(3));
+
+  // Nothing more is applied, and no snapshot of the half-loaded state is taken.
+  f.caller->notify_committed(LogIndex(12));
+  std::shared_ptr<Fixture::Save> save = f.save(0);
+  f.run();
+  CHECK(f.caller->applied_index() == LogIndex(3));
+  CHECK(f.fsm.applied == std::vector<int64_t>{2, 3});
+  REQUIRE(save->result.has_value());
+  CHECK_FALSE(save->result->ok());
+  CHECK_FALSE(f.fsm.applied_when_saved.has_value());
+}
