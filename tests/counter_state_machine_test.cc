@@ -253,7 +253,8 @@ TEST_CASE(
 
   // A fresh replica loads it and continues from there.
   raft::testing::MemorySnapshotReader reader(
-      raft::SnapshotMeta{raft::LogId{LogIndex(1), raft::Term(1)}, raft::Configuration()}, files);
+      raft::SnapshotMeta{raft::LogId{LogIndex(1), raft::Term(1)}, raft::Configuration(), {}},
+      files);
   CounterStateMachine restored;
   REQUIRE(restored.on_snapshot_load(reader).ok());
   CHECK(restored.value() == 5);
@@ -267,7 +268,7 @@ TEST_CASE(
 
 TEST_CASE("a counter refuses to load a snapshot without its file or with a damaged one",
           "[counter][snapshot]") {
-  const raft::SnapshotMeta meta{raft::LogId{LogIndex(4), raft::Term(2)}, raft::Configuration()};
+  const raft::SnapshotMeta meta{raft::LogId{LogIndex(4), raft::Term(2)}, raft::Configuration(), {}};
   CounterStateMachine fsm;
   raft::testing::MemorySnapshotReader empty(meta, {});
   CHECK(fsm.on_snapshot_load(empty).is_not_found());

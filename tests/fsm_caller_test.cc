@@ -62,7 +62,7 @@ struct Fixture {
     caller =
         std::make_unique<FSMCaller>(&fsm, log.get(), &closures, scheduler->make_executor("fsm"),
                                     options, [this](const Status& s) { reported.push_back(s); });
-    caller->init(LogId(), Configuration());
+    caller->init(LogId(), ConfigurationEntry());
   }
   ~Fixture() {
     caller.reset();
@@ -103,7 +103,7 @@ struct Fixture {
   std::shared_ptr<std::optional<Status>> load(LogId at, const Configuration& conf) {
     auto result = std::make_shared<std::optional<Status>>();
     auto job = std::make_shared<SnapshotLoadJob>();
-    job->reader = std::make_unique<MemorySnapshotReader>(SnapshotMeta{at, conf},
+    job->reader = std::make_unique<MemorySnapshotReader>(SnapshotMeta{at, conf, {}},
                                                          std::map<std::string, std::string>{});
     job->on_loaded = [result](const Status& s) { *result = s; };
     REQUIRE(caller->load_snapshot(job).ok());
