@@ -36,6 +36,9 @@
 # configuration lets a replica keep: snapshot + (margin + tail) entries, tail being
 # NodeOptions.snapshot_log_tail_entries (1000, not a counter-server flag).
 #
+# Each restart line also says when each replica's node had started (storage opened, snapshot
+# loaded, log recovered; from its log); the rest is the election and the first read.
+#
 # Exit codes: 0 done (whether or not the targets were met: the figures say), 1 a server did
 # not start, a restart found no leader, or an acknowledged increment was lost, 2 bad usage.
 # Everything it starts is stopped on exit, Ctrl-C included. Traffic goes to 127.0.0.1 only.
@@ -218,6 +221,23 @@ wait_first_read() {
   done
 }
 
+# Seconds from the now() value $1 to the moment each replica's node finished starting after it
+# (its log's last "starting at term" line: storage opened, snapshot loaded, log recovered), as
+# "a/b/c". The rest of a restart is the election and the first read.
+ready_after() {
+  local began=$1 i stamp out=()
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    stamp=$(grep 'starting at term' "$(cluster_log_file "$i")" | tail -n 1 | awk '{ print $2 }')
+    out+=("$(awk -v stamp="$stamp" -v began="$began" 'BEGIN {
+        split(stamp, hms, ":"); t = hms[1] * 3600 + hms[2] * 60 + hms[3]
+        cmd = "date -d @" int(began) " +%H:%M:%S"; cmd | getline b; close(cmd)
+        split(b, bh, ":"); s = bh[1] * 3600 + bh[2] * 60 + bh[3] + (began - int(began))
+        d = t - s; if (d < -43200) d += 86400
+        printf "%.2f", d }')")
+  done
+  (IFS=/; echo "${out[*]}")
+}
+
 # Prints the table header.
 print_header() {
   printf '%7s %9s %5s %10s %10s %10s %10s %9s %11s %11s %8s\n' \
@@ -334,7 +354,8 @@ run_once() {
   r1=$(wait_first_read "$restart_began") || fail "restart after SIGTERM"
   value=${r1#* } r1=${r1%% *}
   ((value >= acked)) || fail "after the SIGTERM restart the counter is $value < $acked acknowledged increments"
-  say "restart after SIGTERM: first successful get after $r1 s (value $value >= acked $acked)"
+  say "restart after SIGTERM: first successful get after $r1 s (value $value >= acked $acked);" \
+    "replicas started after $(ready_after "$restart_began") s"
 
   # Restart 2: SIGKILL all under load, start all, time to the first read.
   "$client" --conf "$CLUSTER_CONF" --timeout-ms 10000 load --clients "$clients" --seconds 30 \
@@ -350,7 +371,8 @@ run_once() {
   r2=$(wait_first_read "$restart_began") || fail "restart after kill -9"
   value=${r2#* } r2=${r2%% *}
   ((value >= acked)) || fail "after the kill -9 restart the counter is $value < $acked acknowledged increments"
-  say "restart after kill -9 under load: first successful get after $r2 s (value $value)"
+  say "restart after kill -9 under load: first successful get after $r2 s (value $value);" \
+    "replicas started after $(ready_after "$restart_began") s"
   t=$(seconds_between "$began")
   sample "$label" "$kind" "${t%.*}" "-"
   for ((i = 1; i <= CLUSTER_SIZE; i++)); do cluster_stop "$i" 30 || fail "replica $i did not stop cleanly"; done
