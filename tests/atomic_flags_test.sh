@@ -28,6 +28,8 @@ expect_usage_error "server --read index (not yet)" "--read" \
   "$server" "${replica[@]}" --data "$data" --read index
 expect_usage_error "server --read without a value" "--read" \
   "$server" "${replica[@]}" --data "$data" --read
+expect_usage_error "server unknown --log-storage" "--log-storage" \
+  "$server" "${replica[@]}" --data "$data" --log-storage leveldb
 expect_usage_error "server unknown flag" "--colour" \
   "$server" "${replica[@]}" --data "$data" --colour blue
 

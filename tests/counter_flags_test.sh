@@ -52,6 +52,16 @@ expect_usage_error "server non-numeric --snapshot-log-index-margin" \
 expect_usage_error "server negative --snapshot-log-index-margin" "--snapshot-log-index-margin" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
   --snapshot-log-index-margin=-5
+expect_usage_error "server unknown --log-storage" "--log-storage" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --log-storage leveldb
+expect_usage_error "server empty --log-storage" "--log-storage" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --log-storage=
+expect_usage_error "server --log-segment-max-bytes below 1 KiB" "--log-segment-max-bytes" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --log-storage segments --log-segment-max-bytes 1023
+expect_usage_error "server --log-segment-max-bytes above 1 GiB" "--log-segment-max-bytes" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
+  --log-storage segments --log-segment-max-bytes 1073741825
 expect_usage_error "server unknown flag" "--colour" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --colour blue
 

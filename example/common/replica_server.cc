@@ -8,6 +8,7 @@
 
 #include "raft/logging.h"
 #include "raft/node_options.h"
+#include "raft/storage/file_log_storage.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/file_system.h"
 #include "raft/storage/local_snapshot_storage.h"
@@ -15,6 +16,9 @@
 
 namespace example {
 namespace {
+
+static_assert(ServerFlags::kMinLogSegmentBytes == raft::FileLogStorage::kMinSegmentBytes);
+static_assert(ServerFlags::kMaxLogSegmentBytes == raft::FileLogStorage::kMaxSegmentBytes);
 
 int fail(const std::string& program, const std::string& what, const raft::Status& status) {
   std::cerr << program << ": " << what << ": " << status << std::endl;
@@ -35,6 +39,30 @@ int wait_for_stop_signal(const sigset_t& signals) {
   return signal;
 }
 
+// Opens the group's log where --log-storage says: DIR/log (RocksDB) or DIR/log-segments.
+raft::Result<std::shared_ptr<raft::LogStorage>> open_log(const ServerFlags& flags) {
+  if (flags.log_storage == LogStorageKind::kSegments) {
+    raft::FileLogStorage::Options options;
+    options.segment_max_bytes = static_cast<uint64_t>(flags.log_segment_max_bytes);
+    raft::Result<std::unique_ptr<raft::FileLogStorage>> log = raft::FileLogStorage::open(
+        raft::PosixFileSystem::instance(), flags.data_dir + "/log-segments", flags.group, options);
+    if (!log.ok()) return log.status();
+    return std::shared_ptr<raft::LogStorage>(std::move(log).value());
+  }
+  // Each LogStorage keeps its store alive.
+  raft::Result<std::shared_ptr<raft::RocksDBLogStore>> store =
+      raft::RocksDBLogStore::open(flags.data_dir + "/log");
+  if (!store.ok()) return store.status();
+  return (*store)->open_group(flags.group);
+}
+
+std::string log_description(const ServerFlags& flags) {
+  if (flags.log_storage == LogStorageKind::kSegments) {
+    return "log in segments of " + std::to_string(flags.log_segment_max_bytes) + " bytes";
+  }
+  return "log in RocksDB";
+}
+
 }  // namespace
 
 sigset_t block_stop_signals() {
@@ -49,10 +77,7 @@ sigset_t block_stop_signals() {
 int run_replica(const std::string& program, const ServerFlags& flags, raft::StateMachine* fsm,
                 raft::Node* node, const RegisterService& register_service,
                 const sigset_t& stop_signals) {
-  raft::Result<std::shared_ptr<raft::RocksDBLogStore>> store =
-      raft::RocksDBLogStore::open(flags.data_dir + "/log");
-  if (!store.ok()) return fail(program, "opening " + flags.data_dir + "/log", store.status());
-  raft::Result<std::shared_ptr<raft::LogStorage>> log = (*store)->open_group(flags.group);
+  raft::Result<std::shared_ptr<raft::LogStorage>> log = open_log(flags);
   if (!log.ok()) return fail(program, "opening the log of group " + flags.group, log.status());
   raft::Result<std::unique_ptr<raft::FileRaftMetaStorage>> meta =
       raft::FileRaftMetaStorage::open(flags.data_dir + "/raft_meta");
@@ -88,8 +113,8 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   }
   std::cout << program << ": group " << flags.group << ", peer " << flags.peer << " of "
             << flags.conf << ", data " << flags.data_dir << ", election timeout "
-            << flags.election_timeout_ms << " ms, snapshot every " << flags.snapshot_interval_s
-            << " s";
+            << flags.election_timeout_ms << " ms, " << log_description(flags) << ", snapshot every "
+            << flags.snapshot_interval_s << " s";
   if (flags.snapshot_log_index_margin > 0) {
     std::cout << " or " << flags.snapshot_log_index_margin << " entries";
   }

@@ -4,7 +4,8 @@
 //
 // The program owns the state machine, the node and the service (declared in that order, so
 // that the service goes first and the state machine last); run_replica borrows them. Storage
-// layout: DIR/log (RocksDB, the group's log) and DIR/raft_meta (term and vote).
+// layout: DIR/log (RocksDB, the group's log) or, with --log-storage segments, DIR/log-segments
+// (FileLogStorage); DIR/raft_meta (term and vote); DIR/snapshot (LocalSnapshotStorage).
 //
 // Thread-safety: call from the main thread, after block_stop_signals() and before starting any
 // other thread, so that only sigwait() in run_replica ever takes the stop signals.

@@ -13,7 +13,8 @@ std::string describe(const ReplicaStatus& s) {
   }
   line << "role=" << s.role << " term=" << s.term
        << " leader=" << (s.leader.empty() ? "none" : s.leader) << " last=" << s.last_log_index
-       << " commit=" << s.commit_index << " applied=" << s.applied_index;
+       << " commit=" << s.commit_index << " applied=" << s.applied_index
+       << " first=" << s.first_log_index << " snapshot=" << s.last_snapshot_index;
   return line.str();
 }
 

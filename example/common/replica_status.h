@@ -2,8 +2,9 @@
 // and the helpers both sides use to move it in and out of a service's StatusResponse.
 //
 // Every example service's StatusResponse has the same first eight fields (peer, role, term,
-// leader, first_log_index, last_log_index, commit_index, applied_index) followed by its own
-// view of the state machine; these templates handle the shared part for any such message.
+// leader, first_log_index, last_log_index, commit_index, applied_index) and field 10
+// (last_snapshot_index); field 9 and any after 10 are its own view of the state machine. These
+// templates handle the shared part for any such message.
 // Thread-safety: values and free functions.
 #pragma once
 
@@ -27,6 +28,7 @@ struct ReplicaStatus {
   int64_t last_log_index = 0;
   int64_t commit_index = 0;
   int64_t applied_index = 0;
+  int64_t last_snapshot_index = 0;  // 0: no snapshot.
 };
 
 // Server side: the node's view into a StatusResponse.
@@ -40,6 +42,7 @@ void fill_node_status(const raft::NodeStatus& status, StatusResponse* response) 
   response->set_last_log_index(status.last_log_index.value());
   response->set_commit_index(status.commit_index.value());
   response->set_applied_index(status.applied_index.value());
+  response->set_last_snapshot_index(status.last_snapshot.index.value());
 }
 
 // Client side: one replica's reply to a Status call, parsed into `response` as well.
@@ -60,6 +63,7 @@ ReplicaStatus replica_status_from(const std::string& endpoint, const Reply& repl
     status.last_log_index = response->last_log_index();
     status.commit_index = response->commit_index();
     status.applied_index = response->applied_index();
+    status.last_snapshot_index = response->last_snapshot_index();
   }
   return status;
 }
@@ -83,8 +87,9 @@ std::vector<Status> status_of_each(LeaderClient& client, uint32_t method_id, raf
   return statuses;
 }
 
-// "ENDPOINT  role=leader term=2 leader=ENDPOINT last=5 commit=5 applied=5", or
-// "ENDPOINT  unreachable (...)"; a service appends its own fields.
+// "ENDPOINT  role=leader term=2 leader=ENDPOINT last=5 commit=5 applied=5 first=1 snapshot=0",
+// or "ENDPOINT  unreachable (...)"; a service appends its own fields. New fields go at the end
+// of the shared part, so that scripts reading fields by position or by key keep working.
 std::string describe(const ReplicaStatus& status);
 
 }  // namespace example

@@ -48,6 +48,8 @@ std::set<std::string> server_flag_names() {
           "--election-timeout-ms",
           "--snapshot-interval-s",
           "--snapshot-log-index-margin",
+          "--log-storage",
+          "--log-segment-max-bytes",
           "--help"};
 }
 
@@ -103,6 +105,20 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
       parser.integer("--snapshot-log-index-margin", 0, 0, std::numeric_limits<int64_t>::max());
   if (!margin.ok()) return margin.status();
   flags.snapshot_log_index_margin = *margin;
+
+  const std::string log_storage = parser.get("--log-storage").value_or("rocksdb");
+  if (log_storage == "rocksdb") {
+    flags.log_storage = LogStorageKind::kRocksDB;
+  } else if (log_storage == "segments") {
+    flags.log_storage = LogStorageKind::kSegments;
+  } else {
+    return bad("--log-storage", "'" + log_storage + "' is neither rocksdb nor segments");
+  }
+  raft::Result<int64_t> segment_bytes =
+      parser.integer("--log-segment-max-bytes", flags.log_segment_max_bytes,
+                     ServerFlags::kMinLogSegmentBytes, ServerFlags::kMaxLogSegmentBytes);
+  if (!segment_bytes.ok()) return segment_bytes.status();
+  flags.log_segment_max_bytes = *segment_bytes;
 
   raft::Result<std::string> data = parser.required("--data");
   if (!data.ok()) return data.status();

@@ -3,6 +3,7 @@
 //
 //   --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR [--election-timeout-ms N]
 //   [--snapshot-interval-s N] [--snapshot-log-index-margin N]
+//   [--log-storage rocksdb|segments] [--log-segment-max-bytes N]
 //
 // Flags may also be written --flag=value. A program with flags of its own parses them with the
 // same FlagParser (server_flag_names() plus its own) and checks them before calling
@@ -21,6 +22,11 @@
 
 namespace example {
 
+// Where a replica keeps its log: DIR/log as a RocksDB database (RocksDBLogStore), or
+// DIR/log-segments as segment files (FileLogStorage), which frees disk by removing whole
+// segments once a snapshot covers them.
+enum class LogStorageKind { kRocksDB, kSegments };
+
 struct ServerFlags {
   std::string group;
   raft::PeerId peer;
@@ -30,11 +36,19 @@ struct ServerFlags {
   // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
   int64_t snapshot_interval_s = 3600;
   int64_t snapshot_log_index_margin = 0;
+  LogStorageKind log_storage = LogStorageKind::kRocksDB;
+  // FileLogStorage::Options.segment_max_bytes; used with kSegments only. The bounds are
+  // FileLogStorage's (replica_server.cc checks that they agree), repeated here so that the
+  // clients, which share this library, need not link raft-storage.
+  static constexpr int64_t kMinLogSegmentBytes = int64_t{1} << 10;
+  static constexpr int64_t kMaxLogSegmentBytes = int64_t{1} << 30;
+  int64_t log_segment_max_bytes = int64_t{8} << 20;
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR "
-      "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]";
+      "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
+      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N]";
 };
 
 // The flags parse_server_flags() reads, "--help" included (a switch).

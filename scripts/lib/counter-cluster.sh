@@ -13,6 +13,9 @@
 #   cluster_wait_caught_up I 20    # until I has applied what the leader had committed
 #   cluster_stop I                 # SIGTERM, and wait for a clean exit
 #
+# CLUSTER_SERVER_ARGS (an array, empty by default) holds extra counter-server flags for every
+# replica started after it is set, e.g. CLUSTER_SERVER_ARGS=(--log-storage segments).
+#
 # Replica I keeps its data in WORK_DIR/nodeI and appends its output to WORK_DIR/nodeI.log.
 # Waits poll `counter-client status` until a condition holds or a deadline passes; nothing
 # here sleeps to stand in for synchronisation. Functions return non-zero on failure and print
@@ -29,6 +32,7 @@ CLUSTER_CONF=
 CLUSTER_PIDS=()        # Indexed by replica number; empty while it is not running.
 CLUSTER_EXTRA_PIDS=()  # Other background processes to end on cleanup (cluster_track).
 CLUSTER_POLL_S=0.2     # How often waits re-check their condition.
+CLUSTER_SERVER_ARGS=() # Extra counter-server flags (see above).
 
 cluster_init() {
   CLUSTER_WORK=${1:?cluster_init: WORK_DIR}
@@ -73,7 +77,8 @@ cluster_start() {
   echo "==== $(date '+%F %T') starting replica $i" >>"$log"
   "$CLUSTER_SERVER" --group "$CLUSTER_GROUP" --peer "$(cluster_endpoint "$i")" \
     --conf "$CLUSTER_CONF" --data "$(cluster_data_dir "$i")" \
-    --election-timeout-ms "$CLUSTER_ELECTION_TIMEOUT_MS" >>"$log" 2>&1 &
+    --election-timeout-ms "$CLUSTER_ELECTION_TIMEOUT_MS" "${CLUSTER_SERVER_ARGS[@]}" \
+    >>"$log" 2>&1 &
   CLUSTER_PIDS[i]=$!
 }
 
@@ -156,8 +161,8 @@ cluster_status() {
   "$CLUSTER_CLIENT" --conf "$CLUSTER_CONF" --timeout-ms 1000 status 2>/dev/null || true
 }
 
-# The value of KEY (role, term, leader, last, commit, applied, value) in the status line of
-# ENDPOINT within STATUS_TEXT; empty if the replica is unreachable.
+# The value of KEY (role, term, leader, last, commit, applied, first, snapshot, value) in the
+# status line of ENDPOINT within STATUS_TEXT; empty if the replica is unreachable.
 cluster_field() {
   local status_text=$1 endpoint=$2 key=$3
   awk -v ep="$endpoint" -v key="$key" '$1 == ep {
