@@ -348,3 +348,42 @@ TEST_CASE("on simulated disks, crashes during membership changes keep one config
     require_agreement(cluster);
   }
 }
+
+TEST_CASE("a restarted follower whose configuration entry is cut takes the leader's (Raft 6)",
+          "[sim][membership][restart]") {
+  // The old leader's own first entry is a configuration entry nobody else stores. After a
+  // restart it is the newest configuration that replica knows; the new leader's entries cut it
+  // and bring their own configuration entry in the same AppendEntries.
+  for (uint64_t seed : {271, 272, 273}) {
+    INFO("seed " << seed);
+    SimCluster cluster(3, seed);
+    cluster.start_all();
+    // Cut the first leader off the moment it is elected: its first entry (a configuration
+    // entry) and what follows never leave it.
+    std::optional<size_t> first;
+    REQUIRE(cluster.wait_until(
+        [&] {
+          first = cluster.leader();
+          return first.has_value();
+        },
+        30s));
+    const size_t old_leader = *first;
+    cluster.isolate(old_leader);
+    for (int k = 0; k < 5; ++k) cluster.propose(old_leader, "lost" + std::to_string(k));
+    REQUIRE(cluster.wait_until([&] { return !cluster.node(old_leader)->is_leader(); }, 30s));
+    std::optional<size_t> next;
+    REQUIRE(cluster.wait_until(
+        [&] {
+          next = cluster.leader();
+          return next && *next != old_leader;
+        },
+        30s));
+    REQUIRE(propose_on_leader(cluster, "b").ok());
+    cluster.stop(old_leader);
+    cluster.start(old_leader);
+    cluster.heal();
+    REQUIRE(propose_on_leader(cluster, "c").ok());
+    require_agreement(cluster);
+    CHECK(cluster.node(old_leader)->get_status().conf == cluster.conf());
+  }
+}

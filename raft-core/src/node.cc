@@ -233,13 +233,15 @@ Status NodeImpl::recover(std::optional<SnapshotMeta>* snapshot) {
   return recover_configuration(snapshot_id ? snapshot_id->index : LogIndex(0));
 }
 
-Status NodeImpl::recover_configuration(LogIndex floor_index) {
+Status NodeImpl::recover_configuration(LogIndex floor_index, std::optional<LogIndex> ceiling) {
   // The newest configuration in the log above `floor_index` wins over the snapshot's and the
   // initial one (Raft §6: a server uses the latest configuration in its log). Each leader's
   // first entry is a configuration, so this scan stops within the current term's entries; it
   // never looks at what the snapshot covers.
   const LogIndex floor = std::max(log_manager_->first_log_index(), floor_index + 1);
-  for (LogIndex index = log_manager_->last_log_index(); index >= floor; index = index - 1) {
+  LogIndex top = log_manager_->last_log_index();
+  if (ceiling) top = std::min(top, *ceiling);
+  for (LogIndex index = top; index >= floor; index = index - 1) {
     Result<LogEntryPtr> entry = log_manager_->get_entry(index);
     if (!entry.ok()) {
       return Status(entry.status().code(),

@@ -164,8 +164,9 @@ void NodeImpl::roll_back_configuration(LogIndex last_kept) {
   if (before.index <= last_kept) return;
   // The newest configuration was cut. After a restart the manager holds only the newest one
   // the log had, so the log between what it holds now and the cut may hold a newer one.
+  // Only up to the cut: what follows it is the leader's new entries, tracked by the caller.
   Status found = recover_configuration(
-      std::max(conf_manager_.current_id().index, log_manager_->snapshot_id().index));
+      std::max(conf_manager_.current_id().index, log_manager_->snapshot_id().index), last_kept);
   if (!found.ok()) enter_error(found);
 }
 

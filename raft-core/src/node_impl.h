@@ -72,9 +72,10 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void start();
   // Opens the latest snapshot (into *snapshot), recovers the log and the configuration.
   Status recover(std::optional<SnapshotMeta>* snapshot);
-  // Adds the newest configuration entry of the log above `floor_index` (if any) to
+  // Adds the newest configuration entry of the log in (floor_index, ceiling] (if any) to
   // conf_manager_. Reads the log (from storage if need be).
-  Status recover_configuration(LogIndex floor_index);
+  Status recover_configuration(LogIndex floor_index,
+                               std::optional<LogIndex> ceiling = std::nullopt);
   std::shared_ptr<SnapshotExecutor> make_snapshot_executor();
   // Undoes a partly done init() and returns `why`.
   Status abandon_init(const Status& why);
