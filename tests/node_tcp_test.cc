@@ -5,6 +5,10 @@
 #include "support/scenarios.h"
 #include "support/tcp_cluster.h"
 
+#include <mutex>
+#include <optional>
+#include <set>
+
 using namespace raft;
 using namespace raft::testing;
 
@@ -58,4 +62,76 @@ TEST_CASE("tcp: a follower rejoining after a partition does not depose the leade
 TEST_CASE("tcp: all nodes restarted rebuild the same state (Raft 5.1)", "[tcp][restart]") {
   run_on_tcp(3, scenario_full_restart, 500);
   run_on_tcp(5, scenario_full_restart, 500);
+}
+
+namespace {
+
+// Runs one membership call on the leader over real threads and waits for its outcome,
+// proposing meanwhile. The outcome is shared state: the callback runs on a node lane.
+Status tcp_change(TcpCluster& cluster, const std::string& prefix,
+                  const std::function<void(Node&, std::unique_ptr<Closure>)>& change) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::optional<size_t> lead = cluster.wait_for_leader(std::chrono::seconds(30));
+    if (!lead) return Status::TimedOut("no leader");
+    auto result = std::make_shared<std::pair<std::mutex, std::optional<Status>>>();
+    change(*cluster.node(*lead), make_closure([result](const Status& s) {
+      std::lock_guard<std::mutex> lock(result->first);
+      result->second = s;
+    }));
+    auto outcome = [&]() -> std::optional<Status> {
+      std::lock_guard<std::mutex> lock(result->first);
+      return result->second;
+    };
+    for (int k = 0; !outcome() && k < 3000; ++k) {
+      if (cluster.node(*lead))
+        cluster.propose(*lead, prefix + std::to_string(attempt) + "-" + std::to_string(k));
+      cluster.wait_until([&] { return outcome().has_value(); }, std::chrono::milliseconds(20));
+    }
+    if (!outcome()) return Status::TimedOut("the change did not finish");
+    if (!outcome()->is_busy()) return *outcome();
+    cluster.wait_until([] { return false; }, std::chrono::milliseconds(200));
+  }
+  return Status::Busy("still busy");
+}
+
+}  // namespace
+
+TEST_CASE("tcp: 3 -> 5 -> 3 voters under load over real TCP and RocksDB (Raft 6)",
+          "[tcp][membership]") {
+  TcpCluster cluster(5);
+  cluster.set_initial_members({0, 1, 2});
+  cluster.start_all();
+  REQUIRE(cluster.propose_and_wait("before", std::chrono::seconds(30)).ok());
+  const Configuration five(
+      {cluster.peer(0), cluster.peer(1), cluster.peer(2), cluster.peer(3), cluster.peer(4)});
+  Status grown = tcp_change(cluster, "grow", [&](Node& leader, std::unique_ptr<Closure> done) {
+    leader.change_peers(five, std::move(done));
+  });
+  INFO("grow: " << grown);
+  REQUIRE(grown.ok());
+  const Configuration three({cluster.peer(2), cluster.peer(3), cluster.peer(4)});
+  Status shrunk = tcp_change(cluster, "shrink", [&](Node& leader, std::unique_ptr<Closure> done) {
+    leader.change_peers(three, std::move(done));
+  });
+  INFO("shrink: " << shrunk);
+  REQUIRE(shrunk.ok());
+  cluster.stop(0);
+  cluster.stop(1);
+  REQUIRE(cluster.propose_and_wait("after", std::chrono::seconds(30)).ok());
+  size_t most = 0;
+  for (size_t i = 2; i < 5; ++i) most = std::max(most, cluster.fsm(i).applied_count());
+  REQUIRE(cluster.wait_applied(most, std::chrono::seconds(30)));
+  const uint64_t hash = cluster.fsm(2).hash();
+  for (size_t i = 2; i < 5; ++i) {
+    INFO("node " << i);
+    CHECK(cluster.fsm(i).hash() == hash);
+    CHECK(cluster.node(i)->get_status().conf == three);
+  }
+  std::set<std::string> seen;
+  for (const AppliedEntry& e : cluster.fsm(2).applied()) seen.insert(e.data);
+  for (const auto& [data, status] : cluster.outcomes()) {
+    if (!status.ok()) continue;
+    INFO("lost acknowledged entry " << data);
+    CHECK(seen.count(data) == 1);
+  }
 }
