@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "support/scenarios.h"
 #include "support/sim_cluster.h"
 
 using namespace raft;
@@ -49,33 +50,6 @@ Status change_under_load(SimCluster& cluster, const std::string& prefix,
     cluster.wait_until([] { return false; }, 100ms);
   }
   return Status::Busy("still busy after 20 attempts");
-}
-
-// All running members agree on what they applied; every acknowledged proposal is there once.
-void require_agreement(SimCluster& cluster) {
-  size_t most = 0;
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    if (cluster.node(i)) most = std::max(most, cluster.fsm(i).applied_count());
-  }
-  REQUIRE(cluster.wait_applied(most, 30s));
-  std::optional<uint64_t> hash;
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    if (!cluster.node(i)) continue;
-    INFO("node " << i);
-    if (!hash) hash = cluster.fsm(i).hash();
-    CHECK(cluster.fsm(i).hash() == *hash);
-    std::map<std::string, int> seen;
-    for (const AppliedEntry& e : cluster.fsm(i).applied()) ++seen[e.data];
-    for (const auto& [data, count] : seen) {
-      INFO(data);
-      CHECK(count == 1);
-    }
-    for (const auto& [data, status] : cluster.outcomes()) {
-      if (!status.ok()) continue;
-      INFO("lost acknowledged entry " << data);
-      CHECK(seen.count(data) == 1);
-    }
-  }
 }
 
 // Waits until every running member of `expected` uses it, no longer joint. (Replicas removed
@@ -130,7 +104,7 @@ TEST_CASE("3 -> 5 -> 3 voters under continuous load loses no acknowledged entry 
     }
     REQUIRE(wait_for_configuration(cluster, three));
     REQUIRE(propose_on_leader(cluster, "after").ok());
-    require_agreement(cluster);
+    require_agreement(cluster, 30s);
   }
 }
 
@@ -162,7 +136,7 @@ TEST_CASE("a change that removes the leader: it steps down once C_new commits an
   CHECK(cluster.node(old_leader)->get_status().term == term);
   REQUIRE(propose_on_leader(cluster, "b").ok());
   cluster.stop(old_leader);
-  require_agreement(cluster);
+  require_agreement(cluster, 30s);
 }
 
 TEST_CASE("nodes restarted during joint consensus still elect a leader and finish the change",
@@ -193,7 +167,7 @@ TEST_CASE("nodes restarted during joint consensus still elect a leader and finis
     REQUIRE(result.has_value());  // The old leader's caller learned something.
     for (size_t removed : {1, 2}) cluster.stop(removed);
     REQUIRE(propose_on_leader(cluster, "b").ok());
-    require_agreement(cluster);
+    require_agreement(cluster, 30s);
   }
 }
 
@@ -210,7 +184,7 @@ TEST_CASE("a learner replicates and applies but never votes or counts toward a q
   const Configuration with_learner = members(cluster, {0, 1, 2}, {3});
   REQUIRE(wait_for_configuration(cluster, with_learner));
   REQUIRE(propose_on_leader(cluster, "b").ok());
-  require_agreement(cluster);  // The learner applied the same entries.
+  require_agreement(cluster, 30s);  // The learner applied the same entries.
   CHECK(cluster.node(3)->list_learners() == std::vector<PeerId>{cluster.peer(3)});
 
   // Two voters down: the remaining voter and the learner are no quorum, and the learner never
@@ -345,7 +319,7 @@ TEST_CASE("on simulated disks, crashes during membership changes keep one config
       if (cluster.node(removed)) cluster.stop(removed);
     }
     REQUIRE(propose_on_leader(cluster, "z").ok());
-    require_agreement(cluster);
+    require_agreement(cluster, 30s);
   }
 }
 
@@ -383,7 +357,7 @@ TEST_CASE("a restarted follower whose configuration entry is cut takes the leade
     cluster.start(old_leader);
     cluster.heal();
     REQUIRE(propose_on_leader(cluster, "c").ok());
-    require_agreement(cluster);
+    require_agreement(cluster, 30s);
     CHECK(cluster.node(old_leader)->get_status().conf == cluster.conf());
   }
 }

@@ -52,35 +52,6 @@ Status snapshot_and_wait(SimCluster& cluster, size_t i) {
   return cluster.snapshot_and_wait(i, 30s);
 }
 
-// Every running node applied the same entries in the same order, and every acknowledged
-// proposal is among them exactly once.
-void require_agreement(SimCluster& cluster) {
-  // Followers learn the last commit index with the next heartbeat: let everyone catch up.
-  size_t most = 0;
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    if (cluster.node(i)) most = std::max(most, cluster.fsm(i).applied_count());
-  }
-  REQUIRE(cluster.wait_applied(most, 30s));
-  std::optional<uint64_t> hash;
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    if (!cluster.node(i)) continue;
-    INFO("node " << i);
-    if (!hash) hash = cluster.fsm(i).hash();
-    CHECK(cluster.fsm(i).hash() == *hash);
-    std::map<std::string, int> seen;
-    for (const AppliedEntry& e : cluster.fsm(i).applied()) ++seen[e.data];
-    for (const auto& [data, count] : seen) {
-      INFO(data);
-      CHECK(count == 1);
-    }
-    for (const auto& [data, status] : cluster.outcomes()) {
-      if (!status.ok()) continue;
-      INFO("lost acknowledged entry " << data);
-      CHECK(seen.count(data) == 1);
-    }
-  }
-}
-
 // The state machine's file in node i's latest snapshot.
 std::string snapshot_file(SimCluster& cluster, size_t i) {
   Result<std::vector<std::string>> dirs = cluster.disk(i).list_dir("node/snapshot");
@@ -117,7 +88,7 @@ TEST_CASE("a snapshot covers what was applied and compacts the log down to the k
   CHECK(cluster->fsm(lead).snapshots_saved() == 1);
   // The cluster keeps working past the snapshot.
   propose_all(*cluster, "b", 20);
-  require_agreement(*cluster);
+  require_agreement(*cluster, 30s);
 }
 
 TEST_CASE("Node::snapshot is EINVAL without snapshot storage and EBUSY while one is saved",
@@ -177,7 +148,7 @@ TEST_CASE("all nodes restarted after snapshots keep their state and replay only 
       CHECK(status.first_log_index >= status.last_snapshot.index + 1 - 20);
     }
     propose_all(*cluster, "c", 10);
-    require_agreement(*cluster);
+    require_agreement(*cluster, 30s);
   }
 }
 
@@ -202,7 +173,7 @@ TEST_CASE("a follower behind the leader's first log index installs the leader's 
     CHECK(cluster->fsm(lagger).snapshots_loaded() == 1);
     NodeStatus follower = cluster->node(lagger)->get_status();
     CHECK(follower.last_snapshot.index >= LogIndex(300));
-    require_agreement(*cluster);
+    require_agreement(*cluster, 30s);
   }
 }
 
@@ -328,7 +299,7 @@ TEST_CASE("a large snapshot interrupted by a partition resumes from the bytes it
   INFO("state " << state_bytes << " bytes, follower appended " << appended << " after healing");
   // Restarting the transfer would have written about 1.33 times the state at least.
   CHECK(appended < state_bytes + state_bytes / 5);
-  require_agreement(*cluster);
+  require_agreement(*cluster, 30s);
 }
 
 TEST_CASE("chaos on simulated disks: crashes mid-write and mid-snapshot lose nothing acknowledged",
@@ -368,6 +339,6 @@ TEST_CASE("a follower stopped or crashed in the middle of an install restarts on
     cluster->start(lagger);
     REQUIRE(cluster->wait_applied(600, 60s));
     CHECK(cluster->fsm(lagger).snapshots_loaded() == 1);
-    require_agreement(*cluster);
+    require_agreement(*cluster, 30s);
   }
 }

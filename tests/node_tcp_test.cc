@@ -7,7 +7,6 @@
 
 #include <mutex>
 #include <optional>
-#include <set>
 
 using namespace raft;
 using namespace raft::testing;
@@ -89,7 +88,13 @@ Status tcp_change(TcpCluster& cluster, const std::string& prefix,
     }
     if (!outcome()) return Status::TimedOut("the change did not finish");
     if (!outcome()->is_busy()) return *outcome();
-    cluster.wait_until([] { return false; }, std::chrono::milliseconds(200));
+    // EBUSY: the leader's own first configuration entry is not committed yet; wait for it.
+    cluster.wait_until(
+        [&] {
+          NodeStatus status = cluster.node(*lead)->get_status();
+          return status.commit_index >= status.last_log_index;
+        },
+        std::chrono::seconds(5));
   }
   return Status::Busy("still busy");
 }
@@ -118,20 +123,9 @@ TEST_CASE("tcp: 3 -> 5 -> 3 voters under load over real TCP and RocksDB (Raft 6)
   cluster.stop(0);
   cluster.stop(1);
   REQUIRE(cluster.propose_and_wait("after", std::chrono::seconds(30)).ok());
-  size_t most = 0;
-  for (size_t i = 2; i < 5; ++i) most = std::max(most, cluster.fsm(i).applied_count());
-  REQUIRE(cluster.wait_applied(most, std::chrono::seconds(30)));
-  const uint64_t hash = cluster.fsm(2).hash();
+  require_agreement(cluster, std::chrono::seconds(30));
   for (size_t i = 2; i < 5; ++i) {
     INFO("node " << i);
-    CHECK(cluster.fsm(i).hash() == hash);
     CHECK(cluster.node(i)->get_status().conf == three);
-  }
-  std::set<std::string> seen;
-  for (const AppliedEntry& e : cluster.fsm(2).applied()) seen.insert(e.data);
-  for (const auto& [data, status] : cluster.outcomes()) {
-    if (!status.ok()) continue;
-    INFO("lost acknowledged entry " << data);
-    CHECK(seen.count(data) == 1);
   }
 }

@@ -72,6 +72,27 @@ size_t max_applied(TestCluster& cluster) {
 
 }  // namespace
 
+void require_agreement(TestCluster& cluster, Duration wait) {
+  // Followers learn the last commit index with the next heartbeat: let everyone catch up.
+  REQUIRE(cluster.wait_applied(max_applied(cluster), wait));
+  require_same_state(cluster);
+  const std::map<std::string, Status> outcomes = cluster.outcomes();
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (!cluster.node(i)) continue;
+    std::map<std::string, int> seen;
+    for (const AppliedEntry& entry : cluster.fsm(i).applied()) ++seen[entry.data];
+    for (const auto& [data, count] : seen) {
+      INFO("node " << i << " applied " << data << " " << count << " times");
+      REQUIRE(count == 1);
+    }
+    for (const auto& [data, status] : outcomes) {
+      if (!status.ok()) continue;
+      INFO("node " << i << " lost acknowledged entry " << data);
+      REQUIRE(seen.count(data) == 1);
+    }
+  }
+}
+
 void scenario_elects_one_leader(TestCluster& cluster, const ScenarioLimits& limits) {
   std::optional<size_t> lead = cluster.wait_for_leader(limits.wait);
   REQUIRE(lead.has_value());
@@ -338,25 +359,7 @@ void scenario_chaos(SimCluster& cluster, size_t rounds) {
     return true;
   };
   REQUIRE(cluster.wait_until(unanswered_allowed, wait));
-  size_t most = 0;
-  for (size_t i = 0; i < n; ++i) most = std::max(most, cluster.fsm(i).applied_count());
-  REQUIRE(cluster.wait_applied(most, wait));
-  require_same_state(cluster);
-
-  std::map<std::string, Status> outcomes = cluster.outcomes();
-  for (size_t i = 0; i < n; ++i) {
-    std::map<std::string, int> seen;
-    for (const AppliedEntry& entry : cluster.fsm(i).applied()) ++seen[entry.data];
-    for (const auto& [data, count] : seen) {
-      INFO("node " << i << " applied " << data << " " << count << " times");
-      REQUIRE(count == 1);
-    }
-    for (const auto& [data, status] : outcomes) {
-      if (!status.ok()) continue;
-      INFO("node " << i << " lost acknowledged entry " << data);
-      REQUIRE(seen.count(data) == 1);
-    }
-  }
+  require_agreement(cluster, wait);
 }
 
 }  // namespace raft::testing

@@ -14,6 +14,11 @@ struct ScenarioLimits {
   size_t entries = 10000;
 };
 
+// State Machine Safety after the fact: waits (up to `wait`) until every running member applied
+// as much as the one ahead, then requires that they applied the same sequence, each entry
+// once, and every acknowledged proposal among them.
+void require_agreement(TestCluster& cluster, Duration wait);
+
 // Raft §5.2 Election Safety: one leader emerges and no term ever has two.
 void scenario_elects_one_leader(TestCluster& cluster, const ScenarioLimits& limits);
 // Raft §5.3 Log Matching / State Machine Safety: `limits.entries` entries are applied in the
