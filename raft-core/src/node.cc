@@ -74,6 +74,9 @@ void Node::reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<C
 void Node::reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done) {
   impl_->reset_peers(new_peers, std::move(done));
 }
+void Node::transfer_leadership_to(const PeerId& peer, std::unique_ptr<Closure> done) {
+  impl_->transfer_leadership_to(peer, std::move(done));
+}
 
 // ---------------------------------------------------------------------------------------------
 // NodeImpl: construction, init, shutdown.

@@ -56,6 +56,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void remove_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
   void reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<Closure> done);
   void reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
+  void transfer_leadership_to(const PeerId& peer, std::unique_ptr<Closure> done);
   NodeStatus status() const;
 
   // RaftService: called from transport threads; the work is posted to the node lane.

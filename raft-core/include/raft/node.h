@@ -112,6 +112,15 @@ class Node {
   // memory until a leader records it (each leader's first entry is its configuration): a
   // restart before that forgets it. Runs on any role; `done` gets EINVAL for an empty set.
   void reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
+  // Leadership transfer (Raft thesis §3.10). On the leader (EPERM elsewhere): waits until
+  // `peer` has every entry the leader has, then tells it to campaign at once (TimeoutNow).
+  // An empty `peer` picks the voter with the highest match index. While transferring, apply()
+  // and membership changes answer EBUSY. `done` runs on the node lane: OK once this node has
+  // stepped down because a newer term began (the target, normally, won it); ETIMEDOUT if no
+  // one took over within an election timeout (this node then leads on); EINVAL if `peer` is
+  // not a voter of the configuration or has priority 0; EBUSY if a transfer or
+  // a membership change is running. Transferring to this node itself is OK at once.
+  void transfer_leadership_to(const PeerId& peer, std::unique_ptr<Closure> done);
   // The learners of the configuration this node uses, sorted.
   std::vector<PeerId> list_learners() const;
 
