@@ -425,6 +425,8 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   if (role_ == Role::kLeader) {
+    // A newer term is what a transfer waits for: normally its target started it.
+    finish_transfer(term > current_term_ ? Status::OK() : reason);
     fail_membership_change(reason);
     replicators_.stop_all();
     // Followers fetching files from this leader get ENOENT and wait for the next leader.
@@ -474,6 +476,12 @@ bool NodeImpl::leader_is_alive() const {
   if (leader_id_.empty()) return false;
   return clock_->now() - last_leader_contact_ <
          std::chrono::milliseconds(options_.election_timeout_ms);
+}
+
+Status NodeImpl::not_leader() const {
+  return Status::NotLeader("not the leader" + (leader_id_.empty()
+                                                   ? std::string("; no leader known")
+                                                   : "; leader is " + leader_id_.to_string()));
 }
 
 }  // namespace raft

@@ -63,6 +63,11 @@ Status NodeOptions::validate() const {
     return bad("catchup_margin_entries",
                "must not be negative, got " + std::to_string(catchup_margin_entries));
   }
+  if (decay_priority_gap < 1 || decay_priority_gap > Configuration::kMaxPriority) {
+    return bad("decay_priority_gap", "must be in [1, " +
+                                         std::to_string(Configuration::kMaxPriority) + "], got " +
+                                         std::to_string(decay_priority_gap));
+  }
   if (catchup_timeout_ms < 1 || catchup_timeout_ms > 86400000) {
     return bad("catchup_timeout_ms",
                "must be in [1, 86400000], got " + std::to_string(catchup_timeout_ms));

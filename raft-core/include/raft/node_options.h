@@ -68,6 +68,12 @@ struct NodeOptions {
   // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_bytes = 256 * 1024 * 1024;
 
+  // Priority election (docs/membership.md): a voter whose priority is below the highest of the
+  // configuration skips its election timeouts while no leader is heard, lowering the priority
+  // it waits for by max(this, a fifth of it) each time, so that with the best candidates down
+  // the next ones campaign after a few timeouts.
+  int32_t decay_priority_gap = 10;
+
   // Membership changes (docs/membership.md): a new voter must come within this many entries
   // of the leader's last one before the configuration changes, within this long; otherwise the
   // change fails with ECATCHUP.
