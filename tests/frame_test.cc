@@ -788,3 +788,17 @@ TEST_CASE("TimeoutNow round-trips, and a bad route or term is refused", "[codec]
 
   CHECK(decode(std::string("\xff\xff\xff", 3), &out).code() == StatusCode::kCorruption);
 }
+
+TEST_CASE("ReadIndex round-trips; a negative index is refused", "[codec][read]") {
+  const ReadIndexRequest request{"region-7", PeerId("10.0.0.2", 8100, 1), PeerId("10.0.0.1", 8100)};
+  ReadIndexRequest out;
+  REQUIRE(decode(encode(request), &out).ok());
+  check_same_route(out, request);
+  ReadIndexResponse response{LogIndex(123456789)};
+  ReadIndexResponse response_out;
+  REQUIRE(decode(encode(response), &response_out).ok());
+  CHECK(response_out.index == LogIndex(123456789));
+  Status s = decode(encode(ReadIndexResponse{LogIndex(-5)}), &response_out);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(s.message()).find("index") != std::string::npos);
+}

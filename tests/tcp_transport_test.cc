@@ -142,6 +142,16 @@ class FakeService : public RaftService {
     done(Status::OK(), TimeoutNowResponse{request.term + 1, true});
   }
 
+  // Answers EAGAIN for group "again", else index 99: both kinds of answer cross the wire.
+  void handle_read_index(const ReadIndexRequest& request,
+                         RpcCallback<ReadIndexResponse> done) override {
+    if (request.group_id == "again") {
+      done(Status::Again("no entry of this term committed yet"), {});
+      return;
+    }
+    done(Status::OK(), ReadIndexResponse{LogIndex(99)});
+  }
+
   std::vector<TimeoutNowRequest> timeout_nows() {
     std::lock_guard<std::mutex> lock(mu_);
     return timeout_nows_;
@@ -967,4 +977,23 @@ TEST_CASE("timeout_now reaches the target's service and its answer comes back",
   CHECK(received[0].server_id == pair.a_id);
   CHECK(received[0].peer_id == pair.b_id);
   CHECK(received[0].term == Term(41));
+}
+
+TEST_CASE("read_index answers and its EAGAIN both cross the wire", "[tcp_transport][read]") {
+  Pair pair;
+  FakeService again_group;
+  REQUIRE(pair.b->register_service("again", pair.b_id, &again_group).ok());
+  auto answered = std::make_shared<Outcome<ReadIndexResponse>>();
+  pair.a->read_index(ReadIndexRequest{"g1", pair.a_id, pair.b_id}, kLongTimeout,
+                     answered->callback());
+  REQUIRE(answered->wait());
+  REQUIRE(answered->status().ok());
+  CHECK(answered->response().index == LogIndex(99));
+  auto refused = std::make_shared<Outcome<ReadIndexResponse>>();
+  pair.a->read_index(ReadIndexRequest{"again", pair.a_id, pair.b_id}, kLongTimeout,
+                     refused->callback());
+  REQUIRE(refused->wait());
+  CHECK(refused->status().is_again());
+  CHECK(std::string(refused->status().message()).find("no entry of this term") !=
+        std::string::npos);
 }

@@ -209,6 +209,7 @@ void NodeImpl::become_leader() {
     on_match(peer, match);
   };
   const Term term = current_term_;
+  replicator_options.on_ack = [this](const PeerId&) { on_follower_ack(); };
   replicator_options.on_higher_term = [this](Term newer) {
     step_down(newer, Status::Stale("a follower is at a newer term"));
   };

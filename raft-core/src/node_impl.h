@@ -49,6 +49,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void join();
   bool is_shut_down() const;
   void apply(Task task);
+  void read_index(std::unique_ptr<ReadIndexClosure> done);
   void snapshot(std::unique_ptr<Closure> done);
   void change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
   void add_peer(const PeerId& peer, std::unique_ptr<Closure> done);
@@ -70,6 +71,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void handle_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done) override;
   void handle_timeout_now(const TimeoutNowRequest& request,
                           RpcCallback<TimeoutNowResponse> done) override;
+  void handle_read_index(const ReadIndexRequest& request,
+                         RpcCallback<ReadIndexResponse> done) override;
 
  private:
   // Everything below runs on the node lane.
@@ -160,6 +163,18 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // Ends the change in progress (if any), telling its caller why.
   void fail_membership_change(const Status& why);
 
+  // Reads (node_read.cc).
+  using ReadConfirmed = std::function<void(const Status&, LogIndex)>;
+  void handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>& reads);
+  // Leader: `done` gets the commit index once a quorum has confirmed this leadership after
+  // the call, or why not.
+  void confirm_read_index(ReadConfirmed done);
+  // Leader: a follower answered at this term; confirms the reads it completes a quorum for.
+  void on_follower_ack();
+  // Fails every read waiting for confirmation (leadership ended).
+  void fail_pending_reads(const Status& why);
+  void on_read_index(const ReadIndexRequest& request, RpcCallback<ReadIndexResponse> done);
+
   // Leadership transfer (node_transfer.cc).
   void start_transfer(const PeerId& peer, std::unique_ptr<Closure> done);
   // Sends TimeoutNow once the target holds every entry of this leader's log.
@@ -207,6 +222,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   ClosureQueue closure_queue_;
   std::unique_ptr<FSMCaller> fsm_caller_;
   std::unique_ptr<RingQueue<Task>> apply_queue_;
+  // Node::read_index requests (the read-only service's ring), drained on the node lane.
+  std::unique_ptr<RingQueue<std::unique_ptr<ReadIndexClosure>>> read_queue_;
   // Null without NodeOptions.snapshot_storage. Lives on the node lane.
   std::shared_ptr<SnapshotExecutor> snapshot_executor_;
   uint64_t snapshot_timer_generation_ = 0;
@@ -240,6 +257,13 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
     Status last_error;  // Why the last TimeoutNow failed, for the timeout's message.
   };
   std::optional<LeadershipTransfer> transfer_;
+  // Leader: reads waiting for a quorum to confirm this leadership after `since`, oldest first.
+  struct PendingRead {
+    TimePoint since;
+    LogIndex index;
+    ReadConfirmed done;
+  };
+  std::deque<PendingRead> pending_reads_;
   uint64_t transfer_generation_ = 0;
   // Priority election: the priority this follower waits for before it campaigns, lowered
   // after each leaderless election timeout; kNoPriority: start from the highest again.

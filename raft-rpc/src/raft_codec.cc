@@ -283,6 +283,18 @@ std::string encode(const TimeoutNowResponse& response) {
   return wire.SerializeAsString();
 }
 
+std::string encode(const ReadIndexRequest& request) {
+  pb::ReadIndexRequest wire;
+  encode_route(request, &wire);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const ReadIndexResponse& response) {
+  pb::ReadIndexResponse wire;
+  wire.set_index(response.index.value());
+  return wire.SerializeAsString();
+}
+
 bool is_valid_snapshot_file_name(std::string_view name) {
   return !name.empty() && name.size() <= kMaxSnapshotFileNameBytes && name != "." && name != ".." &&
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
@@ -457,6 +469,22 @@ Status decode(std::string_view bytes, TimeoutNowResponse* out) {
   if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
   if (Status s = decode_term(wire.term(), kWhat, &out->term); !s.ok()) return s;
   out->success = wire.success();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, ReadIndexRequest* out) {
+  constexpr std::string_view kWhat = "ReadIndexRequest";
+  pb::ReadIndexRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  return decode_route(wire, kWhat, out);
+}
+
+Status decode(std::string_view bytes, ReadIndexResponse* out) {
+  constexpr std::string_view kWhat = "ReadIndexResponse";
+  pb::ReadIndexResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = check_non_negative(wire.index(), "index", kWhat); !s.ok()) return s;
+  out->index = LogIndex(wire.index());
   return Status::OK();
 }
 

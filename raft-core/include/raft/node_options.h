@@ -53,6 +53,10 @@ struct NodeOptions {
   // Disk operations (appends, truncations) written with one write batch and one fsync.
   size_t disk_batch_max_ops = 256;
   size_t fsm_queue_capacity = 16384;
+  // Node::read_index requests waiting for the node lane; one drain confirms up to
+  // read_batch_max of them with one heartbeat round.
+  size_t read_queue_capacity = 16384;
+  size_t read_batch_max = 1024;
   size_t fsm_batch_max_entries = 512;
 
   // One AppendEntries carries at most this many entries and about this many payload bytes

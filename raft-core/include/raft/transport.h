@@ -111,6 +111,20 @@ struct TimeoutNowResponse {
   bool success = false;
 };
 
+// ReadIndex (Raft thesis §6.4): a follower or learner asks the leader for an index that a
+// linearizable read must wait for. The leader confirms it still leads with a heartbeat round
+// and answers its commit index; failures travel as the RPC's status (EPERM: not the leader,
+// EAGAIN: it has not committed an entry of its term yet).
+struct ReadIndexRequest {
+  GroupId group_id;
+  PeerId server_id;  // The asking follower or learner.
+  PeerId peer_id;    // The receiver, believed to lead.
+};
+
+struct ReadIndexResponse {
+  LogIndex index;  // Reads are linearizable once the asker has applied this index.
+};
+
 // Called exactly once, on any thread. A non-OK status means no response arrived (timeout,
 // unreachable peer, transport shut down); the response is then default-constructed.
 template <typename Response>
@@ -133,6 +147,8 @@ class RaftService {
                                RpcCallback<GetFileResponse> done) = 0;
   virtual void handle_timeout_now(const TimeoutNowRequest& request,
                                   RpcCallback<TimeoutNowResponse> done) = 0;
+  virtual void handle_read_index(const ReadIndexRequest& request,
+                                 RpcCallback<ReadIndexResponse> done) = 0;
 };
 
 // Carries RPCs between replicas, and routes incoming ones by (group id, receiver peer id) to
@@ -161,6 +177,8 @@ class RaftTransport {
                         RpcCallback<GetFileResponse> done) = 0;
   virtual void timeout_now(const TimeoutNowRequest& request, Duration timeout,
                            RpcCallback<TimeoutNowResponse> done) = 0;
+  virtual void read_index(const ReadIndexRequest& request, Duration timeout,
+                          RpcCallback<ReadIndexResponse> done) = 0;
 };
 
 }  // namespace raft

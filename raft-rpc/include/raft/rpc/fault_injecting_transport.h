@@ -59,6 +59,10 @@ class FaultInjectingTransport final : public RaftTransport {
                    RpcCallback<TimeoutNowResponse> done) override {
     forward(request, timeout, std::move(done), &RaftTransport::timeout_now);
   }
+  void read_index(const ReadIndexRequest& request, Duration timeout,
+                  RpcCallback<ReadIndexResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftTransport::read_index);
+  }
 
  private:
   // Fails the call at once if its receiver is cut off; otherwise hands it to `send` on inner_.

@@ -19,6 +19,7 @@ inline constexpr uint32_t kAppendEntries = 2;
 inline constexpr uint32_t kInstallSnapshot = 3;
 inline constexpr uint32_t kGetFile = 4;
 inline constexpr uint32_t kTimeoutNow = 5;
+inline constexpr uint32_t kReadIndex = 6;
 
 // example/counter
 inline constexpr uint32_t kCounterIncrement = 2000;

@@ -51,6 +51,8 @@ std::string encode(const GetFileRequest& request);
 std::string encode(const GetFileResponse& response);
 std::string encode(const TimeoutNowRequest& request);
 std::string encode(const TimeoutNowResponse& response);
+std::string encode(const ReadIndexRequest& request);
+std::string encode(const ReadIndexResponse& response);
 
 // On success `*out` holds the decoded message; on failure its contents are unspecified.
 Status decode(std::string_view bytes, RequestVoteRequest* out);
@@ -63,5 +65,7 @@ Status decode(std::string_view bytes, GetFileRequest* out);
 Status decode(std::string_view bytes, GetFileResponse* out);
 Status decode(std::string_view bytes, TimeoutNowRequest* out);
 Status decode(std::string_view bytes, TimeoutNowResponse* out);
+Status decode(std::string_view bytes, ReadIndexRequest* out);
+Status decode(std::string_view bytes, ReadIndexResponse* out);
 
 }  // namespace raft::rpc
