@@ -790,10 +790,12 @@ TEST_CASE("TimeoutNow round-trips, and a bad route or term is refused", "[codec]
 }
 
 TEST_CASE("ReadIndex round-trips; a negative index is refused", "[codec][read]") {
-  const ReadIndexRequest request{"region-7", PeerId("10.0.0.2", 8100, 1), PeerId("10.0.0.1", 8100)};
+  const ReadIndexRequest request{"region-7", PeerId("10.0.0.2", 8100, 1), PeerId("10.0.0.1", 8100),
+                                 true};
   ReadIndexRequest out;
   REQUIRE(decode(encode(request), &out).ok());
   check_same_route(out, request);
+  CHECK(out.allow_lease);
   ReadIndexResponse response{LogIndex(123456789)};
   ReadIndexResponse response_out;
   REQUIRE(decode(encode(response), &response_out).ok());

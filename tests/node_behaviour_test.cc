@@ -175,23 +175,30 @@ TEST_CASE("a full apply ring answers EBUSY at once and loses nothing", "[node][a
   CHECK(cluster.fsm(0).applied_count() == 16);
 }
 
+// Member 1 of `cluster` (not running) asks member 0 for a (pre-)vote in `term`.
+RequestVoteResponse ask_member_0_for_vote(SimCluster& cluster, Term term, bool pre_vote) {
+  auto candidate = cluster.network().transport_for(cluster.peer(1));
+  RequestVoteRequest request{"sim", cluster.peer(1), cluster.peer(0), term, LogId{}, pre_vote};
+  std::optional<RequestVoteResponse> answer;
+  candidate->request_vote(request, std::chrono::seconds(1),
+                          [&](const Status& status, const RequestVoteResponse& response) {
+                            REQUIRE(status.ok());
+                            answer = response;
+                          });
+  REQUIRE(cluster.wait_until([&] { return answer.has_value(); }, kWait));
+  return *answer;
+}
+
 TEST_CASE("a vote is granted only once it is durable (persist before you speak)",
           "[node][election][durability]") {
   SimCluster cluster(3, 3);
-  // Only member 0 runs; the test speaks for member 1 as a candidate.
+  // Only member 0 runs; the test speaks for member 1 as a candidate. A voter refuses other
+  // candidates for an election timeout after it starts (a lease it heard of before a restart
+  // may still run), so the test waits that long first.
   cluster.start(0);
-  auto candidate = cluster.network().transport_for(cluster.peer(1));
-  auto ask = [&](Term term) {
-    RequestVoteRequest request{"sim", cluster.peer(1), cluster.peer(0), term, LogId{}, false};
-    std::optional<RequestVoteResponse> answer;
-    candidate->request_vote(request, std::chrono::seconds(1),
-                            [&](const Status& status, const RequestVoteResponse& response) {
-                              REQUIRE(status.ok());
-                              answer = response;
-                            });
-    REQUIRE(cluster.wait_until([&] { return answer.has_value(); }, kWait));
-    return *answer;
-  };
+  cluster.wait_until([] { return false; },
+                     std::chrono::milliseconds(cluster.options().election_timeout_ms));
+  auto ask = [&](Term term) { return ask_member_0_for_vote(cluster, term, /*pre_vote=*/false); };
 
   SECTION("granted and durable") {
     RequestVoteResponse answer = ask(Term(5));
@@ -209,6 +216,23 @@ TEST_CASE("a vote is granted only once it is durable (persist before you speak)"
     CHECK(cluster.fsm(0).errors()[0].is_io_error());
     CHECK(cluster.node(0)->get_status().role == Role::kError);
   }
+}
+
+TEST_CASE("a voter that just started refuses candidates for one election timeout",
+          "[node][election][lease]") {
+  SimCluster cluster(3, 4);
+  cluster.start(0);
+  auto ask = [&](Term term, bool pre_vote) {
+    return ask_member_0_for_vote(cluster, term, pre_vote);
+  };
+  // Before its restart it may have followed a leader whose lease is still running.
+  CHECK_FALSE(ask(Term(5), /*pre_vote=*/true).granted);
+  CHECK_FALSE(ask(Term(5), /*pre_vote=*/false).granted);
+  CHECK(cluster.meta_storage(0).voted_for().empty());
+  cluster.wait_until([] { return false; },
+                     std::chrono::milliseconds(cluster.options().election_timeout_ms));
+  CHECK(ask(Term(6), /*pre_vote=*/true).granted);
+  CHECK(ask(Term(6), /*pre_vote=*/false).granted);
 }
 
 TEST_CASE("a corrupted log record stops the node before it is applied", "[node][corruption]") {

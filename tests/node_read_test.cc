@@ -27,7 +27,8 @@ struct ReadResult {
 };
 
 // Starts a read on member i; `out` is filled when its closure runs.
-void start_read(SimCluster& cluster, size_t i, std::optional<ReadResult>* out) {
+void start_read(SimCluster& cluster, size_t i, std::optional<ReadResult>* out,
+                ReadMode mode = ReadMode::kSafe) {
   RecordingStateMachine* fsm = &cluster.fsm(i);
   cluster.node(i)->read_index(
       make_read_index_closure([fsm, out](const Status& status, LogIndex index) {
@@ -36,12 +37,14 @@ void start_read(SimCluster& cluster, size_t i, std::optional<ReadResult>* out) {
           for (const auto& entry : fsm->applied()) result.applied.insert(entry.data);
         }
         *out = std::move(result);
-      }));
+      }),
+      mode);
 }
 
-std::optional<ReadResult> read_and_wait(SimCluster& cluster, size_t i, Duration limit = 10s) {
+std::optional<ReadResult> read_and_wait(SimCluster& cluster, size_t i, Duration limit = 10s,
+                                        ReadMode mode = ReadMode::kSafe) {
   std::optional<ReadResult> result;
-  start_read(cluster, i, &result);
+  start_read(cluster, i, &result, mode);
   cluster.wait_until([&] { return result.has_value(); }, limit);
   return result;
 }
@@ -167,7 +170,7 @@ TEST_CASE("read_index in a group of one, and on a follower that knows no leader"
 
 TEST_CASE("reads under partitions and proposals hold every write acknowledged before them",
           "[sim][read][chaos]") {
-  for (uint64_t seed : {441, 442, 443, 444}) {
+  for (uint64_t seed : {441, 442, 443, 444, 445, 446}) {
     INFO("seed " << seed);
     SimCluster cluster(5, seed);
     cluster.start_all();
@@ -176,6 +179,7 @@ TEST_CASE("reads under partitions and proposals hold every write acknowledged be
     // Reads in flight: (member, the writes acknowledged when it began, its result).
     struct Read {
       size_t member;
+      ReadMode mode;
       std::set<std::string> acked_before;
       std::optional<ReadResult> result;
     };
@@ -198,8 +202,9 @@ TEST_CASE("reads under partitions and proposals hold every write acknowledged be
       }
       auto read = std::make_unique<Read>();
       read->member = rng() % 5;
+      read->mode = static_cast<ReadMode>(rng() % 3);
       read->acked_before = acked;
-      start_read(cluster, read->member, &read->result);
+      start_read(cluster, read->member, &read->result, read->mode);
       reads.push_back(std::move(read));
       cluster.wait_until([] { return false; }, 20ms);
     }
@@ -216,12 +221,83 @@ TEST_CASE("reads under partitions and proposals hold every write acknowledged be
       if (!read->result->status.ok()) continue;
       ++ok_reads;
       for (const std::string& data : read->acked_before) {
-        INFO("member " << read->member << " read at " << read->result->index);
+        INFO("member " << read->member << " mode " << static_cast<int>(read->mode) << " read at "
+                       << read->result->index);
         REQUIRE(read->result->applied.count(data) == 1);
       }
     }
     INFO("ok reads: " << ok_reads << " of " << reads.size());
     CHECK(ok_reads > reads.size() / 2);
     require_agreement(cluster, 30s);
+  }
+}
+
+TEST_CASE("a lease read needs no round while the lease holds, and none once it has run out",
+          "[sim][read][lease]") {
+  SimCluster cluster(3, 451);
+  cluster.start_all();
+  REQUIRE(cluster.propose_and_wait("a", 30s).ok());
+  const size_t lead = *cluster.wait_for_leader(30s);
+  // Heartbeats run every 30 ms: the lease (300 * 0.9 - 100 = 170 ms) is fresh now.
+  std::optional<ReadResult> warm = read_and_wait(cluster, lead, 1s, ReadMode::kLease);
+  REQUIRE(warm.has_value());
+  REQUIRE(warm->status.ok());
+  for (size_t i = 0; i < 3; ++i) {
+    if (i != lead) cluster.isolate(i);
+  }
+  // Cut off from every follower: a lease read still answers, a safe read cannot.
+  std::optional<ReadResult> leased, safe;
+  start_read(cluster, lead, &leased, ReadMode::kLease);
+  start_read(cluster, lead, &safe, ReadMode::kSafe);
+  REQUIRE(cluster.wait_until([&] { return leased.has_value(); }, 50ms));
+  CHECK(leased->status.ok());
+  CHECK(leased->applied.count("a") == 1);
+  CHECK_FALSE(safe.has_value());
+  // Past the lease, a lease read waits for a round like a safe one, and both fail when the
+  // leader steps down (check-quorum, one election timeout without a quorum).
+  cluster.wait_until([] { return false; }, 200ms);
+  std::optional<ReadResult> expired;
+  start_read(cluster, lead, &expired, ReadMode::kLease);
+  cluster.wait_until([&] { return expired.has_value(); }, 10ms);
+  CHECK_FALSE(expired.has_value());
+  REQUIRE(cluster.wait_until([&] { return expired.has_value() && safe.has_value(); }, 5s));
+  CHECK(expired->status.is_not_leader());
+  CHECK(safe->status.is_not_leader());
+  cluster.heal();
+}
+
+TEST_CASE("a wait-free read on a new leader waits until the first entry of its term is applied",
+          "[sim][read][lease]") {
+  for (uint64_t seed : {461, 462, 463}) {
+    INFO("seed " << seed);
+    SimCluster cluster(3, seed);
+    cluster.start_all();
+    REQUIRE(cluster.propose_and_wait("a", 30s).ok());
+    const size_t old_leader = *cluster.wait_for_leader(30s);
+    REQUIRE(cluster.propose_and_wait("acked", 30s).ok());
+    // Applying becomes slow everywhere: a new leader's lease can hold long before it has
+    // applied the entries it inherited.
+    for (size_t i = 0; i < 3; ++i) {
+      cluster.fsm(i).before_apply(
+          [&cluster] { cluster.scheduler().delay_current_task(std::chrono::milliseconds(400)); });
+    }
+    cluster.stop(old_leader);
+    // Wait-free reads on whoever leads, every 5 ms, until one succeeds.
+    std::vector<std::unique_ptr<std::optional<ReadResult>>> reads;
+    bool served = false;
+    for (int step = 0; step < 2000 && !served; ++step) {
+      if (std::optional<size_t> lead = cluster.leader()) {
+        reads.push_back(std::make_unique<std::optional<ReadResult>>());
+        start_read(cluster, *lead, reads.back().get(), ReadMode::kWaitFree);
+      }
+      cluster.wait_until([] { return false; }, 5ms);
+      for (const auto& read : reads) served = served || (*read && (*read)->status.ok());
+    }
+    REQUIRE(served);
+    for (const auto& read : reads) {
+      if (!*read || !(*read)->status.ok()) continue;
+      // Served at once before "acked" was applied would miss it.
+      CHECK((*read)->applied.count("acked") == 1);
+    }
   }
 }

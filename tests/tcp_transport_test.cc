@@ -984,13 +984,13 @@ TEST_CASE("read_index answers and its EAGAIN both cross the wire", "[tcp_transpo
   FakeService again_group;
   REQUIRE(pair.b->register_service("again", pair.b_id, &again_group).ok());
   auto answered = std::make_shared<Outcome<ReadIndexResponse>>();
-  pair.a->read_index(ReadIndexRequest{"g1", pair.a_id, pair.b_id}, kLongTimeout,
+  pair.a->read_index(ReadIndexRequest{"g1", pair.a_id, pair.b_id, false}, kLongTimeout,
                      answered->callback());
   REQUIRE(answered->wait());
   REQUIRE(answered->status().ok());
   CHECK(answered->response().index == LogIndex(99));
   auto refused = std::make_shared<Outcome<ReadIndexResponse>>();
-  pair.a->read_index(ReadIndexRequest{"again", pair.a_id, pair.b_id}, kLongTimeout,
+  pair.a->read_index(ReadIndexRequest{"again", pair.a_id, pair.b_id, false}, kLongTimeout,
                      refused->callback());
   REQUIRE(refused->wait());
   CHECK(refused->status().is_again());

@@ -74,8 +74,8 @@ void Node::reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<C
 void Node::reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done) {
   impl_->reset_peers(new_peers, std::move(done));
 }
-void Node::read_index(std::unique_ptr<ReadIndexClosure> done) {
-  impl_->read_index(std::move(done));
+void Node::read_index(std::unique_ptr<ReadIndexClosure> done, ReadMode mode) {
+  impl_->read_index(std::move(done), mode);
 }
 void Node::transfer_leadership_to(const PeerId& peer, std::unique_ptr<Closure> done) {
   impl_->transfer_leadership_to(peer, std::move(done));
@@ -167,11 +167,12 @@ Status NodeImpl::init(const NodeOptions& options) {
                                                      if (auto self = weak.lock())
                                                        self->handle_apply_batch(tasks);
                                                    });
-  read_queue_ = std::make_unique<RingQueue<std::unique_ptr<ReadIndexClosure>>>(
-      "read", options_.read_queue_capacity, options_.read_batch_max, node_lane_,
-      [weak](std::vector<std::unique_ptr<ReadIndexClosure>>& reads) {
-        if (auto self = weak.lock()) self->handle_read_batch(reads);
-      });
+  read_queue_ = std::make_unique<RingQueue<ReadRequest>>("read", options_.read_queue_capacity,
+                                                         options_.read_batch_max, node_lane_,
+                                                         [weak](std::vector<ReadRequest>& reads) {
+                                                           if (auto self = weak.lock())
+                                                             self->handle_read_batch(reads);
+                                                         });
 
   Status registered = options_.transport->register_service(group_id_, server_id_, this);
   if (!registered.ok()) return abandon_init(registered);
@@ -273,6 +274,7 @@ Status NodeImpl::recover_configuration(LogIndex floor_index, std::optional<LogIn
 
 void NodeImpl::start() {
   last_leader_contact_ = clock_->now();
+  started_at_ = last_leader_contact_;
   if (!startup_error_.ok()) {
     enter_error(startup_error_);
     return;
@@ -325,10 +327,9 @@ void NodeImpl::do_shutdown() {
   }
   if (read_queue_) {
     read_queue_->shutdown();
-    read_queue_->drain_for_shutdown(
-        [&stopping](std::vector<std::unique_ptr<ReadIndexClosure>>& reads) {
-          for (auto& read : reads) run_closure(std::move(read), stopping);
-        });
+    read_queue_->drain_for_shutdown([&stopping](std::vector<ReadRequest>& reads) {
+      for (ReadRequest& read : reads) run_closure(std::move(read.done), stopping);
+    });
   }
   fsm_caller_->run_closures(closure_queue_.reset(LogIndex(INT64_MAX / 2)),
                             Status::StepDown("node shut down after the entry was appended"));
@@ -491,9 +492,11 @@ void NodeImpl::enter_error(const Status& error) {
 
 bool NodeImpl::leader_is_alive() const {
   if (role_ == Role::kLeader) return true;
+  const Duration timeout = std::chrono::milliseconds(options_.election_timeout_ms);
+  // Just started: a leader this replica heard from before it restarted may still hold a lease.
+  if (clock_->now() - started_at_ < timeout) return true;
   if (leader_id_.empty()) return false;
-  return clock_->now() - last_leader_contact_ <
-         std::chrono::milliseconds(options_.election_timeout_ms);
+  return clock_->now() - last_leader_contact_ < timeout;
 }
 
 Status NodeImpl::not_leader() const {

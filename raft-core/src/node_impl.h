@@ -49,7 +49,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void join();
   bool is_shut_down() const;
   void apply(Task task);
-  void read_index(std::unique_ptr<ReadIndexClosure> done);
+  void read_index(std::unique_ptr<ReadIndexClosure> done, ReadMode mode);
   void snapshot(std::unique_ptr<Closure> done);
   void change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
   void add_peer(const PeerId& peer, std::unique_ptr<Closure> done);
@@ -165,10 +165,21 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
 
   // Reads (node_read.cc).
   using ReadConfirmed = std::function<void(const Status&, LogIndex)>;
-  void handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>& reads);
+  struct ReadRequest {
+    std::unique_ptr<ReadIndexClosure> done;
+    ReadMode mode = ReadMode::kSafe;
+  };
+  void handle_read_batch(std::vector<ReadRequest>& reads);
+  // Serves `closures`, all of one mode.
+  void serve_reads(std::vector<std::unique_ptr<ReadIndexClosure>> closures, ReadMode mode);
   // Leader: `done` gets the commit index once a quorum has confirmed this leadership after
-  // the call, or why not.
-  void confirm_read_index(ReadConfirmed done);
+  // the call (or at once from a valid lease if `allow_lease`), or why not.
+  void confirm_read_index(bool allow_lease, ReadConfirmed done);
+  // Leader: whether its lease holds now: no other leader can exist (docs/reads.md).
+  bool lease_is_valid() const;
+  // Leader: the latest moment T such that voters forming a quorum (of each configuration
+  // when joint) answered AppendEntries sent at or after T; this node counts as now.
+  TimePoint quorum_ack_time() const;
   // Leader: a follower answered at this term; confirms the reads it completes a quorum for.
   void on_follower_ack();
   // Fails every read waiting for confirmation (leadership ended).
@@ -223,7 +234,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   std::unique_ptr<FSMCaller> fsm_caller_;
   std::unique_ptr<RingQueue<Task>> apply_queue_;
   // Node::read_index requests (the read-only service's ring), drained on the node lane.
-  std::unique_ptr<RingQueue<std::unique_ptr<ReadIndexClosure>>> read_queue_;
+  std::unique_ptr<RingQueue<ReadRequest>> read_queue_;
   // Null without NodeOptions.snapshot_storage. Lives on the node lane.
   std::shared_ptr<SnapshotExecutor> snapshot_executor_;
   uint64_t snapshot_timer_generation_ = 0;
@@ -264,6 +275,12 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
     ReadConfirmed done;
   };
   std::deque<PendingRead> pending_reads_;
+  // The term in which this leader sent TimeoutNow: the target may win an election at any
+  // moment from then on, so no lease holds for the rest of the term.
+  Term lease_revoked_term_;
+  // When start() ran: a voter refuses other candidates for an election timeout after it
+  // starts, since before its restart it may have heard from a leader whose lease still runs.
+  TimePoint started_at_;
   uint64_t transfer_generation_ = 0;
   // Priority election: the priority this follower waits for before it campaigns, lowered
   // after each leaderless election timeout; kNoPriority: start from the highest again.

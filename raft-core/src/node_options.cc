@@ -65,6 +65,18 @@ Status NodeOptions::validate() const {
     return bad("catchup_margin_entries",
                "must not be negative, got " + std::to_string(catchup_margin_entries));
   }
+  if (!(leader_lease_ratio > 0.0 && leader_lease_ratio <= 1.0)) {
+    return bad("leader_lease_ratio",
+               "must be in (0, 1], got " + std::to_string(leader_lease_ratio));
+  }
+  if (max_clock_drift_ms < 0 || static_cast<double>(election_timeout_ms) * leader_lease_ratio -
+                                        static_cast<double>(max_clock_drift_ms) <
+                                    1.0) {
+    return bad("max_clock_drift_ms",
+               "must be >= 0 and leave a lease of at least 1 ms (election_timeout_ms * "
+               "leader_lease_ratio - max_clock_drift_ms), got " +
+                   std::to_string(max_clock_drift_ms));
+  }
   if (decay_priority_gap < 1 || decay_priority_gap > Configuration::kMaxPriority) {
     return bad("decay_priority_gap", "must be in [1, " +
                                          std::to_string(Configuration::kMaxPriority) + "], got " +

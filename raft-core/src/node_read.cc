@@ -8,24 +8,50 @@
 // an entry of its own term does not know the commit index yet (§8) and answers EAGAIN. A
 // follower or learner asks the leader for the index with the ReadIndex RPC. Either way the
 // closures then wait, on the state-machine lane, until that index is applied.
+#include <algorithm>
+#include <functional>
+
 #include "node_impl.h"
 #include "raft/logging.h"
 
 namespace raft {
 
-void NodeImpl::read_index(std::unique_ptr<ReadIndexClosure> done) {
+void NodeImpl::read_index(std::unique_ptr<ReadIndexClosure> done, ReadMode mode) {
   if (!read_queue_) {
     run_closure(std::move(done), Status::Shutdown("node is not initialized"));
     return;
   }
-  Status queued = read_queue_->publish(std::move(done));
-  if (!queued.ok()) run_closure(std::move(done), queued);
+  ReadRequest request{std::move(done), mode};
+  Status queued = read_queue_->publish(std::move(request));
+  if (!queued.ok()) run_closure(std::move(request.done), queued);
 }
 
-void NodeImpl::handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>& reads) {
-  auto closures = std::make_shared<std::vector<std::unique_ptr<ReadIndexClosure>>>();
-  closures->reserve(reads.size());
-  for (auto& read : reads) closures->push_back(std::move(read));
+void NodeImpl::handle_read_batch(std::vector<ReadRequest>& reads) {
+  // One group per mode: each group is served (and, for kSafe, confirmed) together.
+  std::vector<std::unique_ptr<ReadIndexClosure>> by_mode[3];
+  for (ReadRequest& read : reads) {
+    by_mode[static_cast<int>(read.mode)].push_back(std::move(read.done));
+  }
+  for (ReadMode mode : {ReadMode::kWaitFree, ReadMode::kLease, ReadMode::kSafe}) {
+    auto& closures = by_mode[static_cast<int>(mode)];
+    if (!closures.empty()) serve_reads(std::move(closures), mode);
+  }
+}
+
+void NodeImpl::serve_reads(std::vector<std::unique_ptr<ReadIndexClosure>> reads, ReadMode mode) {
+  if (mode == ReadMode::kWaitFree && role_ == Role::kLeader && lease_is_valid() &&
+      fsm_caller_->applied_index() >= ballot_box_.pending_index()) {
+    // Every write this leader acknowledged was applied before its closure ran, and every
+    // write an earlier leader acknowledged is at or below the first entry of this term.
+    const LogIndex applied = fsm_caller_->applied_index();
+    for (auto& read : reads) {
+      read->set_read_index(applied);
+      run_closure(std::move(read), Status::OK());
+    }
+    return;
+  }
+  auto closures =
+      std::make_shared<std::vector<std::unique_ptr<ReadIndexClosure>>>(std::move(reads));
   // Delivers the read index to the batch: waiting on the fsm lane until it is applied.
   ReadConfirmed deliver = [this, closures](const Status& status, LogIndex index) {
     std::vector<std::unique_ptr<Closure>> ready;
@@ -47,8 +73,9 @@ void NodeImpl::handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>&
             LogIndex(0));
     return;
   }
+  const bool allow_lease = mode != ReadMode::kSafe;
   if (role_ == Role::kLeader) {
-    confirm_read_index(std::move(deliver));
+    confirm_read_index(allow_lease, std::move(deliver));
     return;
   }
   if (leader_id_.empty()) {
@@ -57,7 +84,7 @@ void NodeImpl::handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>&
   }
   // Not leading: the leader knows the index. The answer is delivered on this lane, so that
   // `deliver` (which uses fsm_caller_) never races shutdown.
-  ReadIndexRequest request{group_id_, server_id_, leader_id_};
+  ReadIndexRequest request{group_id_, server_id_, leader_id_, allow_lease};
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   std::shared_ptr<Executor> lane = node_lane_;
   auto shared_deliver = std::make_shared<ReadConfirmed>(std::move(deliver));
@@ -76,7 +103,7 @@ void NodeImpl::handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>&
       });
 }
 
-void NodeImpl::confirm_read_index(ReadConfirmed done) {
+void NodeImpl::confirm_read_index(bool allow_lease, ReadConfirmed done) {
   if (role_ != Role::kLeader) {
     done(not_leader(), LogIndex(0));
     return;
@@ -88,10 +115,39 @@ void NodeImpl::confirm_read_index(ReadConfirmed done) {
          LogIndex(0));
     return;
   }
+  if (allow_lease && lease_is_valid()) {
+    done(Status::OK(), committed);
+    return;
+  }
   pending_reads_.push_back(PendingRead{clock_->now(), committed, std::move(done)});
   // With no other voter (a group of one), this node alone is the quorum.
   on_follower_ack();
   if (!pending_reads_.empty()) replicators_.heartbeat_all_now();
+}
+
+TimePoint NodeImpl::quorum_ack_time() const {
+  const TimePoint now = clock_->now();
+  auto for_conf = [&](const Configuration& voters) {
+    std::vector<TimePoint> times;
+    for (const PeerId& peer : voters.peers()) {
+      times.push_back(peer == server_id_ ? now : replicators_.last_ack_sent_at(peer));
+    }
+    // The quorum-th most recent acknowledgement: a quorum acknowledged at or after it.
+    std::sort(times.begin(), times.end(), std::greater<TimePoint>());
+    return times.at(voters.quorum() - 1);
+  };
+  TimePoint at = for_conf(conf().conf);
+  if (conf().joint()) at = std::min(at, for_conf(conf().old_conf));
+  return at;
+}
+
+bool NodeImpl::lease_is_valid() const {
+  if (role_ != Role::kLeader || transfer_ || lease_revoked_term_ == current_term_) return false;
+  const auto lease = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(
+      static_cast<double>(options_.election_timeout_ms) * options_.leader_lease_ratio -
+      static_cast<double>(options_.max_clock_drift_ms)));
+  const TimePoint acked = quorum_ack_time();
+  return acked != TimePoint::min() && clock_->now() < acked + lease;
 }
 
 void NodeImpl::on_follower_ack() {
@@ -118,10 +174,10 @@ void NodeImpl::handle_read_index(const ReadIndexRequest& request,
 }
 
 void NodeImpl::on_read_index(const ReadIndexRequest& request, RpcCallback<ReadIndexResponse> done) {
-  (void)request;
-  confirm_read_index([done = std::move(done)](const Status& status, LogIndex index) {
-    done(status, ReadIndexResponse{index});
-  });
+  confirm_read_index(request.allow_lease,
+                     [done = std::move(done)](const Status& status, LogIndex index) {
+                       done(status, ReadIndexResponse{index});
+                     });
 }
 
 }  // namespace raft

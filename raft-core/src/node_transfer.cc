@@ -85,6 +85,8 @@ void NodeImpl::maybe_send_timeout_now() {
   // No proposal is taken while transferring, so the log's end stays where it is.
   if (replicators_.match_index(transfer_->target) < log_manager_->last_log_index()) return;
   transfer_->timeout_now_sent = true;
+  // From now on the target may win at any moment: no lease read in this term any more.
+  lease_revoked_term_ = current_term_;
   const uint64_t generation = transfer_->generation;
   TimeoutNowRequest request{group_id_, server_id_, transfer_->target, current_term_};
   std::weak_ptr<NodeImpl> weak = weak_from_this();

@@ -63,6 +63,11 @@ std::vector<PeerId> ReplicatorGroup::acked_since(TimePoint since) const {
   return acked;
 }
 
+TimePoint ReplicatorGroup::last_ack_sent_at(const PeerId& peer) const {
+  auto it = replicators_.find(peer);
+  return it == replicators_.end() ? TimePoint::min() : it->second->last_ack_sent_at();
+}
+
 void ReplicatorGroup::heartbeat_all_now() {
   for (const auto& [peer, replicator] : replicators_) replicator->heartbeat_now();
 }

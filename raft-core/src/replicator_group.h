@@ -42,6 +42,8 @@ class ReplicatorGroup {
   // The followers that answered, at the leader's term, an AppendEntries sent at or after
   // `since`.
   std::vector<PeerId> acked_since(TimePoint since) const;
+  // Replicator::last_ack_sent_at of `peer`; TimePoint::min() if it has none.
+  TimePoint last_ack_sent_at(const PeerId& peer) const;
   // Every follower gets a heartbeat now.
   void heartbeat_all_now();
   std::vector<PeerReplicationStatus> status() const;

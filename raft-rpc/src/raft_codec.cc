@@ -286,6 +286,7 @@ std::string encode(const TimeoutNowResponse& response) {
 std::string encode(const ReadIndexRequest& request) {
   pb::ReadIndexRequest wire;
   encode_route(request, &wire);
+  wire.set_allow_lease(request.allow_lease);
   return wire.SerializeAsString();
 }
 
@@ -476,6 +477,7 @@ Status decode(std::string_view bytes, ReadIndexRequest* out) {
   constexpr std::string_view kWhat = "ReadIndexRequest";
   pb::ReadIndexRequest wire;
   if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  out->allow_lease = wire.allow_lease();
   return decode_route(wire, kWhat, out);
 }
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@ class RecordingStateMachine : public StateMachine {
  public:
   void on_apply(Iterator& iter) override {
     enter();
+    if (before_apply_) before_apply_();
     for (; iter.valid(); iter.next()) {
       if (!fail_on_data_.empty() && iter.data() == fail_on_data_) {
         iter.set_error_and_rollback(1, Status::InvalidArgument("refused " + fail_on_data_));
@@ -115,6 +117,9 @@ class RecordingStateMachine : public StateMachine {
     return Status::OK();
   }
 
+  // Runs `hook` at the start of every on_apply (e.g. to make applying slow in simulated time).
+  // Set it before the node starts applying, or from the fsm lane.
+  void before_apply(std::function<void()> hook) { before_apply_ = std::move(hook); }
   // Makes on_apply refuse (set_error_and_rollback) the first entry whose data equals `data`.
   void fail_on(std::string data) { fail_on_data_ = std::move(data); }
 
@@ -183,6 +188,7 @@ class RecordingStateMachine : public StateMachine {
   std::atomic<bool> in_callback_{false};
   std::atomic<bool> shut_down_{false};
   std::string fail_on_data_;
+  std::function<void()> before_apply_;
   int snapshots_saved_ = 0;   // Guarded by mutex_.
   int snapshots_loaded_ = 0;  // Guarded by mutex_.
 };

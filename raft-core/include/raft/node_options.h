@@ -46,6 +46,15 @@ struct NodeOptions {
   // Seeds the election-timeout randomization. 0 means seed from std::random_device.
   uint64_t random_seed = 0;
 
+  // Lease reads (ReadMode::kLease, kWaitFree; docs/reads.md): a leader's lease lasts
+  // election_timeout_ms * leader_lease_ratio - max_clock_drift_ms from the moment it sent the
+  // heartbeats a quorum last answered. Voters refuse other candidates for an election timeout
+  // after hearing from the leader (and after they start), which is what the lease relies on;
+  // max_clock_drift_ms is how much the clocks of two replicas may drift apart within one
+  // election timeout. Must leave a positive lease.
+  double leader_lease_ratio = 0.9;
+  int64_t max_clock_drift_ms = 100;
+
   // Ring capacities are powers of two; "max" batch sizes bound one drain of the ring.
   size_t apply_queue_capacity = 16384;
   size_t apply_batch_max = 32;

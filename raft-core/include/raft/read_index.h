@@ -13,6 +13,22 @@
 
 namespace raft {
 
+// How Node::read_index makes a read linearizable (docs/reads.md).
+enum class ReadMode {
+  // ReadIndex: one heartbeat round confirms leadership. Needs no clock assumption.
+  kSafe,
+  // A leader within its lease (it heard from a quorum recently enough that no other leader can
+  // exist, assuming clocks drift apart by at most NodeOptions.max_clock_drift_ms per election
+  // timeout) answers without the round; anywhere else, or outside the lease, as kSafe.
+  kLease,
+  // As kLease, and a leader inside its lease that has applied the first entry of its term
+  // does not even wait for the state machine: the closure runs at once, on the node lane,
+  // with read_index() = what was applied then. Every acknowledged write is already applied on
+  // that leader, so a read of the state machine is linearizable, but it runs concurrently with
+  // on_apply: the state machine must allow that read from another thread. Otherwise as kLease.
+  kWaitFree,
+};
+
 class ReadIndexClosure : public Closure {
  public:
   // Valid when run() gets OK: this node's state machine has applied at least this index.

@@ -119,6 +119,8 @@ struct ReadIndexRequest {
   GroupId group_id;
   PeerId server_id;  // The asking follower or learner.
   PeerId peer_id;    // The receiver, believed to lead.
+  // The leader may answer from its lease, without a heartbeat round (ReadMode::kLease).
+  bool allow_lease = false;
 };
 
 struct ReadIndexResponse {
