@@ -88,6 +88,11 @@ def _mount_points(source: str) -> list[str]:
     return sorted(points, key=len, reverse=True)
 
 
+def tmpfs_mounts() -> list[str]:
+    """The data-directory tmpfs mounts of runs (this one's, or ones killed before cleanup)."""
+    return _mount_points(TMPFS_SOURCE)
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
@@ -395,7 +400,7 @@ def cleanup_leftovers() -> list[str]:
                 removed.append(f"process {pid} ({argv[0].decode(errors='replace')})")
             except ProcessLookupError:
                 pass
-    for mount_point in _mount_points(TMPFS_SOURCE):
+    for mount_point in tmpfs_mounts():
         if subprocess.run(["umount", mount_point], check=False,
                           capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", mount_point], check=False, capture_output=True)

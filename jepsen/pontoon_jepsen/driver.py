@@ -570,8 +570,13 @@ def main(argv: Optional[list[str]] = None, out: TextIO = sys.stdout) -> int:
         removed = cluster_mod.cleanup_leftovers()
         print("\n".join(removed) if removed else "nothing to clean up", file=out)
         return 0
-    if os.path.exists(os.path.join(args.out, "nodes")):
-        shutil.rmtree(os.path.join(args.out, "nodes"))
+    nodes_dir = os.path.abspath(os.path.join(args.out, "nodes"))
+    if any(m.startswith(nodes_dir + os.sep) for m in cluster_mod.tmpfs_mounts()):
+        print(f"run.py: {nodes_dir} still has tmpfs mounts from a killed run; run "
+              "'run.py --cleanup' first", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if os.path.exists(nodes_dir):
+        shutil.rmtree(nodes_dir)
     runner = Runner(args, out)
     signal.signal(signal.SIGTERM, _raise_on_signal)
     signal.signal(signal.SIGINT, _raise_on_signal)
