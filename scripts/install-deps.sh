@@ -11,6 +11,7 @@ packages=(
   libconcurrentqueue-dev
   catch2
   python3
+  faketime  # jepsen: the clock-skew nemesis preloads its libfaketime
 )
 
 missing=()

@@ -13,14 +13,24 @@ Two networks:
             invalidates cached routes), so Raft traffic stops both ways while the driver's
             clients still reach every node. Healing deletes the routes.
 
+Disk limits (for the disk nemeses): every node's data directory is its own tmpfs of a fixed
+size, mounted with the source name "pontoon-jepsen-tmpfs" (which is how cleanup_leftovers()
+finds it in /proc/mounts), so that filling it fails only that node's writes, with ENOSPC.
+close() copies the data out and unmounts it, leaving nodes/nI/ as without limits.
+
+Clock skew: a node can be started under libfaketime (Debian's libfaketime, from the faketime
+package), LD_PRELOADed with a FAKETIME spec from nemesis.faketime_spec().
+
 Nothing is sent anywhere but 127.0.0.0/8 and the namespaces created here. Every process,
-namespace and link created is recorded and removed by close(), and cleanup_leftovers() removes
-anything named with these prefixes after an interrupted run.
+namespace, link and mount created is recorded and removed by close(), and cleanup_leftovers()
+removes anything named with these prefixes after an interrupted run.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +41,9 @@ NETNS_PREFIX = "pontoon-jepsen-"
 LINK_PREFIX = "pj"
 GROUP_PREFIX = "pontoon-jepsen-"
 SUBNET = "10.213"
+TMPFS_SOURCE = "pontoon-jepsen-tmpfs"
+FILLER_NAME = "jepsen-disk-filler"
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -48,6 +61,36 @@ def netns_available() -> tuple[bool, str]:
         return True, ""
     except (OSError, subprocess.CalledProcessError) as e:
         return False, f"'ip netns add' failed: {getattr(e, 'stderr', '') or e}"
+
+
+def faketime_available() -> tuple[bool, str]:
+    if os.path.exists(FAKETIME_LIB):
+        return True, ""
+    return False, (f"{FAKETIME_LIB} is missing: install Debian's faketime package "
+                   "(apt-get install faketime, or scripts/install-deps.sh)")
+
+
+def tmpfs_available() -> tuple[bool, str]:
+    if os.geteuid() != 0:
+        return False, "a size-limited data directory per node (mount -t tmpfs) needs root"
+    return True, ""
+
+
+def _mount_points(source: str) -> list[str]:
+    """Mount points of tmpfs mounts whose source is `source`, deepest first."""
+    points = []
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        for line in mounts:
+            fields = line.split()
+            if len(fields) >= 3 and fields[0] == source and fields[2] == "tmpfs":
+                # /proc/mounts escapes spaces and the like as octal.
+                points.append(fields[1].encode().decode("unicode_escape"))
+    return sorted(points, key=len, reverse=True)
+
+
+def tmpfs_mounts() -> list[str]:
+    """The data-directory tmpfs mounts of runs (this one's, or ones killed before cleanup)."""
+    return _mount_points(TMPFS_SOURCE)
 
 
 def port_free(host: str, port: int) -> bool:
@@ -71,6 +114,7 @@ class Node:
         self.log_path = log_path
         self.process: Optional[subprocess.Popen] = None
         self.paused = False
+        self.clock_rate: Optional[float] = None  # Set while it runs under libfaketime.
 
     @property
     def endpoint(self) -> str:
@@ -83,13 +127,16 @@ class Node:
 
 class Cluster:
     def __init__(self, service, nodes: int, bin_dir: str, out_dir: str, seed: int,
-                 network: str, election_timeout_ms: int = 1000):
+                 network: str, election_timeout_ms: int = 1000,
+                 log_storage: Optional[str] = None, disk_limit_mb: Optional[int] = None):
         self.service = service
         self.bin = os.path.join(bin_dir, service.server_binary)
         if not os.access(self.bin, os.X_OK):
             raise FileNotFoundError(f"--bin-dir: no executable {self.bin}")
         self.network = network
         self.election_timeout_ms = election_timeout_ms
+        self.log_storage = log_storage  # None: the server's default.
+        self.disk_limit_mb = disk_limit_mb  # None: data directories on the ordinary disk.
         self.group = f"{GROUP_PREFIX}{service.name}"
         self.slot = self._pick_slot(seed) if network == "netns" else None
         base_port = self._pick_base_port(seed, nodes)
@@ -103,6 +150,7 @@ class Cluster:
         self._namespaces: list[str] = []
         self._links: list[str] = []
         self._routes: set[tuple[str, str]] = set()  # (netns, blackholed address)
+        self._mounts: list[str] = []
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -143,26 +191,78 @@ class Cluster:
             _ip("-n", node.netns, "link", "set", "eth0", "up")
             _ip("-n", node.netns, "link", "set", "lo", "up")
 
+    def set_up_storage(self) -> None:
+        """With a disk limit: mounts each node's data directory as its own tmpfs."""
+        if self.disk_limit_mb is None:
+            return
+        for node in self.nodes:
+            os.makedirs(node.data_dir, exist_ok=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_limit_mb}m,mode=0755",
+                            TMPFS_SOURCE, node.data_dir], check=True, capture_output=True,
+                           text=True)
+            self._mounts.append(node.data_dir)
+
+    def fill_disk(self, node: Node) -> int:
+        """Writes a filler file into the node's data directory until the file system is full
+        (ENOSPC). Returns the bytes written. REQUIRES: a disk limit (it would fill the real
+        disk otherwise)."""
+        assert node.data_dir in self._mounts, "fill_disk needs the node's data on its tmpfs"
+        written = 0
+        with open(os.path.join(node.data_dir, FILLER_NAME), "wb", buffering=0) as filler:
+            for chunk_size in (1 << 20, 1 << 12, 1):
+                chunk = b"\0" * chunk_size
+                while True:
+                    try:
+                        written += filler.write(chunk)
+                    except OSError as e:
+                        if e.errno != errno.ENOSPC:
+                            raise
+                        break
+        return written
+
+    def unfill_disk(self, node: Node) -> None:
+        try:
+            os.remove(os.path.join(node.data_dir, FILLER_NAME))
+        except FileNotFoundError:
+            pass
+
+    def free_bytes(self, node: Node) -> int:
+        stat = os.statvfs(node.data_dir)
+        return stat.f_bavail * stat.f_frsize
+
     # -- processes -----------------------------------------------------------------------
 
     def conf(self) -> str:
         return ",".join(node.endpoint for node in self.nodes)
 
-    def start(self, node: Node) -> None:
+    def start(self, node: Node, faketime: Optional[str] = None,
+              clock_rate: Optional[float] = None) -> None:
+        """Starts the node's server on its data directory; with `faketime` (a FAKETIME spec),
+        under libfaketime, its clocks running at `clock_rate`."""
         assert not node.running
         os.makedirs(node.data_dir, exist_ok=True)
         command = [self.bin, "--group", self.group, "--peer", node.endpoint, "--conf",
                    self.conf(), "--data", node.data_dir,
                    "--election-timeout-ms", str(self.election_timeout_ms)]
+        if self.log_storage is not None:
+            command += ["--log-storage", self.log_storage]
+        env = None
+        if faketime is not None:
+            # "ip netns exec" runs under it too, before exec()ing the server; harmless.
+            env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME=faketime)
         if node.netns:
             command = ["ip", "netns", "exec", node.netns] + command  # exec()s: same pid.
         log = open(node.log_path, "ab")
-        log.write(f"==== {time.strftime('%H:%M:%S')} starting {' '.join(command)}\n".encode())
+        under = f"FAKETIME='{faketime}' LD_PRELOAD={FAKETIME_LIB} " if faketime else ""
+        log.write(f"==== {time.strftime('%H:%M:%S')} starting {under}{' '.join(command)}\n"
+                  .encode())
         log.flush()
         node.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        env=env)
         log.close()
         node.paused = False
+        node.clock_rate = clock_rate if faketime is not None else None
 
     def start_all(self) -> None:
         for node in self.nodes:
@@ -171,6 +271,19 @@ class Cluster:
     def kill(self, node: Node) -> None:
         if node.running:
             node.process.send_signal(signal.SIGKILL)
+            node.process.wait()
+        node.paused = False
+
+    def stop(self, node: Node, timeout_s: float = 5.0) -> None:
+        """Stops the node as an operator would (SIGTERM), SIGKILL if it takes too long."""
+        if not node.running:
+            return
+        node.process.send_signal(signal.SIGCONT)
+        node.process.send_signal(signal.SIGTERM)
+        try:
+            node.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
             node.process.wait()
         node.paused = False
 
@@ -230,6 +343,23 @@ class Cluster:
                 _ip("link", "del", link, check=False)
             self._namespaces.clear()
             self._links.clear()
+            for mount_point in self._mounts:
+                _unmount_keeping_data(mount_point)
+            self._mounts.clear()
+
+
+def _unmount_keeping_data(mount_point: str) -> None:
+    """Unmounts a node's tmpfs, leaving a copy of its data (without the filler) in its place."""
+    saved = mount_point + ".saved"
+    try:
+        shutil.copytree(mount_point, saved, symlinks=True,
+                        ignore=shutil.ignore_patterns(FILLER_NAME))
+    except (OSError, shutil.Error):
+        saved = None  # The data is lost with the tmpfs; the node's log is outside it.
+    subprocess.run(["umount", mount_point], check=False, capture_output=True)
+    if saved and not os.path.ismount(mount_point):
+        shutil.rmtree(mount_point, ignore_errors=True)
+        os.rename(saved, mount_point)
 
 
 def cleanup_leftovers() -> list[str]:
@@ -270,4 +400,9 @@ def cleanup_leftovers() -> list[str]:
                 removed.append(f"process {pid} ({argv[0].decode(errors='replace')})")
             except ProcessLookupError:
                 pass
+    for mount_point in tmpfs_mounts():
+        if subprocess.run(["umount", mount_point], check=False,
+                          capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", mount_point], check=False, capture_output=True)
+        removed.append(f"tmpfs {mount_point}")
     return removed

@@ -3,13 +3,16 @@ checks the history.
 
     python3 jepsen/run.py --service counter|atomic --nodes 3|5 --time-limit-s N \
         --nemesis LIST --seed S --out DIR [--clients N] [--bin-dir DIR] [--keys K] \
-        [--network auto|loopback|netns] [--op-timeout-s T]
+        [--network auto|loopback|netns] [--op-timeout-s T] [--log-storage rocksdb|segments]
+        [--disk-limit-mb M]
     python3 jepsen/run.py --cleanup
 
 Writes into --out: history.jsonl (docs/jepsen.md's format), nemesis.jsonl (each fault's start
-and heal, on the history's clock), run.json (the arguments and the planned schedule),
-nodes/nI.log and nodes/nI/ (each server's output and data), verdict.json (check.py's), and
-prints a summary. Exit status: 0 valid, 1 invalid, 2 bad usage, 3 undecided, 4 the run itself
+and heal, on the history's clock, with what the node reported), run.json (the arguments and
+the planned schedule), nodes/nI.log and nodes/nI/ (each server's output and data),
+verdict.json (check.py's, plus the driver's own checks of the nodes: "nemesis_checks"), and
+prints a summary. A failed driver check (a node that did not catch up after the run, a full
+disk the node did not report) makes the run invalid even if the history is linearizable. Exit status: 0 valid, 1 invalid, 2 bad usage, 3 undecided, 4 the run itself
 failed (a server would not start, no leader was elected).
 """
 
@@ -64,6 +67,12 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="auto: netns if the nemesis partitions, else loopback")
     p.add_argument("--op-timeout-s", type=float, default=2.0, metavar="T")
     p.add_argument("--election-timeout-ms", type=int, default=1000, metavar="MS")
+    p.add_argument("--log-storage", choices=("rocksdb", "segments"), default=None,
+                   help="passed to the servers (default: theirs, rocksdb)")
+    p.add_argument("--disk-limit-mb", type=int, default=64, metavar="M",
+                   help="with a disk nemesis: the size of each node's tmpfs (default "
+                   "%(default)s: below the ~70 MB RocksDB preallocates for its write-ahead log, "
+                   "so that a full disk fails the next write instead of filling a reserve)")
     args = p.parse_args(argv)
     if args.cleanup:
         return args
@@ -78,6 +87,8 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
         p.error("--keys must be in [1, 10000]")
     if args.op_timeout_s <= 0:
         p.error("--op-timeout-s must be positive")
+    if not 16 <= args.disk_limit_mb <= 16384:
+        p.error("--disk-limit-mb must be in [16, 16384]")
     try:
         args.faults = nemesis_mod.parse_nemesis(args.nemesis, args.nodes)
     except ValueError as e:
@@ -92,6 +103,14 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
         ok, why = cluster_mod.netns_available()
         if not ok:
             p.error(f"--network netns: {why}")
+    if nemesis_mod.needs_faketime(args.faults):
+        ok, why = cluster_mod.faketime_available()
+        if not ok:
+            p.error(f"--nemesis: clock skew needs libfaketime: {why}")
+    if nemesis_mod.needs_disk_limits(args.faults):
+        ok, why = cluster_mod.tmpfs_available()
+        if not ok:
+            p.error(f"--nemesis: disk faults need {why}")
     service = services.SERVICES[args.service]
     bin_dir = args.bin_dir or DEFAULT_BIN_DIR
     nested = os.path.join(bin_dir, args.service)
@@ -166,6 +185,21 @@ class NemesisLog:
         self._stream.close()
 
 
+def node_status(node: cluster_mod.Node, service: services.Service,
+                timeout_s: float = 1.0) -> dict:
+    """What the node says of itself (services.parse_status), or {"role": "exited"} or
+    {"role": "no answer"}."""
+    if not node.running:
+        return {"role": "exited"}
+    connection = wire.Connection(node.host, node.port)
+    try:
+        return services.parse_status(connection.call(service.status_method, b"", timeout_s))
+    except (wire.NotSent, wire.Lost, wire.RpcError) as e:
+        return {"role": "no answer", "error": str(e)}
+    finally:
+        connection.close()
+
+
 def find_leader(cluster: cluster_mod.Cluster, service: services.Service,
                 timeout_s: float = 0.5) -> Optional[cluster_mod.Node]:
     """The node that says it leads (the highest term wins), or None."""
@@ -207,6 +241,9 @@ class Runner:
         self.workers: list[threading.Thread] = []
         self.schedule = nemesis_mod.schedule(args.faults, args.nodes, args.seed,
                                              args.time_limit_s)
+        self._filled: dict[int, int] = {}  # Node index -> its log's size when its disk filled.
+        self.disk_reports: list[nemesis_mod.DiskFaultReport] = []
+        self.checks: list[dict] = []  # The driver's own checks, for verdict.json.
 
     # -- clients -------------------------------------------------------------------------
 
@@ -236,12 +273,17 @@ class Runner:
     def _node(self, index: int) -> cluster_mod.Node:
         return self.cluster.nodes[index - 1]
 
-    def _begin(self, fault: nemesis_mod.Fault) -> list[int]:
+    def _begin(self, fault: nemesis_mod.Fault) -> tuple[list[int], dict]:
+        """Injects the fault; returns the nodes it hit and what to log with its start."""
         name = fault.name
         nodes = fault.nodes
         if name.endswith("-leader"):
             leader = find_leader(self.cluster, self.service)
             nodes = [leader.index] if leader else [1]
+        if name.startswith("skew-"):
+            return nodes, self._begin_skew(self._node(nodes[0]), fault.rate)
+        if name.startswith("disk-"):
+            return nodes, self._begin_disk_full(self._node(nodes[0]))
         if name.startswith("kill-"):
             for i in nodes:
                 self.cluster.kill(self._node(i))
@@ -252,9 +294,14 @@ class Runner:
             planned = nemesis_mod.Fault(name, fault.start_s, fault.hold_s, nodes, fault.links)
             for a, b in nemesis_mod.blocked_pairs(planned, self.args.nodes):
                 self.cluster.cut(self._node(a), self._node(b))
-        return nodes
+        return nodes, {"links": fault.links} if fault.links else {}
 
-    def _end(self, fault: nemesis_mod.Fault, nodes: list[int]) -> None:
+    def _end(self, fault: nemesis_mod.Fault, nodes: list[int]) -> dict:
+        """Heals the fault; returns what to log with its stop."""
+        if fault.name.startswith("skew-"):
+            return self._end_skew(self._node(nodes[0]))
+        if fault.name.startswith("disk-"):
+            return self._end_disk_full(fault.name, self._node(nodes[0]))
         if fault.name.startswith("kill-"):
             for i in nodes:
                 self.cluster.start(self._node(i))
@@ -263,6 +310,48 @@ class Runner:
                 self.cluster.resume(self._node(i))
         else:
             self.cluster.heal()
+        return {}
+
+    def _begin_skew(self, node: cluster_mod.Node, rate: float) -> dict:
+        """Restarts the node on its data under libfaketime, its clocks running at `rate`."""
+        self.cluster.stop(node)
+        spec = nemesis_mod.faketime_spec(rate, time.time(), time.monotonic())
+        self._skew_log_offset = _file_size(node.log_path)
+        self.cluster.start(node, faketime=spec, clock_rate=rate)
+        self._skew_started = time.monotonic()
+        return {"rate": rate, "faketime": spec}
+
+    def _end_skew(self, node: cluster_mod.Node) -> dict:
+        """Restarts the node normally. Logs how much time the skewed server's log timestamps
+        span against the real time it ran: the evidence that its clock did run at the rate."""
+        self.cluster.stop(node)
+        real_s = time.monotonic() - self._skew_started
+        self.cluster.start(node)
+        log_s = nemesis_mod.log_time_span_s(_read_from(node.log_path, self._skew_log_offset))
+        fields: dict[str, Any] = {"ran_s": round(real_s, 3)}
+        if log_s is not None:
+            fields["log_clock_s"] = round(log_s, 3)
+        return fields
+
+    def _begin_disk_full(self, node: cluster_mod.Node) -> dict:
+        self._filled[node.index] = _file_size(node.log_path)
+        filled = self.cluster.fill_disk(node)
+        return {"filler_bytes": filled, "free_bytes": self.cluster.free_bytes(node)}
+
+    def _end_disk_full(self, fault_name: str, node: cluster_mod.Node) -> dict:
+        """Records what the node said while its disk was full, then frees the disk and
+        restarts the node (kill -9 and start: a node stopped on a storage error stays so)."""
+        status = node_status(node, self.service)
+        log_offset = self._filled.pop(node.index)
+        errors = nemesis_mod.storage_error_lines(_read_from(node.log_path, log_offset))
+        report = nemesis_mod.DiskFaultReport(fault_name, node.index, status["role"],
+                                             errors[:3])
+        self.disk_reports.append(report)
+        self.cluster.unfill_disk(node)
+        self.cluster.kill(node)
+        self.cluster.start(node)
+        return {"role": status["role"], "storage_errors": errors[:3],
+                "storage_error_count": len(errors)}
 
     def _sleep_until(self, t0: float, at_s: float) -> None:
         while not self.stop.is_set():
@@ -276,20 +365,27 @@ class Runner:
             self._sleep_until(t0, fault.start_s)
             if self.stop.is_set():
                 return
-            nodes = self._begin(fault)
-            extra = {"links": fault.links} if fault.links else {}
+            nodes, extra = self._begin(fault)
             self.nemesis_log.log("start", fault.name, nodes=nodes, **extra)
+            healed: dict = {}
             try:
                 self._sleep_until(t0, fault.start_s + fault.hold_s)
             finally:
-                self._end(fault, nodes)
-                self.nemesis_log.log("stop", fault.name, nodes=nodes)
+                healed = self._end(fault, nodes)
+                self.nemesis_log.log("stop", fault.name, nodes=nodes, **healed)
         self._sleep_until(t0, self.args.time_limit_s)
 
     def _heal_everything(self) -> None:
+        """Undoes whatever an interrupted fault left (normally nothing is left)."""
         self.cluster.heal()
         for node in self.cluster.nodes:
             self.cluster.resume(node)
+            if node.index in self._filled:
+                self._filled.pop(node.index)
+                self.cluster.unfill_disk(node)
+                self.cluster.kill(node)
+            if node.clock_rate is not None:
+                self.cluster.stop(node)
             if not node.running:
                 self.cluster.start(node)
 
@@ -298,9 +394,13 @@ class Runner:
     def run(self) -> int:
         args = self.args
         os.makedirs(os.path.join(args.out, "nodes"), exist_ok=True)
+        disk_limit = (args.disk_limit_mb if nemesis_mod.needs_disk_limits(args.faults)
+                      else None)
         self.cluster = cluster_mod.Cluster(self.service, args.nodes, args.server_dir, args.out,
-                                           args.seed, args.network, args.election_timeout_ms)
+                                           args.seed, args.network, args.election_timeout_ms,
+                                           args.log_storage, disk_limit)
         self._write_run_json()
+        self.cluster.set_up_storage()
         self.cluster.set_up_network()
         self.cluster.start_all()
         if wait_for_leader(self.cluster, self.service, 30.0) is None:
@@ -326,7 +426,34 @@ class Runner:
         self._final_reads()
         self.history.close()
         self.nemesis_log.close()
+        self._check_nodes()
         return self._check()
+
+    def _check_nodes(self) -> None:
+        """The driver's own checks, after the final reads (no more writes): every node is
+        up and has applied what the leader committed (a node that could not restart on its
+        data, or does not catch up, fails), and every full disk was reported by its node."""
+        self.checks = [nemesis_mod.check_disk_fault(r) for r in self.disk_reports]
+        leader = wait_for_leader(self.cluster, self.service, 10.0)
+        target = node_status(leader, self.service).get("commit_index") if leader else None
+        for node in self.cluster.nodes:
+            self.checks.append(self._check_caught_up(node, target))
+
+    def _check_caught_up(self, node: cluster_mod.Node, target: Optional[int]) -> dict:
+        check = {"check": "caught-up", "node": node.index}
+        if target is None:
+            return {**check, "ok": False, "detail": "no leader after the run"}
+        deadline = time.monotonic() + 30.0
+        while True:
+            status = node_status(node, self.service)
+            applied = status.get("applied_index")
+            if applied is not None and applied >= target and status["role"] != "error":
+                return {**check, "ok": True, "detail": f"applied {applied} >= {target}"}
+            if time.monotonic() > deadline or status["role"] == "exited":
+                return {**check, "ok": False,
+                        "detail": f"role {status['role']}, applied {applied}, leader's commit "
+                                  f"index {target} (see nodes/n{node.index}.log)"}
+            time.sleep(0.2)
 
     def _final_reads(self) -> None:
         """After every fault is healed and every client is done: reads the checkers can hold
@@ -348,6 +475,8 @@ class Runner:
                   "nemesis": a.nemesis, "faults": a.faults, "seed": a.seed,
                   "clients": a.clients, "keys": a.keys, "network": a.network,
                   "op_timeout_s": a.op_timeout_s, "election_timeout_ms": a.election_timeout_ms,
+                  "log_storage": a.log_storage or "rocksdb",
+                  "disk_limit_mb": a.disk_limit_mb if self.cluster.disk_limit_mb else None,
                   "endpoints": self.cluster.conf().split(","),
                   "schedule": [f.to_json() for f in self.schedule]}
         with open(os.path.join(a.out, "run.json"), "w", encoding="utf-8") as f:
@@ -359,6 +488,17 @@ class Runner:
         code = cli.main(["--model", self.service.checker_model, "--initial",
                          self.service.checker_initial, "--verdict", verdict_path,
                          history_path], out=self.out)
+        failed = [c for c in self.checks if not c["ok"]]
+        if os.path.exists(verdict_path):
+            with open(verdict_path, encoding="utf-8") as f:
+                verdict = json.load(f)
+            verdict["nemesis_checks"] = self.checks
+            if failed:
+                verdict["valid"] = False
+            with open(verdict_path, "w", encoding="utf-8") as f:
+                json.dump(verdict, f)
+        if failed and code == cli.EXIT_VALID:
+            code = cli.EXIT_INVALID
         self._summary(code)
         return code
 
@@ -376,16 +516,21 @@ class Runner:
             f"operations: {counts['invoke']} invoked, {counts['ok']} ok, {counts['fail']} fail, "
             f"{counts['info']} info",
             "faults: " + (", ".join(f"{n} x{c}" for n, c in sorted(faults.items())) or "none"),
-            f"verdict: {verdict} (verdict.json in {a.out})",
+            f"node checks: {sum(c['ok'] for c in self.checks)} of {len(self.checks)} passed",
         ]
+        lines += [f"  FAILED {c['check']} n{c['node']}: {c['detail']}"
+                  for c in self.checks if not c["ok"]]
+        lines.append(f"verdict: {verdict} (verdict.json in {a.out})")
         if code != cli.EXIT_VALID:
+            storage = f" --log-storage {a.log_storage}" if a.log_storage else ""
             lines.append(f"replay: python3 jepsen/run.py --service {a.service} --nodes {a.nodes} "
                          f"--time-limit-s {a.time_limit_s:g} --nemesis {a.nemesis} "
-                         f"--seed {a.seed} --clients {a.clients} --out DIR")
+                         f"--seed {a.seed} --clients {a.clients}{storage} --out DIR")
             lines.append("schedule (seconds after the workload started):")
             for f in self.schedule:
                 lines.append(f"  {f.start_s:7.3f} +{f.hold_s:.3f}  {f.name} {f.nodes or ''}"
-                             f"{' links ' + str(f.links) if f.links else ''}")
+                             f"{' links ' + str(f.links) if f.links else ''}"
+                             f"{' rate x' + format(f.rate, 'g') if f.rate else ''}")
         text = "\n".join(lines) + "\n"
         with open(os.path.join(a.out, "summary.txt"), "w", encoding="utf-8") as f:
             f.write(text)
@@ -402,6 +547,19 @@ class Runner:
             self.history.close()
 
 
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _read_from(path: str, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
+
+
 def _raise_on_signal(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -412,8 +570,13 @@ def main(argv: Optional[list[str]] = None, out: TextIO = sys.stdout) -> int:
         removed = cluster_mod.cleanup_leftovers()
         print("\n".join(removed) if removed else "nothing to clean up", file=out)
         return 0
-    if os.path.exists(os.path.join(args.out, "nodes")):
-        shutil.rmtree(os.path.join(args.out, "nodes"))
+    nodes_dir = os.path.abspath(os.path.join(args.out, "nodes"))
+    if any(m.startswith(nodes_dir + os.sep) for m in cluster_mod.tmpfs_mounts()):
+        print(f"run.py: {nodes_dir} still has tmpfs mounts from a killed run; run "
+              "'run.py --cleanup' first", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if os.path.exists(nodes_dir):
+        shutil.rmtree(nodes_dir)
     runner = Runner(args, out)
     signal.signal(signal.SIGTERM, _raise_on_signal)
     signal.signal(signal.SIGINT, _raise_on_signal)

@@ -10,9 +10,15 @@ Each fault is held for a few seconds and then healed, with a quiet gap between f
   partition-ring      (5 nodes) a ring: each node reaches only its two neighbours, so every
                       node sees a majority (itself and two) but no two see the same one
   partition-bridge    (5 nodes) two halves joined by one node that reaches both
+  skew-fast, skew-slow  one node restarted (SIGTERM, same data) under libfaketime with its
+                      clocks running at SKEW_FAST_RATE or SKEW_SLOW_RATE, then restarted normally
+  skew-leader         the same for the current leader, at a rate drawn from the seed
+  disk-full-one       one node's data directory (its own tmpfs) filled until writes fail with
+  disk-full-leader    ENOSPC; healed by removing the filler and restarting the node (kill -9:
+                      a node stopped on a storage error does not recover by itself)
 
 --nemesis takes a comma-separated list of fault names or families ("kill", "pause",
-"partition", "all"). The schedule (which fault, which nodes, when, how long) is drawn from a
+"partition", "skew", "disk", "all"). The schedule (which fault, which nodes, when, how long) is drawn from a
 random.Random(seed) before the run starts, so the same --seed replays the same schedule;
 "the leader" is resolved when the fault begins.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from typing import Optional
 
 FAMILIES = {
@@ -28,9 +35,13 @@ FAMILIES = {
     "pause": ["pause-one", "pause-leader", "pause-minority"],
     "partition": ["partition-one", "partition-leader", "partition-halves", "partition-ring",
                   "partition-bridge"],
+    "skew": ["skew-fast", "skew-slow", "skew-leader"],
+    "disk": ["disk-full-one", "disk-full-leader"],
 }
 ALL_FAULTS = [f for family in FAMILIES.values() for f in family]
 FIVE_NODES_ONLY = {"partition-ring", "partition-bridge"}
+SKEW_FAST_RATE = 2.0  # The skewed node's clocks run this many times as fast as real time.
+SKEW_SLOW_RATE = 0.5
 
 
 def parse_nemesis(text: str, nodes: int) -> list[str]:
@@ -47,7 +58,7 @@ def parse_nemesis(text: str, nodes: int) -> list[str]:
             expansion = [word]
         else:
             raise ValueError(f"unknown nemesis '{word}' (faults: {', '.join(ALL_FAULTS)}; "
-                             "families: kill, pause, partition, all; or none)")
+                             f"families: {', '.join(FAMILIES)}, all; or none)")
         for fault in expansion:
             if fault in FIVE_NODES_ONLY and nodes < 5 and word != fault:
                 continue  # A family skips what does not apply to this many nodes.
@@ -62,6 +73,31 @@ def needs_partitions(faults: list[str]) -> bool:
     return any(f.startswith("partition-") for f in faults)
 
 
+def needs_faketime(faults: list[str]) -> bool:
+    return any(f.startswith("skew-") for f in faults)
+
+
+def needs_disk_limits(faults: list[str]) -> bool:
+    """Whether every node's data directory must be its own size-limited file system."""
+    return any(f.startswith("disk-") for f in faults)
+
+
+def faketime_spec(rate: float, realtime_s: float, monotonic_s: float) -> str:
+    """libfaketime's FAKETIME for clocks running at `rate` from now on.
+
+    libfaketime 0.9.10 applies a relative offset to CLOCK_MONOTONIC as if it were the
+    realtime clock: under "+0 x2" the process reads a monotonic clock near the Unix time
+    (about 1.8e9 s) instead of the kernel's (seconds since boot). The servers' timer thread
+    waits with pthread_cond_clockwait(CLOCK_MONOTONIC), which libfaketime does not intercept,
+    so the kernel gets that faked deadline unconverted and its timers stop firing (measured:
+    no election at all). The offset here, monotonic - realtime, starts the faked monotonic
+    clock at the kernel's value, so only its rate differs (and the realtime clock reads 1970
+    plus the uptime: log timestamps of a skewed node are not wall-clock times).
+    """
+    assert rate > 0, rate
+    return f"{monotonic_s - realtime_s:+.6f} x{rate:.6g}"
+
+
 @dataclasses.dataclass
 class Fault:
     name: str
@@ -72,6 +108,8 @@ class Fault:
     # For partitions: the groups of node indexes that can talk among themselves, or for ring
     # and bridge the pairs that stay connected.
     links: Optional[list[list[int]]] = None
+    # For skews: how fast the node's clocks run, relative to real time.
+    rate: Optional[float] = None
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -83,13 +121,14 @@ def _minority(rng: random.Random, nodes: int) -> list[int]:
 
 def _plan(name: str, rng: random.Random, nodes: int) -> tuple[list[int], Optional[list]]:
     everyone = list(range(1, nodes + 1))
-    if name in ("kill-one", "pause-one", "partition-one"):
+    if name in ("kill-one", "pause-one", "partition-one", "skew-fast", "skew-slow",
+                "disk-full-one"):
         return [rng.choice(everyone)], None
     if name in ("kill-minority", "pause-minority", "partition-halves"):
         return _minority(rng, nodes), None
     if name == "kill-all":
         return everyone, None
-    if name in ("pause-leader", "partition-leader"):
+    if name in ("pause-leader", "partition-leader", "skew-leader", "disk-full-leader"):
         return [], None
     order = everyone[:]
     rng.shuffle(order)
@@ -102,6 +141,16 @@ def _plan(name: str, rng: random.Random, nodes: int) -> tuple[list[int], Optiona
         pairs += [sorted([bridge, x]) for x in left + right]
         return order, pairs
     raise AssertionError(name)
+
+
+def _rate(name: str, rng: random.Random) -> Optional[float]:
+    if name == "skew-fast":
+        return SKEW_FAST_RATE
+    if name == "skew-slow":
+        return SKEW_SLOW_RATE
+    if name == "skew-leader":
+        return rng.choice([SKEW_FAST_RATE, SKEW_SLOW_RATE])
+    return None
 
 
 def schedule(faults: list[str], nodes: int, seed: int, time_limit_s: float) -> list[Fault]:
@@ -118,7 +167,8 @@ def schedule(faults: list[str], nodes: int, seed: int, time_limit_s: float) -> l
             return planned
         name = rng.choice(faults)
         chosen, links = _plan(name, rng, nodes)
-        planned.append(Fault(name, round(t, 3), round(hold, 3), chosen, links))
+        rate = _rate(name, rng)
+        planned.append(Fault(name, round(t, 3), round(hold, 3), chosen, links, rate))
         t += hold + rng.uniform(2.0, 4.0)
 
 
@@ -131,3 +181,53 @@ def blocked_pairs(fault: Fault, nodes: int) -> list[tuple[int, int]]:
         return [p for p in all_pairs if p not in keep]
     isolated = set(fault.nodes)
     return [(a, b) for a, b in all_pairs if (a in isolated) != (b in isolated)]
+
+
+# -- what the nodes said -------------------------------------------------------------------
+
+# A storage error naming a full disk, as RocksDB ("IO error: No space left on device") and
+# the segment storage (strerror, or the errno name) word it.
+_NO_SPACE = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
+# The servers' log lines start "I 23:25:07.286153 file.cc:274] ...".
+_LOG_STAMP = re.compile(r"^[DIWE] (\d\d):(\d\d):(\d\d\.\d+) ", re.MULTILINE)
+
+
+def storage_error_lines(log_text: str) -> list[str]:
+    """The lines of a server's log that report a write failing on a full disk."""
+    return [line for line in log_text.splitlines() if _NO_SPACE.search(line)]
+
+
+def log_time_span_s(log_text: str) -> "Optional[float]":
+    """Seconds between the first and the last timestamped line (by the server's clock), or
+    None with fewer than two. Spans of more than a day are not told apart."""
+    stamps = [int(h) * 3600 + int(m) * 60 + float(s) for h, m, s in _LOG_STAMP.findall(log_text)]
+    if len(stamps) < 2:
+        return None
+    return (stamps[-1] - stamps[0]) % 86400
+
+
+@dataclasses.dataclass
+class DiskFaultReport:
+    """What a node reported while its disk was full, taken just before the heal."""
+
+    fault: str
+    node: int
+    role: str  # Its Status role ("error", ...), or "exited", or "no answer".
+    storage_errors: list[str]  # The first few log lines naming ENOSPC.
+
+
+def check_disk_fault(report: DiskFaultReport) -> dict:
+    """A full disk must be noticed and must stop the node: its log names the error, and it no
+    longer serves as a leader or follower: it stays up in role "error". A node still in the
+    game after failing a write would be acknowledging what it could not persist; one that
+    exited did not stop cleanly."""
+    check = {"check": "disk-full-reported", "node": report.node, "fault": report.fault}
+    if not report.storage_errors:
+        return {**check, "ok": False,
+                "detail": f"no storage error naming ENOSPC in n{report.node}.log while its disk "
+                          f"was full (role {report.role})"}
+    if report.role != "error":
+        return {**check, "ok": False,
+                "detail": f"n{report.node} logged a storage error but still says role "
+                          f"{report.role}: {report.storage_errors[0]}"}
+    return {**check, "ok": True, "detail": f"role {report.role}: {report.storage_errors[0]}"}

@@ -64,5 +64,85 @@ class NemesisTest(unittest.TestCase):
                          [(1, 3), (1, 4), (1, 5), (2, 3), (2, 4), (2, 5)])
 
 
+class SkewAndDiskNemesisTest(unittest.TestCase):
+    def test_the_new_families_expand_and_all_includes_them(self):
+        self.assertEqual(nemesis.parse_nemesis("skew", 3),
+                         ["skew-fast", "skew-slow", "skew-leader"])
+        self.assertEqual(nemesis.parse_nemesis("disk", 3), ["disk-full-one", "disk-full-leader"])
+        everything = nemesis.parse_nemesis("all", 3)
+        self.assertIn("skew-leader", everything)
+        self.assertIn("disk-full-one", everything)
+        self.assertTrue(nemesis.needs_faketime(["kill-one", "skew-slow"]))
+        self.assertFalse(nemesis.needs_faketime(["kill-one"]))
+        self.assertTrue(nemesis.needs_disk_limits(["disk-full-leader"]))
+        self.assertFalse(nemesis.needs_disk_limits(["skew-fast", "partition-one"]))
+
+    def test_skews_carry_their_rate_drawn_from_the_seed(self):
+        planned = nemesis.schedule(["skew-fast", "skew-slow", "skew-leader"], 3, 5, 300)
+        self.assertEqual(planned, nemesis.schedule(["skew-fast", "skew-slow", "skew-leader"],
+                                                   3, 5, 300))
+        rates = {f.name: set() for f in planned}
+        for fault in planned:
+            rates[fault.name].add(fault.rate)
+            self.assertEqual(len(fault.nodes), 0 if fault.name == "skew-leader" else 1)
+        self.assertEqual(rates["skew-fast"], {nemesis.SKEW_FAST_RATE})
+        self.assertEqual(rates["skew-slow"], {nemesis.SKEW_SLOW_RATE})
+        self.assertEqual(rates["skew-leader"], {nemesis.SKEW_FAST_RATE, nemesis.SKEW_SLOW_RATE})
+
+    def test_adding_families_leaves_the_old_faults_schedules_alone(self):
+        # What seed 9 drew for kill,pause before skew and disk existed (commit 2ea5829): the
+        # new faults draw nothing from the generator unless they are in the list.
+        planned = nemesis.schedule(nemesis.parse_nemesis("kill,pause", 3), 3, 9, 30)
+        self.assertEqual([(f.name, f.start_s, f.hold_s, f.nodes, f.rate) for f in planned],
+                         [("kill-minority", 2.926, 4.12, [1], None),
+                          ("pause-leader", 10.779, 3.019, [], None),
+                          ("kill-all", 16.726, 4.814, [1, 2, 3], None)])
+
+    def test_the_faketime_spec_starts_the_fake_monotonic_clock_at_the_real_one(self):
+        # libfaketime 0.9.10 offsets CLOCK_MONOTONIC as if it were realtime; the offset
+        # cancels that, so only the rate differs.
+        self.assertEqual(nemesis.faketime_spec(2.0, 1_796_167_551.5, 15_062.25),
+                         "-1796152489.250000 x2")
+        self.assertEqual(nemesis.faketime_spec(0.5, 100.0, 100.0), "+0.000000 x0.5")
+        with self.assertRaises(AssertionError):
+            nemesis.faketime_spec(0, 1.0, 1.0)
+
+    def test_storage_errors_naming_a_full_disk_are_found_in_a_server_log(self):
+        log = "\n".join([
+            "I 23:33:28.800000 node.cc:172] starting",
+            "E 23:33:28.814072 rocksdb_log_storage.cc:220] EIO: group g: write (truncate after "
+            "22874, append up to 22887): IO error: No space left on device: While appending",
+            "E 23:34:18.047426 file_log_storage.cc:262] EIO: log write failed: write f: "
+            "ENOSPC; refusing further changes until reopened",
+            "E 23:34:19.000000 node.cc:481] stops on error: EIO: something else",
+        ])
+        errors = nemesis.storage_error_lines(log)
+        self.assertEqual(len(errors), 2)
+        self.assertIn("rocksdb_log_storage", errors[0])
+        self.assertEqual(nemesis.storage_error_lines("I 00:00:00.0 x] all fine"), [])
+
+    def test_a_log_time_span_is_read_from_the_timestamps(self):
+        log = ("==== 23:59:00 starting ...\nI 23:59:59.500000 a.cc:1] x\nplain line\n"
+               "W 00:00:01.000000 b.cc:2] y\n")
+        self.assertAlmostEqual(nemesis.log_time_span_s(log), 1.5)  # Across midnight.
+        self.assertIsNone(nemesis.log_time_span_s("I 10:00:00.000000 a.cc:1] only one\n"))
+
+    def test_a_full_disk_must_be_reported_and_must_stop_the_node(self):
+        line = "E 23:33:28.8 rocksdb_log_storage.cc:220] IO error: No space left on device"
+        ok = nemesis.check_disk_fault(nemesis.DiskFaultReport("disk-full-one", 2, "error", [line]))
+        self.assertTrue(ok["ok"])
+        silent = nemesis.check_disk_fault(
+            nemesis.DiskFaultReport("disk-full-one", 2, "follower", []))
+        self.assertFalse(silent["ok"])
+        self.assertIn("no storage error naming ENOSPC", silent["detail"])
+        serving = nemesis.check_disk_fault(
+            nemesis.DiskFaultReport("disk-full-leader", 3, "leader", [line]))
+        self.assertFalse(serving["ok"])
+        self.assertIn("still says role leader", serving["detail"])
+        crashed = nemesis.check_disk_fault(
+            nemesis.DiskFaultReport("disk-full-one", 1, "exited", [line]))
+        self.assertFalse(crashed["ok"])
+
+
 if __name__ == "__main__":
     unittest.main()
