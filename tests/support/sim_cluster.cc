@@ -1,5 +1,7 @@
 #include "support/sim_cluster.h"
 
+#include "raft/rate_scaled_runtime.h"
+
 #include "raft/storage/file_log_storage.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/local_snapshot_storage.h"
@@ -104,6 +106,9 @@ void SimCluster::start(size_t i) {
   ++incarnations_[i];
   runtimes_[i] = std::make_shared<NodeRuntime>(scheduler_);
   options.runtime = runtimes_[i];
+  if (auto rate = clock_rates_.find(i); rate != clock_rates_.end()) {
+    options.runtime = std::make_shared<RateScaledRuntime>(runtimes_[i], rate->second);
+  }
   std::shared_ptr<RaftTransport> transport = network_->transport_for(peers_[i]);
   if (!cluster_options_.sim_disk) {
     start_node(i, "sim", options, logs_[i], metas_[i], transport);

@@ -10,6 +10,7 @@
 // its disk keeps only what was durable (tearing the last unsynced write); start(i) reopens it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -61,6 +62,9 @@ class SimCluster : public TestCluster {
   // loses what was not durable. Closures it still held are destroyed without running (their
   // outcome stays unknown). REQUIRES: sim_disk (memory storage cannot lose anything).
   void crash(size_t i);
+  // Member i's clock and timers run `rate` times as fast as the simulation's from its next
+  // start (RateScaledRuntime): clock drift.
+  void set_clock_rate(size_t i, double rate) { clock_rates_[i] = rate; }
   // How many crash() calls were made.
   size_t crashes() const { return crashes_; }
   // Counts the starts of member i; a proposal made to one incarnation and never answered is
@@ -88,6 +92,7 @@ class SimCluster : public TestCluster {
   std::vector<std::shared_ptr<NodeRuntime>> runtimes_;
   size_t crashes_ = 0;
   std::vector<uint64_t> incarnations_;
+  std::map<size_t, double> clock_rates_;
   std::set<std::pair<size_t, uint64_t>> crashed_;
 };
 
