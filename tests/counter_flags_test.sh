@@ -36,6 +36,10 @@ expect_usage_error "server empty --data" "--data" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data ""
 expect_usage_error "server unwritable --data" "--data" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$work/a-file/sub"
+expect_usage_error "server unknown --read mode" "--read" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --read stale
+expect_usage_error "server --read without a value" "--read" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --read
 expect_usage_error "server non-numeric --election-timeout-ms" "--election-timeout-ms" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
   --election-timeout-ms soon

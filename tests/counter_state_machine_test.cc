@@ -283,11 +283,13 @@ namespace {
 // N replicas with CounterStateMachines and CounterServices on the simulated network.
 class SimCounterGroup {
  public:
-  SimCounterGroup(size_t size, uint64_t seed) : cluster_(size, seed) {
+  SimCounterGroup(size_t size, uint64_t seed,
+                  example::ServiceReadMode read = example::ServiceReadMode::kIndex)
+      : cluster_(size, seed) {
     for (size_t i = 0; i < size; ++i) {
       fsms_.push_back(std::make_unique<CounterStateMachine>());
       nodes_.push_back(std::make_unique<raft::Node>("counter", cluster_.peer(i)));
-      services_.push_back(std::make_unique<CounterService>(nodes_[i].get(), fsms_[i].get()));
+      services_.push_back(std::make_unique<CounterService>(nodes_[i].get(), fsms_[i].get(), read));
       raft::NodeOptions options = cluster_.options();
       options.initial_conf = cluster_.conf();
       options.fsm = fsms_[i].get();
@@ -365,7 +367,7 @@ int64_t value_in(const Reply& reply) {
 }  // namespace
 
 TEST_CASE("a one-node counter group answers increments and gets through its log", "[counter]") {
-  SimCounterGroup group(1, 11);
+  SimCounterGroup group(1, 11, example::ServiceReadMode::kLog);
   REQUIRE(group.wait_for_leader() == 0u);
   std::vector<Reply> increments(3);
   for (int64_t delta : {1, 2, 3}) {
@@ -384,6 +386,40 @@ TEST_CASE("a one-node counter group answers increments and gets through its log"
   REQUIRE(get_response.ParseFromString(get.body));
   CHECK(get_response.value() == 6);
   CHECK(group.fsm(0).value() == 6);
+}
+
+TEST_CASE("counter gets without the log see every acknowledged increment, on any replica",
+          "[counter][read]") {
+  for (example::ServiceReadMode mode :
+       {example::ServiceReadMode::kIndex, example::ServiceReadMode::kLease,
+        example::ServiceReadMode::kWaitFree}) {
+    INFO("--read " << example::service_read_mode_name(mode));
+    SimCounterGroup group(3, 13, mode);
+    std::optional<size_t> leader = group.wait_for_leader();
+    REQUIRE(leader.has_value());
+    int64_t total = 0;
+    for (int64_t delta : {5, 7, 11}) {
+      Reply increment;
+      group.service(*leader).handle_increment(increment_request(delta), increment.responder());
+      REQUIRE(group.run_until([&] { return increment.status.has_value(); }));
+      REQUIRE(increment.status == Status::OK());
+      total += delta;
+      const raft::LogIndex last = group.node(*leader).get_status().last_log_index;
+      for (size_t i = 0; i < 3; ++i) {
+        INFO("replica " << i);
+        Reply get;
+        group.service(i).handle_get(pontoon::counter::GetRequest().SerializeAsString(),
+                                    get.responder());
+        REQUIRE(group.run_until([&] { return get.status.has_value(); }));
+        REQUIRE(get.status == Status::OK());
+        pontoon::counter::GetResponse response;
+        REQUIRE(response.ParseFromString(get.body));
+        CHECK(response.value() == total);
+      }
+      // Reads added nothing to the log.
+      CHECK(group.node(*leader).get_status().last_log_index == last);
+    }
+  }
 }
 
 TEST_CASE("a counter follower redirects to the leader without proposing", "[counter]") {

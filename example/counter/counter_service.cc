@@ -53,12 +53,20 @@ void CounterService::handle_get(const std::string& request_body, RpcServer::Resp
     respond(raft::Status::InvalidArgument("malformed GetRequest"), std::string());
     return;
   }
-  example::propose_on_leader<CounterClosure>(node_, CounterCommand::get().encode(),
-                                             std::move(respond), [](int64_t value) {
-                                               pb::GetResponse response;
-                                               response.set_value(value);
-                                               return response.SerializeAsString();
-                                             });
+  auto encode = [](int64_t value) {
+    pb::GetResponse response;
+    response.set_value(value);
+    return response.SerializeAsString();
+  };
+  if (read_mode_ == example::ServiceReadMode::kLog) {
+    example::propose_on_leader<CounterClosure>(node_, CounterCommand::get().encode(),
+                                               std::move(respond), encode);
+    return;
+  }
+  // value() may be read from any thread, as a wait-free read requires.
+  const CounterStateMachine* fsm = fsm_;
+  example::serve_read(node_, read_mode_, std::move(respond),
+                      [fsm, encode] { return encode(fsm->value()); });
 }
 
 void CounterService::handle_status(const std::string& request_body, RpcServer::Responder respond) {

@@ -1,7 +1,9 @@
 // CounterService: the counter's RPC methods (counter.proto), served on a replica's Raft port.
 //
-// Increment and Get are proposed to the Raft group and answered from the entry's
-// CounterClosure once it is applied, so both are linearizable. A replica that is not the leader
+// Increment is proposed to the Raft group and answered from the entry's CounterClosure once it
+// is applied. Get is answered as --read says (service_reads.h): by default with ReadIndex,
+// without the log, on any replica; with kLog proposed like an increment. Both are
+// linearizable. A replica that is not the leader
 // proposes nothing and answers EPERM with a leader hint; proposal failures are mapped by
 // proposal_failure_status() (example/common/service_protocol.h). Status answers from what this
 // replica knows.
@@ -18,12 +20,15 @@
 #include "raft/node.h"
 #include "raft/rpc/rpc_server.h"
 #include "raft/rpc/tcp_transport.h"
+#include "service_reads.h"
 
 namespace counter {
 
 class CounterService {
  public:
-  CounterService(raft::Node* node, const CounterStateMachine* fsm) : node_(node), fsm_(fsm) {}
+  CounterService(raft::Node* node, const CounterStateMachine* fsm,
+                 example::ServiceReadMode read_mode = example::ServiceReadMode::kIndex)
+      : node_(node), fsm_(fsm), read_mode_(read_mode) {}
 
   CounterService(const CounterService&) = delete;
   CounterService& operator=(const CounterService&) = delete;
@@ -39,6 +44,7 @@ class CounterService {
  private:
   raft::Node* const node_;
   const CounterStateMachine* const fsm_;
+  const example::ServiceReadMode read_mode_;
 };
 
 }  // namespace counter
