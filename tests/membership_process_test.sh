@@ -156,40 +156,21 @@ sed 's/^/    /' "$work/cli.out"
 leader_line=$(grep " role=leader " "$work/cli.out")
 [[ $leader_line == *" voters=3 "* ]] || fail "the leader does not report 3 voters: $leader_line"
 
-wait "$load_pid"
-load_code=$?
-[[ $load_code == 0 ]] || fail "the load client exited with code $load_code: $(cat "$work/load.err")"
-totals=$(tail -n 1 "$work/load.out")
-[[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]] ||
-  fail "the load printed no totals line: '$totals'"
-acked=${BASH_REMATCH[1]}
-unknown=${BASH_REMATCH[2]}
-failed=${BASH_REMATCH[3]}
+cluster_load_totals "$load_pid" "$work/load.out" "$work/load.err" 2>"$work/why" ||
+  fail "$(cat "$work/why")"
 sed 's/^/    /' "$work/load.err"
 
 remaining_conf=$(for i in "${remaining[@]}"; do cluster_endpoint "$i"; done | paste -sd,)
 final=$("$client" --conf "$remaining_conf" get) || fail "final get failed"
-say "final count $final; acked $acked, unknown $unknown, failed $failed"
-((acked > 0)) || fail "no increment was acknowledged"
-((acked <= final)) || fail "LOST INCREMENTS: final count $final < acked $acked"
-((final <= acked + unknown)) ||
-  fail "EXTRA INCREMENTS: final count $final > acked $acked + unknown $unknown"
-
-end=$((SECONDS + 30))
-while :; do
-  status_text=$(cluster_status)
-  converged=1
-  for i in "${remaining[@]}"; do
-    [[ $(cluster_field "$status_text" "$(cluster_endpoint "$i")" value) == "$final" ]] || converged=0
-  done
-  ((converged)) && break
-  ((SECONDS < end)) || fail "the remaining replicas do not all hold $final"
-  sleep "$CLUSTER_POLL_S"
-done
+say "final count $final; acked $CLUSTER_ACKED, unknown $CLUSTER_UNKNOWN, failed $CLUSTER_FAILED"
+cluster_check_count "$final" 2>"$work/why" || fail "$(cat "$work/why")"
+cluster_wait_all_hold "$final" 30 "${remaining[@]}" >/dev/null 2>"$work/why" ||
+  fail "$(cat "$work/why")"
 say "replicas ${remaining[*]} hold $final"
 
 for ((i = 1; i <= 5; i++)); do
   cluster_stop "$i" || fail "replica $i did not shut down cleanly on SIGTERM"
 done
-say "PASS: 3 -> 5 -> 3 voters; acked $acked <= final $final <= acked + unknown $((acked + unknown))"
+say "PASS: 3 -> 5 -> 3 voters; acked $CLUSTER_ACKED <= final $final <= acked + unknown" \
+  "$((CLUSTER_ACKED + CLUSTER_UNKNOWN))"
 finish

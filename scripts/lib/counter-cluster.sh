@@ -289,3 +289,59 @@ cluster_wait_caught_up() {
     "index ${target:-(no leader seen)} within ${deadline_s} s" >&2
   return 1
 }
+
+# Waits for the `counter-client load` process PID, whose stdout went to OUT_FILE, and reads its
+# last line "acked=A unknown=U failed=F" into CLUSTER_ACKED, CLUSTER_UNKNOWN, CLUSTER_FAILED.
+# Fails (saying why, with ERR_FILE's text) if the load exited non-zero or printed no totals.
+cluster_load_totals() {
+  local pid=$1 out=$2 err=$3 code=0 totals
+  wait "$pid" || code=$?
+  if ((code != 0)); then
+    echo "the load client exited with code $code: $(cat "$err")" >&2
+    return 1
+  fi
+  totals=$(tail -n 1 "$out")
+  if ! [[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]]; then
+    echo "the load printed no totals line: '$totals'" >&2
+    return 1
+  fi
+  CLUSTER_ACKED=${BASH_REMATCH[1]}
+  CLUSTER_UNKNOWN=${BASH_REMATCH[2]}
+  CLUSTER_FAILED=${BASH_REMATCH[3]}
+}
+
+# Checks a final count against the load's totals: acked <= FINAL <= acked + unknown, and
+# something was acknowledged. Fails saying which bound broke.
+cluster_check_count() {
+  local final=$1 acked=$CLUSTER_ACKED unknown=$CLUSTER_UNKNOWN
+  ((acked > 0)) || { echo "no increment was acknowledged" >&2; return 1; }
+  ((acked <= final)) || { echo "LOST INCREMENTS: final count $final < acked $acked" >&2; return 1; }
+  if ((final > acked + unknown)); then
+    echo "EXTRA INCREMENTS: final count $final > acked $acked + unknown $unknown" >&2
+    return 1
+  fi
+}
+
+# Polls until every replica I... reports counter VALUE (after a linearizable get of VALUE, the
+# leader's commit index covers every increment); prints the last status poll. Fails after
+# DEADLINE_S seconds.
+cluster_wait_all_hold() {
+  local value=$1 deadline_s=$2 end status_text converged i
+  shift 2
+  end=$((SECONDS + deadline_s))
+  while :; do
+    status_text=$(cluster_status)
+    converged=1
+    for i in "$@"; do
+      [[ $(cluster_field "$status_text" "$(cluster_endpoint "$i")" value) == "$value" ]] ||
+        converged=0
+    done
+    ((converged)) && break
+    if ((SECONDS >= end)); then
+      echo "replicas $* do not all hold $value within ${deadline_s} s" >&2
+      return 1
+    fi
+    sleep "$CLUSTER_POLL_S"
+  done
+  echo "$status_text"
+}
