@@ -175,10 +175,16 @@ ChangeResult CliClient::call_leader(uint32_t method_id, const Request& request) 
   // Redirects followed in a row; past one per replica they go round in circles (an election
   // in progress), and the client backs off.
   size_t redirects = 0;
+  ChangeResult refused;  // The last EPERM or unreachable leader, if any.
   for (;;) {
     if (leader.empty()) {
       Result<PeerId> found = find_leader(deadline);
-      if (!found.ok()) return ChangeResult{found.status(), false, PeerId()};
+      if (!found.ok() && refused.status.ok()) return ChangeResult{found.status(), false, {}};
+      if (!found.ok()) {
+        refused.status = Status::TimedOut("no leader of group '" + group_id_ +
+                                          "' found in time; last: " + refused.status.to_string());
+        return refused;
+      }
       leader = *found;
     }
     const Duration attempt = remaining(deadline);
@@ -198,7 +204,7 @@ ChangeResult CliClient::call_leader(uint32_t method_id, const Request& request) 
     }
     redirects = 0;
     leader = PeerId();
-    if (remaining(deadline) <= Duration::zero()) return result;
+    refused = std::move(result);
     back_off(&backoff, deadline);
   }
 }
