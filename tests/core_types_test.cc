@@ -82,3 +82,46 @@ TEST_CASE("configuration parses a peer list, sorted and without duplicates", "[c
   CHECK(Configuration::parse("127.0.0.1:1,nope").status().is_invalid_argument());
   CHECK(Configuration(std::vector<PeerId>(5, PeerId("1.1.1.1", 1))).size() == 1);
 }
+
+TEST_CASE("configuration carries election priorities through parse and to_string",
+          "[configuration][priority]") {
+  Result<Configuration> conf =
+      Configuration::parse("127.0.0.1:3:0:100,127.0.0.1:1,127.0.0.1:2:1:0,127.0.0.1:4/learner");
+  REQUIRE(conf.ok());
+  const PeerId a = *PeerId::parse("127.0.0.1:1");
+  const PeerId b = *PeerId::parse("127.0.0.1:2:1");
+  const PeerId c = *PeerId::parse("127.0.0.1:3");
+  CHECK(conf->contains(c));
+  CHECK(conf->priority(c) == 100);
+  CHECK(conf->priority(b) == Configuration::kNeverLeader);
+  CHECK(conf->priority(a) == Configuration::kNoPriority);
+  CHECK(conf->max_priority() == 100);
+  CHECK(conf->to_string() == "127.0.0.1:1,127.0.0.1:2:1:0,127.0.0.1:3:0:100,127.0.0.1:4/learner");
+  Result<Configuration> again = Configuration::parse(conf->to_string());
+  REQUIRE(again.ok());
+  CHECK(*again == *conf);
+  // A priority is part of the configuration: changing one makes a different configuration.
+  Configuration lowered = *conf;
+  REQUIRE(lowered.set_priority(c, 5).ok());
+  CHECK_FALSE(lowered == *conf);
+  CHECK(lowered.max_priority() == 5);
+  REQUIRE(lowered.set_priority(c, Configuration::kNoPriority).ok());
+  CHECK(lowered.priority(c) == Configuration::kNoPriority);
+  CHECK(lowered.set_priority(*PeerId::parse("127.0.0.1:4"), 1).is_invalid_argument());
+  CHECK(lowered.set_priority(c, Configuration::kMaxPriority + 1).is_invalid_argument());
+  // with_priorities_of keeps the priorities of voters it still has.
+  Configuration fewer = Configuration({a, c}).with_priorities_of(*conf);
+  CHECK(fewer.priority(c) == 100);
+  CHECK(fewer.priority(b) == Configuration::kNoPriority);
+  CHECK(Configuration({a, b}).max_priority() == Configuration::kNoPriority);
+
+  for (const char* bad :
+       {"127.0.0.1:1:0:x", "127.0.0.1:1:0:-1", "127.0.0.1:1:0:", "127.0.0.1:1:0:1000001",
+        "127.0.0.1:1:0:99999999", "127.0.0.1:1,127.0.0.1:2:0:5/learner"}) {
+    INFO(bad);
+    Result<Configuration> parsed = Configuration::parse(bad);
+    CHECK(parsed.status().is_invalid_argument());
+  }
+  Status learner = Configuration::parse("127.0.0.1:1,127.0.0.1:2:0:5/learner").status();
+  CHECK(std::string(learner.message()).find("127.0.0.1:2:0:5/learner") != std::string::npos);
+}

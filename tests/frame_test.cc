@@ -759,3 +759,46 @@ TEST_CASE("random bytes decode to an error or a valid snapshot message, never a 
   }
   CHECK(errors > 0);
 }
+
+TEST_CASE("TimeoutNow round-trips, and a bad route or term is refused", "[codec][transfer]") {
+  const TimeoutNowRequest request{"region-7", PeerId("10.0.0.1", 8100), PeerId("10.0.0.2", 8100, 2),
+                                  Term(12)};
+  TimeoutNowRequest out;
+  REQUIRE(decode(encode(request), &out).ok());
+  check_same_route(out, request);
+  CHECK(out.term == Term(12));
+
+  TimeoutNowResponse response{Term(13), true};
+  TimeoutNowResponse response_out;
+  REQUIRE(decode(encode(response), &response_out).ok());
+  CHECK(response_out.term == Term(13));
+  CHECK(response_out.success);
+
+  TimeoutNowRequest no_group = request;
+  no_group.group_id.clear();
+  Status s = decode(encode(no_group), &out);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(s.message()).find("group_id") != std::string::npos);
+
+  TimeoutNowRequest bad_term = request;
+  bad_term.term = Term(-1);
+  s = decode(encode(bad_term), &out);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(s.message()).find("term") != std::string::npos);
+
+  CHECK(decode(std::string("\xff\xff\xff", 3), &out).code() == StatusCode::kCorruption);
+}
+
+TEST_CASE("ReadIndex round-trips; a negative index is refused", "[codec][read]") {
+  const ReadIndexRequest request{"region-7", PeerId("10.0.0.2", 8100, 1), PeerId("10.0.0.1", 8100)};
+  ReadIndexRequest out;
+  REQUIRE(decode(encode(request), &out).ok());
+  check_same_route(out, request);
+  ReadIndexResponse response{LogIndex(123456789)};
+  ReadIndexResponse response_out;
+  REQUIRE(decode(encode(response), &response_out).ok());
+  CHECK(response_out.index == LogIndex(123456789));
+  Status s = decode(encode(ReadIndexResponse{LogIndex(-5)}), &response_out);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(s.message()).find("index") != std::string::npos);
+}

@@ -44,6 +44,15 @@ class EchoService : public RaftService {
     ++calls;
     done(Status::OK(), GetFileResponse{request.file_name, true});
   }
+  void handle_timeout_now(const TimeoutNowRequest& request,
+                          RpcCallback<TimeoutNowResponse> done) override {
+    ++calls;
+    done(Status::OK(), TimeoutNowResponse{request.term, true});
+  }
+  void handle_read_index(const ReadIndexRequest&, RpcCallback<ReadIndexResponse> done) override {
+    ++calls;
+    done(Status::OK(), ReadIndexResponse{LogIndex(7)});
+  }
   int calls = 0;
   TimePoint last_arrival;
 

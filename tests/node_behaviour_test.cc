@@ -304,6 +304,12 @@ class RecordingVoter : public RaftService {
   void handle_get_file(const GetFileRequest&, RpcCallback<GetFileResponse> done) override {
     done(Status::Unavailable("not a replica"), {});
   }
+  void handle_timeout_now(const TimeoutNowRequest&, RpcCallback<TimeoutNowResponse> done) override {
+    done(Status::Unavailable("not a replica"), {});
+  }
+  void handle_read_index(const ReadIndexRequest&, RpcCallback<ReadIndexResponse> done) override {
+    done(Status::Unavailable("not a replica"), {});
+  }
   std::vector<std::pair<TimePoint, RequestVoteRequest>> arrivals;
 
  private:

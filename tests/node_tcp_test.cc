@@ -129,3 +129,26 @@ TEST_CASE("tcp: 3 -> 5 -> 3 voters under load over real TCP and RocksDB (Raft 6)
     CHECK(cluster.node(i)->get_status().conf == three);
   }
 }
+
+TEST_CASE("tcp: leadership transfer under load hands over to the target (thesis 3.10)",
+          "[tcp][transfer]") {
+  TcpCluster cluster(3);
+  cluster.start_all();
+  REQUIRE(cluster.propose_and_wait("before", std::chrono::seconds(30)).ok());
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    const size_t lead = *cluster.wait_for_leader(std::chrono::seconds(30));
+    const size_t target = (lead + 1) % 3;
+    Status moved =
+        tcp_change(cluster, "t" + std::to_string(round) + "-",
+                   [&](Node& leader, std::unique_ptr<Closure> done) {
+                     leader.transfer_leadership_to(cluster.peer(target), std::move(done));
+                   });
+    INFO("transfer: " << moved);
+    REQUIRE(moved.ok());
+    REQUIRE(cluster.wait_until([&] { return cluster.node(target)->is_leader(); },
+                               std::chrono::seconds(10)));
+  }
+  REQUIRE(cluster.propose_and_wait("after", std::chrono::seconds(30)).ok());
+  require_agreement(cluster, std::chrono::seconds(30));
+}

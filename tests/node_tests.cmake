@@ -16,6 +16,8 @@ pontoon_test(cli_service_test SOURCES cli_service_test.cc LIBS pontoon-test-supp
 pontoon_test(node_soak_test SOURCES node_soak_test.cc LIBS pontoon-test-support LABELS soak)
 pontoon_test(node_snapshot_test SOURCES node_snapshot_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_membership_test SOURCES node_membership_test.cc LIBS pontoon-test-support LABELS sim)
+pontoon_test(node_transfer_test SOURCES node_transfer_test.cc LIBS pontoon-test-support LABELS sim)
+pontoon_test(node_read_test SOURCES node_read_test.cc LIBS pontoon-test-support LABELS sim)
 # Unit tests of raft-core internals (src/ headers).
 pontoon_test(ballot_box_test SOURCES ballot_box_test.cc LIBS raft-core LABELS unit)
 target_include_directories(ballot_box_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)

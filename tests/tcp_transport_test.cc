@@ -132,6 +132,31 @@ class FakeService : public RaftService {
     done(Status::OK(), chunk);
   }
 
+  // Answers success with the request's term + 1 (the election it would start).
+  void handle_timeout_now(const TimeoutNowRequest& request,
+                          RpcCallback<TimeoutNowResponse> done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      timeout_nows_.push_back(request);
+    }
+    done(Status::OK(), TimeoutNowResponse{request.term + 1, true});
+  }
+
+  // Answers EAGAIN for group "again", else index 99: both kinds of answer cross the wire.
+  void handle_read_index(const ReadIndexRequest& request,
+                         RpcCallback<ReadIndexResponse> done) override {
+    if (request.group_id == "again") {
+      done(Status::Again("no entry of this term committed yet"), {});
+      return;
+    }
+    done(Status::OK(), ReadIndexResponse{LogIndex(99)});
+  }
+
+  std::vector<TimeoutNowRequest> timeout_nows() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return timeout_nows_;
+  }
+
   static AppendEntriesResponse answer(const AppendEntriesRequest& request) {
     AppendEntriesResponse response;
     response.term = request.term;
@@ -198,6 +223,7 @@ class FakeService : public RaftService {
   std::vector<AppendEntriesRequest> appends_;
   std::vector<InstallSnapshotRequest> installs_;
   std::vector<GetFileRequest> file_requests_;
+  std::vector<TimeoutNowRequest> timeout_nows_;
   GetFileResponse file_chunk_;
   std::vector<RpcCallback<RequestVoteResponse>> held_votes_;
   std::vector<std::pair<AppendEntriesRequest, RpcCallback<AppendEntriesResponse>>> held_appends_;
@@ -931,4 +957,43 @@ TEST_CASE("calls to an unreachable peer keep failing fast while the client backs
     CHECK(std::chrono::steady_clock::now() - started < timeout + 1s);
     CHECK(outcome->calls() == 1);
   }
+}
+
+TEST_CASE("timeout_now reaches the target's service and its answer comes back",
+          "[tcp_transport][transfer]") {
+  Pair pair;
+  FakeService other_group;
+  REQUIRE(pair.b->register_service("g2", pair.b_id, &other_group).ok());
+  auto answered = std::make_shared<Outcome<TimeoutNowResponse>>();
+  pair.a->timeout_now(TimeoutNowRequest{"g2", pair.a_id, pair.b_id, Term(41)}, kLongTimeout,
+                      answered->callback());
+  REQUIRE(answered->wait());
+  REQUIRE(answered->status().ok());
+  CHECK(answered->response().term == Term(42));
+  CHECK(answered->response().success);
+  const std::vector<TimeoutNowRequest> received = other_group.timeout_nows();
+  REQUIRE(received.size() == 1);
+  CHECK(received[0].group_id == "g2");
+  CHECK(received[0].server_id == pair.a_id);
+  CHECK(received[0].peer_id == pair.b_id);
+  CHECK(received[0].term == Term(41));
+}
+
+TEST_CASE("read_index answers and its EAGAIN both cross the wire", "[tcp_transport][read]") {
+  Pair pair;
+  FakeService again_group;
+  REQUIRE(pair.b->register_service("again", pair.b_id, &again_group).ok());
+  auto answered = std::make_shared<Outcome<ReadIndexResponse>>();
+  pair.a->read_index(ReadIndexRequest{"g1", pair.a_id, pair.b_id}, kLongTimeout,
+                     answered->callback());
+  REQUIRE(answered->wait());
+  REQUIRE(answered->status().ok());
+  CHECK(answered->response().index == LogIndex(99));
+  auto refused = std::make_shared<Outcome<ReadIndexResponse>>();
+  pair.a->read_index(ReadIndexRequest{"again", pair.a_id, pair.b_id}, kLongTimeout,
+                     refused->callback());
+  REQUIRE(refused->wait());
+  CHECK(refused->status().is_again());
+  CHECK(std::string(refused->status().message()).find("no entry of this term") !=
+        std::string::npos);
 }

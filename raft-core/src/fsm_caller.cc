@@ -142,17 +142,47 @@ Status FSMCaller::load_snapshot(std::shared_ptr<SnapshotLoadJob> job) {
   return queue_->publish(std::move(event));
 }
 
-void FSMCaller::run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status) {
-  if (closures.empty()) return;
-  Event event;
-  event.type = EventType::kRunClosures;
-  event.status = status;
-  event.closures = std::move(closures);
+void FSMCaller::publish_closures(Event event, const Status& if_refused) {
+  if (event.closures.empty()) return;
   Status queued = queue_->publish(std::move(event));
   if (queued.ok()) return;
   // The ring refused the event but it is still ours; run the closures here rather than drop
   // them. (publish() does not consume its argument on failure.)
-  for (auto& closure : event.closures) run_closure(std::move(closure), status);
+  for (auto& closure : event.closures) {
+    run_closure(std::move(closure), if_refused.ok() ? queued : if_refused);
+  }
+}
+
+void FSMCaller::run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status) {
+  Event event;
+  event.type = EventType::kRunClosures;
+  event.status = status;
+  event.closures = std::move(closures);
+  publish_closures(std::move(event), status);
+}
+
+void FSMCaller::run_when_applied(LogIndex index, std::vector<std::unique_ptr<Closure>> closures) {
+  Event event;
+  event.type = EventType::kWhenApplied;
+  event.index = index;
+  event.closures = std::move(closures);
+  // Refused: the closures learn the ring's error (they must not see OK unapplied).
+  publish_closures(std::move(event), Status::OK());
+}
+
+void FSMCaller::release_applied_waiters() {
+  const LogIndex applied = applied_index();
+  while (!applied_waiters_.empty() && applied_waiters_.begin()->first <= applied) {
+    std::unique_ptr<Closure> closure = std::move(applied_waiters_.begin()->second);
+    applied_waiters_.erase(applied_waiters_.begin());
+    run_closure(std::move(closure), Status::OK());
+  }
+}
+
+void FSMCaller::fail_applied_waiters(const Status& status) {
+  std::multimap<LogIndex, std::unique_ptr<Closure>> waiting = std::move(applied_waiters_);
+  applied_waiters_.clear();
+  for (auto& [index, closure] : waiting) run_closure(std::move(closure), status);
 }
 
 void FSMCaller::shutdown(std::function<void()> done) {
@@ -167,13 +197,24 @@ void FSMCaller::handle_events(std::vector<Event>& events) {
   for (Event& event : events) {
     if (shut_down_) {
       // After on_shutdown nothing reaches the state machine; closures still run once.
-      for (auto& closure : event.closures) run_closure(std::move(closure), event.status);
+      const Status status = event.type == EventType::kWhenApplied
+                                ? Status::Shutdown("the state machine has shut down")
+                                : event.status;
+      for (auto& closure : event.closures) run_closure(std::move(closure), status);
       if (event.done) event.done();
       if (event.save) event.save->on_saved(Status::Shutdown("the state machine has shut down"));
       if (event.load) event.load->on_loaded(Status::Shutdown("the state machine has shut down"));
       continue;
     }
     handle_event(event);
+  }
+  if (!applied_waiters_.empty()) {
+    if (failed_) {
+      fail_applied_waiters(
+          Status::IoError("the state machine is stopped on an error: " + last_error_.to_string()));
+    } else {
+      release_applied_waiters();
+    }
   }
 }
 
@@ -218,7 +259,13 @@ void FSMCaller::handle_event(Event& event) {
     case EventType::kSnapshotLoad:
       do_load_snapshot(event.load);
       break;
+    case EventType::kWhenApplied:
+      for (auto& closure : event.closures) {
+        applied_waiters_.emplace(event.index, std::move(closure));
+      }
+      break;
     case EventType::kShutdown:
+      fail_applied_waiters(Status::Shutdown("the state machine has shut down"));
       shut_down_ = true;
       fsm_->on_shutdown();
       if (event.done) event.done();

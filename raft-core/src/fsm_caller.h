@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -81,6 +82,10 @@ class FSMCaller {
   Status load_snapshot(std::shared_ptr<SnapshotLoadJob> job);
   // Runs `closures` with `status` on the fsm lane (inline if the ring is full or stopped).
   void run_closures(std::vector<std::unique_ptr<Closure>> closures, const Status& status);
+  // Runs `closures` with OK on the fsm lane once the state machine has applied `index` (at
+  // once if it has), so they may read the state machine there; with the error instead if
+  // applying stops (an error, shutdown) first. EBUSY, inline, if the ring is full.
+  void run_when_applied(LogIndex index, std::vector<std::unique_ptr<Closure>> closures);
   // Calls StateMachine::on_shutdown after everything queued before, then `done`; no callback
   // follows. `done` runs on the fsm lane (or inline if the ring is already stopped).
   void shutdown(std::function<void()> done);
@@ -99,10 +104,12 @@ class FSMCaller {
     kRunClosures,
     kSnapshotSave,
     kSnapshotLoad,
+    kWhenApplied,
     kShutdown
   };
   struct Event {
     EventType type = EventType::kNone;
+    LogIndex index;  // kWhenApplied
     Term term;
     Status status;
     LeaderChangeContext ctx;
@@ -114,6 +121,9 @@ class FSMCaller {
   class IteratorImpl;
 
   Status publish(EventType type, std::function<void(Event&)> fill);
+  // Publishes an event carrying closures; if the ring refuses it, runs them here with
+  // `if_refused`, or with the ring's error if `if_refused` is OK.
+  void publish_closures(Event event, const Status& if_refused);
   void handle_events(std::vector<Event>& events);
   void handle_event(Event& event);
   void apply_committed();
@@ -123,6 +133,10 @@ class FSMCaller {
   bool apply_data_run(std::vector<LogEntryPtr>& run, std::vector<ClosureQueue::Entry>& closures,
                       size_t* next_closure);
   void fail(const Status& status);
+  // Runs the closures waiting for an applied index that has been reached.
+  void release_applied_waiters();
+  // Runs every waiting closure with `status`.
+  void fail_applied_waiters(const Status& status);
   void do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job);
   void do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job);
 
@@ -146,6 +160,8 @@ class FSMCaller {
   Status last_error_;
   bool error_reported_to_fsm_ = false;
   bool shut_down_ = false;
+  // Fsm lane only: closures of run_when_applied, by the index they wait for.
+  std::multimap<LogIndex, std::unique_ptr<Closure>> applied_waiters_;
 };
 
 }  // namespace raft

@@ -74,6 +74,9 @@ void Node::reset_learners(const std::vector<PeerId>& learners, std::unique_ptr<C
 void Node::reset_peers(const Configuration& new_peers, std::unique_ptr<Closure> done) {
   impl_->reset_peers(new_peers, std::move(done));
 }
+void Node::read_index(std::unique_ptr<ReadIndexClosure> done) {
+  impl_->read_index(std::move(done));
+}
 void Node::transfer_leadership_to(const PeerId& peer, std::unique_ptr<Closure> done) {
   impl_->transfer_leadership_to(peer, std::move(done));
 }
@@ -164,6 +167,11 @@ Status NodeImpl::init(const NodeOptions& options) {
                                                      if (auto self = weak.lock())
                                                        self->handle_apply_batch(tasks);
                                                    });
+  read_queue_ = std::make_unique<RingQueue<std::unique_ptr<ReadIndexClosure>>>(
+      "read", options_.read_queue_capacity, options_.read_batch_max, node_lane_,
+      [weak](std::vector<std::unique_ptr<ReadIndexClosure>>& reads) {
+        if (auto self = weak.lock()) self->handle_read_batch(reads);
+      });
 
   Status registered = options_.transport->register_service(group_id_, server_id_, this);
   if (!registered.ok()) return abandon_init(registered);
@@ -181,6 +189,7 @@ Status NodeImpl::abandon_init(const Status& why) {
   // Nothing has been posted to the lanes yet; stop them and forget them so that the node
   // counts as never started (shutdown() and join() then return at once).
   apply_queue_.reset();
+  read_queue_.reset();
   snapshot_executor_.reset();
   fsm_caller_.reset();
   log_manager_.reset();
@@ -314,6 +323,13 @@ void NodeImpl::do_shutdown() {
     apply_queue_->drain_for_shutdown(
         [this, &stopping](std::vector<Task>& tasks) { fail_tasks(tasks, stopping); });
   }
+  if (read_queue_) {
+    read_queue_->shutdown();
+    read_queue_->drain_for_shutdown(
+        [&stopping](std::vector<std::unique_ptr<ReadIndexClosure>>& reads) {
+          for (auto& read : reads) run_closure(std::move(read), stopping);
+        });
+  }
   fsm_caller_->run_closures(closure_queue_.reset(LogIndex(INT64_MAX / 2)),
                             Status::StepDown("node shut down after the entry was appended"));
   publish_status();
@@ -425,6 +441,10 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   if (role_ == Role::kLeader) {
+    // A newer term is what a transfer waits for: normally its target started it.
+    finish_transfer(term > current_term_ ? Status::OK() : reason);
+    fail_pending_reads(Status::NotLeader("leadership ended before the read was confirmed (" +
+                                         reason.to_string() + "); retry on the new leader"));
     fail_membership_change(reason);
     replicators_.stop_all();
     // Followers fetching files from this leader get ENOENT and wait for the next leader.
@@ -474,6 +494,12 @@ bool NodeImpl::leader_is_alive() const {
   if (leader_id_.empty()) return false;
   return clock_->now() - last_leader_contact_ <
          std::chrono::milliseconds(options_.election_timeout_ms);
+}
+
+Status NodeImpl::not_leader() const {
+  return Status::NotLeader("not the leader" + (leader_id_.empty()
+                                                   ? std::string("; no leader known")
+                                                   : "; leader is " + leader_id_.to_string()));
 }
 
 }  // namespace raft

@@ -134,6 +134,7 @@ void NodeImpl::follow_leader(Term term, const PeerId& leader) {
   // Election Safety (Raft §5.2): at most one leader per term.
   PONTOON_CHECK_MSG(leader_id_ == leader, "two leaders in one term");
   last_leader_contact_ = clock_->now();
+  target_priority_ = Configuration::kNoPriority;
 }
 
 void NodeImpl::track_configurations(const std::vector<LogEntryPtr>& entries) {

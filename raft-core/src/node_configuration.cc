@@ -17,11 +17,11 @@ Configuration with_peer(const Configuration& conf, const PeerId& peer, bool add)
   } else {
     std::erase(peers, peer);
   }
-  return Configuration(std::move(peers), conf.learners());
+  return Configuration(std::move(peers), conf.learners()).with_priorities_of(conf);
 }
 
 Configuration with_learners(const Configuration& conf, std::vector<PeerId> learners) {
-  return Configuration(conf.peers(), std::move(learners));
+  return Configuration(conf.peers(), std::move(learners)).with_priorities_of(conf);
 }
 
 std::string list(const std::vector<PeerId>& peers) {
@@ -58,8 +58,10 @@ void NodeImpl::change_peers(const Configuration& new_peers, std::unique_ptr<Clos
   post_configuration_change(
       [new_peers](const ConfigurationEntry& current) -> Result<Configuration> {
         if (new_peers.empty()) return Status::InvalidArgument("change_peers: no voting peer given");
-        // Learners stay as they are unless the new peers make one of them a voter.
-        return Configuration(new_peers.peers(), current.conf.learners());
+        // Learners stay as they are unless the new peers make one of them a voter; the
+        // priorities are the ones new_peers gives.
+        return Configuration(new_peers.peers(), current.conf.learners())
+            .with_priorities_of(new_peers);
       },
       std::move(done));
 }
@@ -173,14 +175,16 @@ void NodeImpl::reset_peers(const Configuration& new_peers, std::unique_ptr<Closu
 
 void NodeImpl::start_change(const Configuration& target, std::unique_ptr<Closure> done) {
   if (role_ != Role::kLeader) {
-    run_closure(std::move(done),
-                Status::NotLeader("not the leader" +
-                                  (leader_id_.empty() ? std::string("; no leader known")
-                                                      : "; leader is " + leader_id_.to_string())));
+    run_closure(std::move(done), not_leader());
     return;
   }
   if (membership_change_) {
     run_closure(std::move(done), Status::Busy("another membership change is in progress"));
+    return;
+  }
+  if (transfer_) {
+    run_closure(std::move(done), Status::Busy("leadership is being transferred to " +
+                                              transfer_->target.to_string()));
     return;
   }
   if (conf().joint() || conf_manager_.current_id().index > ballot_box_.commit_index()) {

@@ -41,7 +41,10 @@ void NodeImpl::on_election_timer(uint64_t generation) {
       }
       break;
     case Role::kFollower:
-      if (now - std::max(last_leader_contact_, last_vote_granted_) >= timeout) pre_vote();
+      if (now - std::max(last_leader_contact_, last_vote_granted_) >= timeout &&
+          priority_allows_campaign()) {
+        pre_vote();
+      }
       break;
     default:
       break;
@@ -60,6 +63,23 @@ void NodeImpl::check_quorum() {
   }
 }
 
+bool NodeImpl::priority_allows_campaign() {
+  const int32_t own = conf().conf.priority(server_id_);
+  if (own == Configuration::kNeverLeader) return false;
+  if (own == Configuration::kNoPriority) return true;
+  const int32_t highest = conf().conf.max_priority();
+  if (target_priority_ == Configuration::kNoPriority || target_priority_ > highest) {
+    target_priority_ = highest;
+  }
+  if (own >= target_priority_) return true;
+  // Someone of a higher priority should have won by now; wait for a little less next time.
+  const int32_t gap = std::max(options_.decay_priority_gap, target_priority_ / 5);
+  target_priority_ = std::max(1, target_priority_ - gap);
+  PONTOON_LOG(kDebug) << "group " << group_id_ << " peer " << server_id_ << " (priority " << own
+                      << "): no leader; now waits for priority " << target_priority_;
+  return false;
+}
+
 void NodeImpl::pre_vote() {
   // A learner, a replica removed from the group, or one still waiting to join never campaigns.
   if (!conf().is_voter(server_id_)) return;
@@ -72,7 +92,7 @@ void NodeImpl::pre_vote() {
     elect_self();
     return;
   }
-  request_votes(/*pre_vote=*/true, term + 1,
+  request_votes(/*pre_vote=*/true, /*leadership_transfer=*/false, term + 1,
                 [round, term](NodeImpl& node, const PeerId& peer, const Status& status,
                               const RequestVoteResponse& response) {
                   node.on_pre_vote_response(round, term, peer, status, response);
@@ -95,7 +115,7 @@ void NodeImpl::on_pre_vote_response(uint64_t round, Term term, const PeerId& pee
   }
 }
 
-void NodeImpl::elect_self() {
+void NodeImpl::elect_self(bool leadership_transfer) {
   if (role_ == Role::kFollower && !leader_id_.empty()) {
     step_down(current_term_, Status::TimedOut("leader timed out"));
   }
@@ -116,21 +136,23 @@ void NodeImpl::elect_self() {
     return;
   }
   const Term term = current_term_;
-  request_votes(/*pre_vote=*/false, term,
+  request_votes(/*pre_vote=*/false, leadership_transfer, term,
                 [term](NodeImpl& node, const PeerId& peer, const Status& status,
                        const RequestVoteResponse& response) {
                   node.on_vote_response(term, peer, status, response);
                 });
 }
 
-void NodeImpl::request_votes(bool pre_vote, Term term, VoteResponseHandler on_response) {
+void NodeImpl::request_votes(bool pre_vote, bool leadership_transfer, Term term,
+                             VoteResponseHandler on_response) {
   const LogId last = log_manager_->last_log_id();
   const Duration timeout = std::chrono::milliseconds(options_.rpc_timeout_ms);
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   std::shared_ptr<Executor> lane = node_lane_;
   for (const PeerId& peer : conf().all_members()) {
     if (peer == server_id_ || !conf().is_voter(peer)) continue;
-    RequestVoteRequest request{group_id_, server_id_, peer, term, last, pre_vote};
+    RequestVoteRequest request{group_id_, server_id_,         peer, term, last,
+                               pre_vote,  leadership_transfer};
     options_.transport->request_vote(
         request, timeout,
         [weak, lane, peer, on_response](const Status& status, const RequestVoteResponse& response) {
@@ -187,6 +209,7 @@ void NodeImpl::become_leader() {
     on_match(peer, match);
   };
   const Term term = current_term_;
+  replicator_options.on_ack = [this](const PeerId&) { on_follower_ack(); };
   replicator_options.on_higher_term = [this](Term newer) {
     step_down(newer, Status::Stale("a follower is at a newer term"));
   };
@@ -230,8 +253,10 @@ void NodeImpl::on_request_vote(const RequestVoteRequest& request,
     return;
   }
   // A server that hears from a live leader disregards (pre-)vote requests (Raft §6): a
-  // partitioned peer coming back cannot depose a healthy leader.
-  const bool ignore = leader_is_alive() || !conf().is_voter(request.server_id);
+  // partitioned peer coming back cannot depose a healthy leader. A candidate the leader itself
+  // told to campaign (leadership transfer) is heard all the same.
+  const bool ignore =
+      (leader_is_alive() && !request.leadership_transfer) || !conf().is_voter(request.server_id);
   const LogId last = log_manager_->last_log_id();
   // Raft §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
   const bool log_ok =

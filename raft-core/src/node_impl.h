@@ -10,8 +10,9 @@
 // is published under status_mutex_.
 //
 // The member functions live in one file per concern: node.cc (lifecycle, status, role
-// changes), node_election.cc, node_append.cc (follower side of AppendEntries) and
-// node_leader.cc (proposals and commitment).
+// changes), node_election.cc, node_append.cc (follower side of AppendEntries),
+// node_leader.cc (proposals and commitment), node_configuration.cc (membership),
+// node_transfer.cc (leadership transfer) and node_snapshot.cc.
 #pragma once
 
 #include <condition_variable>
@@ -48,6 +49,7 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void join();
   bool is_shut_down() const;
   void apply(Task task);
+  void read_index(std::unique_ptr<ReadIndexClosure> done);
   void snapshot(std::unique_ptr<Closure> done);
   void change_peers(const Configuration& new_peers, std::unique_ptr<Closure> done);
   void add_peer(const PeerId& peer, std::unique_ptr<Closure> done);
@@ -67,6 +69,10 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void handle_install_snapshot(const InstallSnapshotRequest& request,
                                RpcCallback<InstallSnapshotResponse> done) override;
   void handle_get_file(const GetFileRequest& request, RpcCallback<GetFileResponse> done) override;
+  void handle_timeout_now(const TimeoutNowRequest& request,
+                          RpcCallback<TimeoutNowResponse> done) override;
+  void handle_read_index(const ReadIndexRequest& request,
+                         RpcCallback<ReadIndexResponse> done) override;
 
  private:
   // Everything below runs on the node lane.
@@ -105,15 +111,21 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   using VoteResponseHandler =
       std::function<void(NodeImpl&, const PeerId&, const Status&, const RequestVoteResponse&)>;
   // Sends (pre-)RequestVote for `term` to every other voter; responses come back on the lane.
-  void request_votes(bool pre_vote, Term term, VoteResponseHandler on_response);
+  void request_votes(bool pre_vote, bool leadership_transfer, Term term,
+                     VoteResponseHandler on_response);
   // Runs `handler` on the node lane, or answers ESHUTDOWN if the node is gone.
   template <typename Request, typename Response>
   void dispatch(const Request& request, RpcCallback<Response> done,
                 void (NodeImpl::*handler)(const Request&, RpcCallback<Response>));
+  // Priority election: whether this follower may campaign now; lowers the priority it waits
+  // for when it may not.
+  bool priority_allows_campaign();
   void pre_vote();
   void on_pre_vote_response(uint64_t round, Term term, const PeerId& peer, const Status& status,
                             const RequestVoteResponse& response);
-  void elect_self();
+  // Starts an election for the next term; `leadership_transfer` marks its RequestVotes as
+  // asked for by the leader (TimeoutNow).
+  void elect_self(bool leadership_transfer = false);
   void on_vote_response(Term term, const PeerId& peer, const Status& status,
                         const RequestVoteResponse& response);
   void become_leader();
@@ -122,6 +134,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void step_down(Term term, const Status& reason);
   void enter_error(const Status& error);
   bool leader_is_alive() const;
+  // EPERM for a leader-only call on this node, naming the leader if one is known.
+  Status not_leader() const;
   bool persist_term_and_vote(Term term, const PeerId& voted_for);
 
   void handle_apply_batch(std::vector<Task>& tasks);
@@ -148,6 +162,29 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void on_configuration_progress();
   // Ends the change in progress (if any), telling its caller why.
   void fail_membership_change(const Status& why);
+
+  // Reads (node_read.cc).
+  using ReadConfirmed = std::function<void(const Status&, LogIndex)>;
+  void handle_read_batch(std::vector<std::unique_ptr<ReadIndexClosure>>& reads);
+  // Leader: `done` gets the commit index once a quorum has confirmed this leadership after
+  // the call, or why not.
+  void confirm_read_index(ReadConfirmed done);
+  // Leader: a follower answered at this term; confirms the reads it completes a quorum for.
+  void on_follower_ack();
+  // Fails every read waiting for confirmation (leadership ended).
+  void fail_pending_reads(const Status& why);
+  void on_read_index(const ReadIndexRequest& request, RpcCallback<ReadIndexResponse> done);
+
+  // Leadership transfer (node_transfer.cc).
+  void start_transfer(const PeerId& peer, std::unique_ptr<Closure> done);
+  // Sends TimeoutNow once the target holds every entry of this leader's log.
+  void maybe_send_timeout_now();
+  void on_timeout_now_response(uint64_t generation, const Status& status,
+                               const TimeoutNowResponse& response);
+  void on_transfer_timeout(uint64_t generation);
+  // Ends the transfer in progress, if any, telling its caller `outcome`.
+  void finish_transfer(const Status& outcome);
+  void on_timeout_now(const TimeoutNowRequest& request, RpcCallback<TimeoutNowResponse> done);
 
   // Snapshots (node_snapshot.cc).
   void on_install_snapshot(const InstallSnapshotRequest& request,
@@ -185,6 +222,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   ClosureQueue closure_queue_;
   std::unique_ptr<FSMCaller> fsm_caller_;
   std::unique_ptr<RingQueue<Task>> apply_queue_;
+  // Node::read_index requests (the read-only service's ring), drained on the node lane.
+  std::unique_ptr<RingQueue<std::unique_ptr<ReadIndexClosure>>> read_queue_;
   // Null without NodeOptions.snapshot_storage. Lives on the node lane.
   std::shared_ptr<SnapshotExecutor> snapshot_executor_;
   uint64_t snapshot_timer_generation_ = 0;
@@ -209,6 +248,26 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // The membership change this leader runs, if any (node_configuration.cc).
   std::unique_ptr<MembershipChange> membership_change_;
   uint64_t membership_generation_ = 0;
+  // The leadership transfer this leader runs, if any (node_transfer.cc).
+  struct LeadershipTransfer {
+    PeerId target;
+    std::unique_ptr<Closure> done;
+    uint64_t generation = 0;
+    bool timeout_now_sent = false;
+    Status last_error;  // Why the last TimeoutNow failed, for the timeout's message.
+  };
+  std::optional<LeadershipTransfer> transfer_;
+  // Leader: reads waiting for a quorum to confirm this leadership after `since`, oldest first.
+  struct PendingRead {
+    TimePoint since;
+    LogIndex index;
+    ReadConfirmed done;
+  };
+  std::deque<PendingRead> pending_reads_;
+  uint64_t transfer_generation_ = 0;
+  // Priority election: the priority this follower waits for before it campaigns, lowered
+  // after each leaderless election timeout; kNoPriority: start from the highest again.
+  int32_t target_priority_ = Configuration::kNoPriority;
   BallotBox ballot_box_;
   ReplicatorGroup replicators_;
   std::mt19937_64 rng_;

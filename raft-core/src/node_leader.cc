@@ -37,6 +37,11 @@ void NodeImpl::handle_apply_batch(std::vector<Task>& tasks) {
     fail_tasks(tasks, status);
     return;
   }
+  if (transfer_) {
+    fail_tasks(tasks, Status::Busy("leadership is being transferred to " +
+                                   transfer_->target.to_string() + "; retry on the new leader"));
+    return;
+  }
   const LogIndex committed = ballot_box_.commit_index();
   if (static_cast<size_t>(log_manager_->last_log_index() - committed) + tasks.size() >
           options_.max_uncommitted_entries ||
@@ -106,6 +111,7 @@ void NodeImpl::on_match(const PeerId& peer, LogIndex match_index) {
     check_catch_up(membership_change_->generation);
   }
   if (ballot_box_.update(peer, match_index)) on_commit_advanced();
+  if (transfer_) maybe_send_timeout_now();
   publish_status();
 }
 

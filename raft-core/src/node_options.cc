@@ -39,7 +39,8 @@ Status NodeOptions::validate() const {
   };
   for (RingOption ring : {RingOption{"apply_queue_capacity", apply_queue_capacity},
                           RingOption{"disk_queue_capacity", disk_queue_capacity},
-                          RingOption{"fsm_queue_capacity", fsm_queue_capacity}}) {
+                          RingOption{"fsm_queue_capacity", fsm_queue_capacity},
+                          RingOption{"read_queue_capacity", read_queue_capacity}}) {
     if (!is_power_of_two(ring.value) || ring.value < 16 || ring.value > (size_t(1) << 24)) {
       return bad(ring.name,
                  "must be a power of two in [16, 16777216], got " + std::to_string(ring.value));
@@ -50,6 +51,7 @@ Status NodeOptions::validate() const {
     size_t value;
   };
   for (PositiveOption limit : {PositiveOption{"apply_batch_max", apply_batch_max},
+                               PositiveOption{"read_batch_max", read_batch_max},
                                PositiveOption{"fsm_batch_max_entries", fsm_batch_max_entries},
                                PositiveOption{"disk_batch_max_ops", disk_batch_max_ops},
                                PositiveOption{"max_entries_per_append", max_entries_per_append},
@@ -62,6 +64,11 @@ Status NodeOptions::validate() const {
   if (catchup_margin_entries < 0) {
     return bad("catchup_margin_entries",
                "must not be negative, got " + std::to_string(catchup_margin_entries));
+  }
+  if (decay_priority_gap < 1 || decay_priority_gap > Configuration::kMaxPriority) {
+    return bad("decay_priority_gap", "must be in [1, " +
+                                         std::to_string(Configuration::kMaxPriority) + "], got " +
+                                         std::to_string(decay_priority_gap));
   }
   if (catchup_timeout_ms < 1 || catchup_timeout_ms > 86400000) {
     return bad("catchup_timeout_ms",

@@ -124,13 +124,14 @@ void Replicator::send(AppendEntriesRequest request, bool heartbeat) {
   std::weak_ptr<Replicator> weak = weak_from_this();
   std::shared_ptr<Executor> lane = options_.node_lane;
   uint64_t window = window_;
+  const TimePoint sent_at = options_.clock->now();
   options_.transport->append_entries(
       request, options_.rpc_timeout,
-      [weak, lane, window, heartbeat, prev_index, count](const Status& status,
-                                                         const AppendEntriesResponse& response) {
-        lane->post([weak, window, heartbeat, prev_index, count, status, response] {
+      [weak, lane, window, heartbeat, prev_index, count, sent_at](
+          const Status& status, const AppendEntriesResponse& response) {
+        lane->post([weak, window, heartbeat, prev_index, count, sent_at, status, response] {
           if (auto self = weak.lock()) {
-            self->on_response(window, heartbeat, prev_index, count, status, response);
+            self->on_response(window, heartbeat, prev_index, count, sent_at, status, response);
           }
         });
       });
@@ -166,7 +167,8 @@ void Replicator::reset_to_probe(LogIndex next_index) {
 }
 
 void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_index, size_t count,
-                             const Status& status, const AppendEntriesResponse& response) {
+                             TimePoint sent_at, const Status& status,
+                             const AppendEntriesResponse& response) {
   if (stopped_) return;
   if (status.ok()) {
     last_response_time_ = options_.clock->now();
@@ -175,6 +177,12 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
   if (status.ok() && response.term > options_.term) {
     options_.on_higher_term(response.term);
     return;
+  }
+  if (status.ok() && response.term == options_.term) {
+    // Success or not, an answer at our term means the follower still followed us then.
+    last_ack_sent_at_ = std::max(last_ack_sent_at_, sent_at);
+    if (options_.on_ack) options_.on_ack(peer_);
+    if (stopped_) return;
   }
   if (heartbeat) {
     // A heartbeat can only fail the consistency check if the follower lost durable entries;

@@ -51,6 +51,9 @@ struct ReplicatorOptions {
   std::function<void(const PeerId&, LogIndex)> on_match;
   // The follower answered with a newer term: the leader must step down.
   std::function<void(Term)> on_higher_term;
+  // The follower answered an AppendEntries at the leader's term: it still follows this leader.
+  // May be null.
+  std::function<void(const PeerId&)> on_ack;
   // The leader's log could not be read (corruption, IO error).
   std::function<void(const Status&)> on_log_error;
   // Gets the snapshot to send to a follower that needs entries the log no longer holds; the
@@ -75,6 +78,11 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   TimePoint last_response_time() const { return last_response_time_; }
   // Whether the follower has answered anything at all (a peer that is down never has).
   bool heard_back() const { return heard_back_; }
+  // When the latest AppendEntries the follower answered at the leader's term was *sent*: the
+  // follower still followed this leader at some moment after that (ReadIndex confirmation).
+  TimePoint last_ack_sent_at() const { return last_ack_sent_at_; }
+  // Sends a heartbeat now, outside the heartbeat schedule.
+  void heartbeat_now() { send_heartbeat(); }
 
  private:
   enum class State { kProbe, kReplicate, kSnapshot };
@@ -100,7 +108,7 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   AppendEntriesRequest make_request() const;
   void send(AppendEntriesRequest request, bool heartbeat);
   void on_response(uint64_t window, bool heartbeat, LogIndex prev_index, size_t count,
-                   const Status& status, const AppendEntriesResponse& response);
+                   TimePoint sent_at, const Status& status, const AppendEntriesResponse& response);
   void on_append_success(LogIndex prev_index, size_t count);
   // Where to probe next after the follower rejected prev_index (Raft §5.3 fast backtracking).
   LogIndex next_after_mismatch(LogIndex prev_index, const AppendEntriesResponse& response) const;
@@ -118,6 +126,7 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t window_ = 0;
   bool stopped_ = false;
   TimePoint last_response_time_;
+  TimePoint last_ack_sent_at_ = TimePoint::min();  // min: never acknowledged.
   bool heard_back_ = false;
 };
 

@@ -55,6 +55,18 @@ std::vector<PeerId> ReplicatorGroup::heard_from(TimePoint now, Duration window) 
   return heard;
 }
 
+std::vector<PeerId> ReplicatorGroup::acked_since(TimePoint since) const {
+  std::vector<PeerId> acked;
+  for (const auto& [peer, replicator] : replicators_) {
+    if (replicator->last_ack_sent_at() >= since) acked.push_back(peer);
+  }
+  return acked;
+}
+
+void ReplicatorGroup::heartbeat_all_now() {
+  for (const auto& [peer, replicator] : replicators_) replicator->heartbeat_now();
+}
+
 std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
   std::vector<PeerReplicationStatus> out;
   for (const auto& [peer, replicator] : replicators_) {

@@ -39,6 +39,11 @@ class ReplicatorGroup {
   void on_new_entries();
   // Followers that answered any RPC within `window` before `now`.
   std::vector<PeerId> heard_from(TimePoint now, Duration window) const;
+  // The followers that answered, at the leader's term, an AppendEntries sent at or after
+  // `since`.
+  std::vector<PeerId> acked_since(TimePoint since) const;
+  // Every follower gets a heartbeat now.
+  void heartbeat_all_now();
   std::vector<PeerReplicationStatus> status() const;
 
  private:

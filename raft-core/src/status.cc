@@ -30,6 +30,8 @@ std::string_view status_code_name(StatusCode code) {
       return "ESTEPDOWN";
     case StatusCode::kCatchup:
       return "ECATCHUP";
+    case StatusCode::kAgain:
+      return "EAGAIN";
   }
   return "EUNKNOWN";
 }

@@ -32,6 +32,14 @@ class InProcessNetwork::Transport final : public RaftTransport {
                 RpcCallback<GetFileResponse> done) override {
     forward(request, timeout, std::move(done), &RaftService::handle_get_file);
   }
+  void timeout_now(const TimeoutNowRequest& request, Duration timeout,
+                   RpcCallback<TimeoutNowResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftService::handle_timeout_now);
+  }
+  void read_index(const ReadIndexRequest& request, Duration timeout,
+                  RpcCallback<ReadIndexResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftService::handle_read_index);
+  }
 
  private:
   // Every RPC takes the same way through the network, so each is subject to the same faults.

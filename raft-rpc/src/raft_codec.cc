@@ -189,6 +189,7 @@ std::string encode(const RequestVoteRequest& request) {
   wire.set_term(request.term.value());
   encode_log_id(request.last_log_id, wire.mutable_last_log_id());
   wire.set_pre_vote(request.pre_vote);
+  wire.set_leadership_transfer(request.leadership_transfer);
   return wire.SerializeAsString();
 }
 
@@ -268,6 +269,32 @@ std::string encode(const GetFileResponse& response) {
   return wire.SerializeAsString();
 }
 
+std::string encode(const TimeoutNowRequest& request) {
+  pb::TimeoutNowRequest wire;
+  encode_route(request, &wire);
+  wire.set_term(request.term.value());
+  return wire.SerializeAsString();
+}
+
+std::string encode(const TimeoutNowResponse& response) {
+  pb::TimeoutNowResponse wire;
+  wire.set_term(response.term.value());
+  wire.set_success(response.success);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const ReadIndexRequest& request) {
+  pb::ReadIndexRequest wire;
+  encode_route(request, &wire);
+  return wire.SerializeAsString();
+}
+
+std::string encode(const ReadIndexResponse& response) {
+  pb::ReadIndexResponse wire;
+  wire.set_index(response.index.value());
+  return wire.SerializeAsString();
+}
+
 bool is_valid_snapshot_file_name(std::string_view name) {
   return !name.empty() && name.size() <= kMaxSnapshotFileNameBytes && name != "." && name != ".." &&
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
@@ -304,6 +331,7 @@ Status decode(std::string_view bytes, RequestVoteRequest* out) {
     return s;
   }
   out->pre_vote = wire.pre_vote();
+  out->leadership_transfer = wire.leadership_transfer();
   return Status::OK();
 }
 
@@ -425,6 +453,38 @@ Status decode(std::string_view bytes, GetFileResponse* out) {
   }
   out->data = std::move(*wire.mutable_data());
   out->eof = wire.eof();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, TimeoutNowRequest* out) {
+  constexpr std::string_view kWhat = "TimeoutNowRequest";
+  pb::TimeoutNowRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  return decode_request_header(wire, kWhat, out);
+}
+
+Status decode(std::string_view bytes, TimeoutNowResponse* out) {
+  constexpr std::string_view kWhat = "TimeoutNowResponse";
+  pb::TimeoutNowResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = decode_term(wire.term(), kWhat, &out->term); !s.ok()) return s;
+  out->success = wire.success();
+  return Status::OK();
+}
+
+Status decode(std::string_view bytes, ReadIndexRequest* out) {
+  constexpr std::string_view kWhat = "ReadIndexRequest";
+  pb::ReadIndexRequest wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  return decode_route(wire, kWhat, out);
+}
+
+Status decode(std::string_view bytes, ReadIndexResponse* out) {
+  constexpr std::string_view kWhat = "ReadIndexResponse";
+  pb::ReadIndexResponse wire;
+  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  if (Status s = check_non_negative(wire.index(), "index", kWhat); !s.ok()) return s;
+  out->index = LogIndex(wire.index());
   return Status::OK();
 }
 

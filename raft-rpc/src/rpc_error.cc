@@ -36,6 +36,8 @@ pb::ErrorCode to_wire(StatusCode code) {
       return pb::ERROR_CODE_STEP_DOWN;
     case StatusCode::kCatchup:
       return pb::ERROR_CODE_CATCHUP;
+    case StatusCode::kAgain:
+      return pb::ERROR_CODE_AGAIN;
   }
   PONTOON_CHECK_MSG(false, "an OK status has no wire error code");
 }
@@ -78,6 +80,9 @@ bool from_wire(int code, StatusCode* out) {
       return true;
     case pb::ERROR_CODE_CATCHUP:
       *out = StatusCode::kCatchup;
+      return true;
+    case pb::ERROR_CODE_AGAIN:
+      *out = StatusCode::kAgain;
       return true;
     default:
       return false;

@@ -18,7 +18,8 @@ Status no_such_replica(const GroupId& group_id, const PeerId& peer, const std::s
 
 bool is_raft_method(uint32_t method_id) {
   return method_id == method::kRequestVote || method_id == method::kAppendEntries ||
-         method_id == method::kInstallSnapshot || method_id == method::kGetFile;
+         method_id == method::kInstallSnapshot || method_id == method::kGetFile ||
+         method_id == method::kTimeoutNow || method_id == method::kReadIndex;
 }
 
 }  // namespace
@@ -74,6 +75,8 @@ Status TcpTransport::start() {
   register_raft_method(server.get(), method::kInstallSnapshot,
                        &RaftService::handle_install_snapshot);
   register_raft_method(server.get(), method::kGetFile, &RaftService::handle_get_file);
+  register_raft_method(server.get(), method::kTimeoutNow, &RaftService::handle_timeout_now);
+  register_raft_method(server.get(), method::kReadIndex, &RaftService::handle_read_index);
   for (auto& [method_id, handler] : extra_methods_) {
     if (Status s = server->register_method(method_id, handler); !s.ok()) return s;
   }
@@ -241,6 +244,16 @@ void TcpTransport::install_snapshot(const InstallSnapshotRequest& request, Durat
 void TcpTransport::get_file(const GetFileRequest& request, Duration timeout,
                             RpcCallback<GetFileResponse> done) {
   send(method::kGetFile, request, timeout, std::move(done));
+}
+
+void TcpTransport::timeout_now(const TimeoutNowRequest& request, Duration timeout,
+                               RpcCallback<TimeoutNowResponse> done) {
+  send(method::kTimeoutNow, request, timeout, std::move(done));
+}
+
+void TcpTransport::read_index(const ReadIndexRequest& request, Duration timeout,
+                              RpcCallback<ReadIndexResponse> done) {
+  send(method::kReadIndex, request, timeout, std::move(done));
 }
 
 }  // namespace raft::rpc

@@ -33,6 +33,8 @@ class TestCluster {
     for (size_t i : members) peers.push_back(peers_.at(i));
     initial_conf_ = Configuration(std::move(peers));
   }
+  // Makes `conf` (e.g. with priorities) the initial configuration of starts after the call.
+  void set_initial_conf(Configuration conf) { initial_conf_ = std::move(conf); }
   Configuration initial_conf() const { return initial_conf_ ? *initial_conf_ : conf(); }
   // Null while member i is stopped.
   Node* node(size_t i) const { return nodes_.at(i).get(); }

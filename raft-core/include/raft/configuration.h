@@ -2,11 +2,15 @@
 // log but never vote (docs/membership.md).
 //
 // Kept sorted and free of duplicates so that two configurations with the same members compare
-// equal; no peer is both a voter and a learner. ConfigurationEntry pairs two of these during a
+// equal; no peer is both a voter and a learner. A voter may carry an election priority
+// (docs/membership.md, "Priority election"): 0 never leads; among voters with priorities the
+// highest one is elected first while it is alive. ConfigurationEntry pairs two of these during a
 // joint change (Raft §6); quorum logic lives in BallotBox and the election code.
 // Thread-safety: values.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +25,17 @@ class Configuration {
   Configuration() = default;
   explicit Configuration(std::vector<PeerId> peers, std::vector<PeerId> learners = {});
 
-  // Parses "ip:port[:index],...,ip:port[:index]/learner,...": voters, and learners marked with
-  // a "/learner" suffix. Errors are EINVAL naming the bad peer; a list with no voter, a
-  // duplicate peer, or a peer that is both voter and learner is an error.
+  // "No priority": the voter campaigns whenever its election timeout passes.
+  static constexpr int32_t kNoPriority = -1;
+  // Priority 0: the voter votes but never campaigns (it cannot become leader).
+  static constexpr int32_t kNeverLeader = 0;
+  static constexpr int32_t kMaxPriority = 1'000'000;
+
+  // Parses "ip:port[:index[:priority]],...,ip:port[:index]/learner,...": voters, optionally
+  // with an election priority in [0, kMaxPriority] (the index must then be written), and
+  // learners marked with a "/learner" suffix. Errors are EINVAL naming the bad peer; a list
+  // with no voter, a duplicate peer, a peer that is both voter and learner, or a learner with
+  // a priority is an error.
   static Result<Configuration> parse(std::string_view text);
 
   const std::vector<PeerId>& peers() const { return peers_; }
@@ -39,7 +51,17 @@ class Configuration {
   // Voters and learners, sorted.
   std::vector<PeerId> members() const;
 
-  // The inverse of parse(): "a,b,c/learner".
+  // The election priority of `peer`: kNoPriority unless it is a voter given one.
+  int32_t priority(const PeerId& peer) const;
+  // The highest priority among the voters (kNoPriority if none has one).
+  int32_t max_priority() const;
+  // Gives voter `peer` a priority in [kNoPriority, kMaxPriority] (kNoPriority removes it).
+  // EINVAL if `peer` is not a voter or the value is out of range.
+  Status set_priority(const PeerId& peer, int32_t priority);
+  // This configuration with the priorities `other` gives to voters of this one.
+  Configuration with_priorities_of(const Configuration& other) const;
+
+  // The inverse of parse(): "a,b:8101:0:100,c/learner".
   std::string to_string() const;
 
   bool operator==(const Configuration&) const = default;
@@ -47,6 +69,8 @@ class Configuration {
  private:
   std::vector<PeerId> peers_;     // Invariant: sorted, no duplicates.
   std::vector<PeerId> learners_;  // Invariant: sorted, no duplicates, none in peers_.
+  // Invariant: keys are voters; values in [kNeverLeader, kMaxPriority].
+  std::map<PeerId, int32_t> priorities_;
 };
 
 std::ostream& operator<<(std::ostream& os, const Configuration& conf);

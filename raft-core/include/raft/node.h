@@ -24,6 +24,7 @@
 #include "raft/configuration.h"
 #include "raft/node_options.h"
 #include "raft/peer_id.h"
+#include "raft/read_index.h"
 #include "raft/task.h"
 #include "raft/types.h"
 
@@ -84,6 +85,17 @@ class Node {
 
   // Proposes task.data; see Task for what task.done receives. Never blocks.
   void apply(Task task);
+
+  // Linearizable read without the log (ReadIndex, Raft thesis §6.4; docs/reads.md). `done`
+  // runs with OK once this node's state machine has applied at least done->read_index(), an
+  // index no smaller than the commit index of the leader at some moment after the call; it
+  // then runs on the state-machine lane, after on_apply of that index, so it may read the
+  // state machine directly. On the leader, one heartbeat round confirms leadership for every
+  // read queued meanwhile; a follower or learner asks the leader for the index. Errors (any
+  // lane): EPERM no leader is known or it is unreachable (retry, or ask the leader); EAGAIN
+  // the leader has not committed an entry of its own term yet (retry shortly); EBUSY the read
+  // queue is full; ESHUTDOWN; EIO the state machine stopped on an error. Never blocks.
+  void read_index(std::unique_ptr<ReadIndexClosure> done);
 
   // Saves a snapshot of what the state machine has applied and compacts the log behind it
   // (docs/snapshots.md). `done` (may be null) runs with OK once the snapshot is published

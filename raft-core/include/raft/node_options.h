@@ -53,6 +53,10 @@ struct NodeOptions {
   // Disk operations (appends, truncations) written with one write batch and one fsync.
   size_t disk_batch_max_ops = 256;
   size_t fsm_queue_capacity = 16384;
+  // Node::read_index requests waiting for the node lane; one drain confirms up to
+  // read_batch_max of them with one heartbeat round.
+  size_t read_queue_capacity = 16384;
+  size_t read_batch_max = 1024;
   size_t fsm_batch_max_entries = 512;
 
   // One AppendEntries carries at most this many entries and about this many payload bytes
@@ -67,6 +71,12 @@ struct NodeOptions {
   size_t max_uncommitted_entries = 65536;
   // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_bytes = 256 * 1024 * 1024;
+
+  // Priority election (docs/membership.md): a voter whose priority is below the highest of the
+  // configuration skips its election timeouts while no leader is heard, lowering the priority
+  // it waits for by max(this, a fifth of it) each time, so that with the best candidates down
+  // the next ones campaign after a few timeouts.
+  int32_t decay_priority_gap = 10;
 
   // Membership changes (docs/membership.md): a new voter must come within this many entries
   // of the leader's last one before the configuration changes, within this long; otherwise the

@@ -32,6 +32,7 @@ enum class StatusCode : int {
   kUnavailable,      // EHOSTDOWN: a peer cannot be reached.
   kStepDown,         // ESTEPDOWN: appended, then the leader stepped down: outcome unknown.
   kCatchup,          // ECATCHUP: a new peer did not catch up with the leader in time.
+  kAgain,            // EAGAIN: not possible yet (a new leader has not committed in its term).
 };
 
 // Returns the errno-style name of `code`, e.g. "EPERM".
@@ -56,6 +57,7 @@ class Status {
   static Status Unavailable(std::string_view msg) { return {StatusCode::kUnavailable, msg}; }
   static Status StepDown(std::string_view msg) { return {StatusCode::kStepDown, msg}; }
   static Status Catchup(std::string_view msg) { return {StatusCode::kCatchup, msg}; }
+  static Status Again(std::string_view msg) { return {StatusCode::kAgain, msg}; }
 
   Status(StatusCode code, std::string_view msg) : code_(code) {
     PONTOON_CHECK(code != StatusCode::kOk);
@@ -79,6 +81,7 @@ class Status {
   bool is_unavailable() const { return code_ == StatusCode::kUnavailable; }
   bool is_step_down() const { return code_ == StatusCode::kStepDown; }
   bool is_catchup() const { return code_ == StatusCode::kCatchup; }
+  bool is_again() const { return code_ == StatusCode::kAgain; }
 
   // "OK", or "EPERM: <message>".
   std::string to_string() const;

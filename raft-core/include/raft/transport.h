@@ -24,6 +24,9 @@ struct RequestVoteRequest {
   Term term;         // For a pre-vote: the term the candidate would campaign in.
   LogId last_log_id;
   bool pre_vote = false;
+  // The candidate campaigns because the leader asked it to (TimeoutNow): receivers vote even
+  // though they heard from that leader within an election timeout (Raft thesis §3.10).
+  bool leadership_transfer = false;
 };
 
 struct RequestVoteResponse {
@@ -93,6 +96,35 @@ struct GetFileResponse {
   bool eof = false;
 };
 
+// TimeoutNow (Raft thesis §3.10, leadership transfer): the leader, having brought the receiver
+// up to date, tells it to start an election at once, skipping its election timeout and the
+// pre-vote. The receiver answers whether it started one.
+struct TimeoutNowRequest {
+  GroupId group_id;
+  PeerId server_id;  // The leader.
+  PeerId peer_id;    // The receiver (the transfer's target).
+  Term term;
+};
+
+struct TimeoutNowResponse {
+  Term term;  // The receiver's term after it acted on the request.
+  bool success = false;
+};
+
+// ReadIndex (Raft thesis §6.4): a follower or learner asks the leader for an index that a
+// linearizable read must wait for. The leader confirms it still leads with a heartbeat round
+// and answers its commit index; failures travel as the RPC's status (EPERM: not the leader,
+// EAGAIN: it has not committed an entry of its term yet).
+struct ReadIndexRequest {
+  GroupId group_id;
+  PeerId server_id;  // The asking follower or learner.
+  PeerId peer_id;    // The receiver, believed to lead.
+};
+
+struct ReadIndexResponse {
+  LogIndex index;  // Reads are linearizable once the asker has applied this index.
+};
+
 // Called exactly once, on any thread. A non-OK status means no response arrived (timeout,
 // unreachable peer, transport shut down); the response is then default-constructed.
 template <typename Response>
@@ -113,6 +145,10 @@ class RaftService {
   // EINVAL for a name the snapshot does not have.
   virtual void handle_get_file(const GetFileRequest& request,
                                RpcCallback<GetFileResponse> done) = 0;
+  virtual void handle_timeout_now(const TimeoutNowRequest& request,
+                                  RpcCallback<TimeoutNowResponse> done) = 0;
+  virtual void handle_read_index(const ReadIndexRequest& request,
+                                 RpcCallback<ReadIndexResponse> done) = 0;
 };
 
 // Carries RPCs between replicas, and routes incoming ones by (group id, receiver peer id) to
@@ -139,6 +175,10 @@ class RaftTransport {
                                 RpcCallback<InstallSnapshotResponse> done) = 0;
   virtual void get_file(const GetFileRequest& request, Duration timeout,
                         RpcCallback<GetFileResponse> done) = 0;
+  virtual void timeout_now(const TimeoutNowRequest& request, Duration timeout,
+                           RpcCallback<TimeoutNowResponse> done) = 0;
+  virtual void read_index(const ReadIndexRequest& request, Duration timeout,
+                          RpcCallback<ReadIndexResponse> done) = 0;
 };
 
 }  // namespace raft

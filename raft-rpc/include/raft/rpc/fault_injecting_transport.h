@@ -55,6 +55,14 @@ class FaultInjectingTransport final : public RaftTransport {
                 RpcCallback<GetFileResponse> done) override {
     forward(request, timeout, std::move(done), &RaftTransport::get_file);
   }
+  void timeout_now(const TimeoutNowRequest& request, Duration timeout,
+                   RpcCallback<TimeoutNowResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftTransport::timeout_now);
+  }
+  void read_index(const ReadIndexRequest& request, Duration timeout,
+                  RpcCallback<ReadIndexResponse> done) override {
+    forward(request, timeout, std::move(done), &RaftTransport::read_index);
+  }
 
  private:
   // Fails the call at once if its receiver is cut off; otherwise hands it to `send` on inner_.

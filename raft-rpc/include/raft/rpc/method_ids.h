@@ -18,6 +18,8 @@ inline constexpr uint32_t kRequestVote = 1;
 inline constexpr uint32_t kAppendEntries = 2;
 inline constexpr uint32_t kInstallSnapshot = 3;
 inline constexpr uint32_t kGetFile = 4;
+inline constexpr uint32_t kTimeoutNow = 5;
+inline constexpr uint32_t kReadIndex = 6;
 
 // CLI service (cli_service.h, proto/cli.proto): membership, leadership, snapshots, status.
 inline constexpr uint32_t kCliAddPeer = 100;

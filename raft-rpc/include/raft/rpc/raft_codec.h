@@ -49,6 +49,10 @@ std::string encode(const InstallSnapshotRequest& request);
 std::string encode(const InstallSnapshotResponse& response);
 std::string encode(const GetFileRequest& request);
 std::string encode(const GetFileResponse& response);
+std::string encode(const TimeoutNowRequest& request);
+std::string encode(const TimeoutNowResponse& response);
+std::string encode(const ReadIndexRequest& request);
+std::string encode(const ReadIndexResponse& response);
 
 // On success `*out` holds the decoded message; on failure its contents are unspecified.
 Status decode(std::string_view bytes, RequestVoteRequest* out);
@@ -59,5 +63,9 @@ Status decode(std::string_view bytes, InstallSnapshotRequest* out);
 Status decode(std::string_view bytes, InstallSnapshotResponse* out);
 Status decode(std::string_view bytes, GetFileRequest* out);
 Status decode(std::string_view bytes, GetFileResponse* out);
+Status decode(std::string_view bytes, TimeoutNowRequest* out);
+Status decode(std::string_view bytes, TimeoutNowResponse* out);
+Status decode(std::string_view bytes, ReadIndexRequest* out);
+Status decode(std::string_view bytes, ReadIndexResponse* out);
 
 }  // namespace raft::rpc

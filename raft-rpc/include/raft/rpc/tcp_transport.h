@@ -99,6 +99,10 @@ class TcpTransport final : public RaftTransport {
                         RpcCallback<InstallSnapshotResponse> done) override;
   void get_file(const GetFileRequest& request, Duration timeout,
                 RpcCallback<GetFileResponse> done) override;
+  void timeout_now(const TimeoutNowRequest& request, Duration timeout,
+                   RpcCallback<TimeoutNowResponse> done) override;
+  void read_index(const ReadIndexRequest& request, Duration timeout,
+                  RpcCallback<ReadIndexResponse> done) override;
 
  private:
   // One (group, peer) → service binding. Calls into the service hold an "active call"; on
