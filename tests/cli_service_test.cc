@@ -362,7 +362,7 @@ TEST_CASE(
   CHECK(cli.cluster().node(leader)->list_peers().size() == 3);
 }
 
-TEST_CASE("cli service: transfer-leader answers per Node::transfer_leadership_to",
+TEST_CASE("cli service: transfer-leader hands leadership to the named voter",
           "[cli][tcp][transfer]") {
   CliCluster cli(3, {0, 1, 2});
   for (size_t i = 0; i < 3; ++i) cli.start(i);
@@ -372,17 +372,25 @@ TEST_CASE("cli service: transfer-leader answers per Node::transfer_leadership_to
   const size_t target = (leader + 1) % 3;
   rpc::ChangeResult transferred = client.transfer_leader(cli.cluster().peer(target));
   INFO("transfer-leader: " << transferred.status);
-  if (transferred.status.is_busy() &&
-      transferred.status.message().find("not built yet") != std::string_view::npos) {
-    WARN("Node::transfer_leadership_to is still the placeholder: " << transferred.status);
-    return;
-  }
   REQUIRE(transferred.ok());
   CHECK(transferred.replica == cli.cluster().peer(leader));
   CHECK(cli.cluster().wait_until(
       [&] {
         Result<PeerId> now = client.get_leader();
         return now.ok() && *now == cli.cluster().peer(target);
+      },
+      kWait));
+
+  // No peer named: the most up-to-date other voter takes over.
+  REQUIRE(cli.cluster().propose_and_wait("after the transfer", kWait).ok());
+  rpc::ChangeResult to_any = client.transfer_leader(PeerId());
+  INFO("transfer-leader (any): " << to_any.status);
+  REQUIRE(to_any.ok());
+  CHECK(to_any.replica == cli.cluster().peer(target));
+  CHECK(cli.cluster().wait_until(
+      [&] {
+        std::optional<size_t> now = cli.cluster().leader();
+        return now.has_value() && *now != target;
       },
       kWait));
 }
@@ -393,11 +401,6 @@ TEST_CASE("cli service: transfer-leader to a non-voter is EINVAL", "[cli][tcp][t
   cli.wait_for_leader();
   rpc::ChangeResult refused = cli.client({0, 1, 2}).transfer_leader(PeerId("127.0.0.1", 1));
   INFO("transfer-leader: " << refused.status);
-  if (refused.status.is_busy() &&
-      refused.status.message().find("not built yet") != std::string_view::npos) {
-    WARN("Node::transfer_leadership_to is still the placeholder: " << refused.status);
-    return;
-  }
   CHECK(refused.status.is_invalid_argument());
   CHECK_FALSE(refused.outcome_unknown);
 }

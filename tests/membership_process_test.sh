@@ -5,8 +5,7 @@
 #   1. start replicas 1..3 on 127.0.0.1:18201..18203 and wait for a leader;
 #   2. run `counter-client load` (closed-loop incr 1) against all five endpoints;
 #   3. start replicas 4 and 5 with --join; `raft-cli add-peer` each (3 -> 5 voters);
-#   4. `raft-cli transfer-leader` to replica 4 (tolerated to fail only while
-#      Node::transfer_leadership_to is the placeholder that answers "not built yet");
+#   4. `raft-cli transfer-leader` to replica 4, which must then lead;
 #   5. `raft-cli remove-peer` the current leader, then one more of the original replicas
 #      (5 -> 3 voters); `raft-cli status` shows 3 voters on the leader;
 #   6. when the load ends: acked <= final count <= acked + unknown, the 3 remaining replicas
@@ -118,17 +117,10 @@ run_cli list-peers || fail "list-peers failed"
 voters=$(tr ',' '\n' <"$work/cli.out" | grep -vc /learner)
 ((voters == 5)) || fail "expected 5 voters after the adds, list-peers says $voters"
 
-code=0
-run_cli transfer-leader "$(cluster_endpoint 4)" || code=$?
-if ((code == 0)); then
-  leader=$(cli_leader) || fail "no leader after the transfer"
-  ((leader == 4)) || fail "transferred leadership to replica 4, but replica $leader leads"
-  say "replica 4 leads after the transfer"
-elif grep -q "EBUSY: leadership transfer is not built yet" "$work/cli.err"; then
-  say "NOTE: transfer-leader is still the placeholder (EBUSY); carrying on without a transfer"
-else
-  fail "transfer-leader to replica 4 failed (exit code $code)"
-fi
+run_cli transfer-leader "$(cluster_endpoint 4)" || fail "transfer-leader to replica 4 failed"
+leader=$(cli_leader) || fail "no leader after the transfer"
+((leader == 4)) || fail "transferred leadership to replica 4, but replica $leader leads"
+say "replica 4 leads after the transfer"
 
 leader=$(cli_leader) || fail "no leader before the removals"
 run_cli remove-peer "$(cluster_endpoint "$leader")" || fail "remove-peer of the leader $leader failed"

@@ -285,19 +285,9 @@ Result<Configuration> CliClient::list_peers() {
   Result<pb::ListPeersResponse> response =
       parse_reply<pb::ListPeersResponse>(reply.status, reply.body);
   if (!response.ok()) return response.status();
-  std::vector<PeerId> peers;
-  std::vector<PeerId> learners;
-  for (const std::string& text : response->peers()) {
-    Result<PeerId> peer = parse_peer_field("peer", text);
-    if (!peer.ok()) return peer.status();
-    peers.push_back(*peer);
-  }
-  for (const std::string& text : response->learners()) {
-    Result<PeerId> learner = parse_peer_field("learner", text);
-    if (!learner.ok()) return learner.status();
-    learners.push_back(*learner);
-  }
-  return Configuration(std::move(peers), std::move(learners));
+  Configuration conf;
+  if (Status s = parse_conf_field("conf", response->conf(), &conf); !s.ok()) return s;
+  return conf;
 }
 
 Result<NodeStatus> CliClient::status(const PeerId& replica) {

@@ -128,6 +128,7 @@ void list_peers(Node* node, const pb::ListPeersRequest&, Responder respond) {
   pb::ListPeersResponse response;
   for (const PeerId& peer : status.conf.peers()) response.add_peers(peer.to_string());
   for (const PeerId& peer : status.conf.learners()) response.add_learners(peer.to_string());
+  response.set_conf(status.conf.to_string());
   respond(Status::OK(), response.SerializeAsString());
 }
 
