@@ -130,16 +130,12 @@ say "replica $killed has applied up to the leader's commit index $target," \
 show_status
 
 step "Wait for the load to finish"
-load_code=0
-wait "$load_pid" || load_code=$?
-((load_code == 0)) || fail "the load client exited with code $load_code: $(cat "$work/load.err")"
+cluster_load_totals "$load_pid" "$work/load.out" "$work/load.err" 2>"$work/why" ||
+  fail "$(cat "$work/why")"
 sed 's/^/      /' "$work/load.err"
-totals=$(tail -n 1 "$work/load.out")
-[[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]] ||
-  fail "the load printed no totals line: '$totals'"
-acked=${BASH_REMATCH[1]}
-unknown=${BASH_REMATCH[2]}
-failed=${BASH_REMATCH[3]}
+acked=$CLUSTER_ACKED
+unknown=$CLUSTER_UNKNOWN
+failed=$CLUSTER_FAILED
 
 step "Check the count"
 final=$("$CLUSTER_CLIENT" --conf "$CLUSTER_CONF" get) || fail "could not read the final count"

@@ -22,6 +22,8 @@ expect_usage_error "server without flags" "--group" "$server"
 expect_usage_error "server missing --data" "--data" "$server" "${replica[@]}"
 expect_usage_error "server --peer not in --conf" "--peer" \
   "$server" --group atomic --peer 127.0.0.1:28399 --conf "$conf" --data "$data"
+expect_usage_error "server --join with --conf" "--conf" \
+  "$server" "${replica[@]}" --join --data "$data"
 expect_usage_error "server unwritable --data" "--data" \
   "$server" "${replica[@]}" --data "$work/a-file/sub"
 expect_usage_error "server --read index (not yet)" "--read" \

@@ -66,6 +66,12 @@ expect_usage_error "server --log-segment-max-bytes below 1 KiB" "--log-segment-m
 expect_usage_error "server --log-segment-max-bytes above 1 GiB" "--log-segment-max-bytes" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" \
   --log-storage segments --log-segment-max-bytes 1073741825
+expect_usage_error "server --join with --conf" "--conf" \
+  "$server" --group counter --peer "$peer" --join --conf "$conf" --data "$data"
+expect_usage_error "server --join with a value" "--join" \
+  "$server" --group counter --peer "$peer" --join=yes --data "$data"
+expect_usage_error "server --join without --peer" "--peer" \
+  "$server" --group counter --join --data "$data"
 expect_usage_error "server unknown flag" "--colour" \
   "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --colour blue
 

@@ -88,42 +88,22 @@ cluster_start "$killed" || fail "could not restart replica $killed"
 target=$(cluster_wait_caught_up "$killed" 60) || fail "replica $killed did not catch up"
 say "replica $killed caught up to the leader's commit index $target"
 
-wait "$load_pid"
-load_code=$?
-[[ $load_code == 0 ]] || fail "the load client exited with code $load_code: $(cat "$work/load.err")"
-totals=$(tail -n 1 "$work/load.out")
-[[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]] ||
-  fail "the load printed no totals line: '$totals'"
-acked=${BASH_REMATCH[1]}
-unknown=${BASH_REMATCH[2]}
-failed=${BASH_REMATCH[3]}
+cluster_load_totals "$load_pid" "$work/load.out" "$work/load.err" 2>"$work/why" ||
+  fail "$(cat "$work/why")"
 sed 's/^/    /' "$work/load.err"
 
 final=$("$client" --conf "$CLUSTER_CONF" get) || fail "final get failed"
-say "final count $final; acked $acked, unknown $unknown, failed $failed"
-((acked > 0)) || fail "no increment was acknowledged"
-((acked <= final)) || fail "LOST INCREMENTS: final count $final < acked $acked"
-((final <= acked + unknown)) ||
-  fail "EXTRA INCREMENTS: final count $final > acked $acked + unknown $unknown"
+say "final count $final; acked $CLUSTER_ACKED, unknown $CLUSTER_UNKNOWN, failed $CLUSTER_FAILED"
+cluster_check_count "$final" 2>"$work/why" || fail "$(cat "$work/why")"
 
-# Every replica converges on the final count (the get above went through the log, so the
-# leader's commit index covers every increment).
-end=$((SECONDS + 30))
-while :; do
-  status_text=$(cluster_status)
-  converged=1
-  for ((i = 1; i <= 3; i++)); do
-    [[ $(cluster_field "$status_text" "$(cluster_endpoint "$i")" value) == "$final" ]] || converged=0
-  done
-  ((converged)) && break
-  ((SECONDS < end)) || fail "the replicas do not all hold $final"
-  sleep "$CLUSTER_POLL_S"
-done
+# Every replica converges on the final count.
+status_text=$(cluster_wait_all_hold "$final" 30 1 2 3 2>"$work/why") || fail "$(cat "$work/why")"
 say "all 3 replicas hold $final"
 sed 's/^/    /' <<<"$status_text"
 
 for ((i = 1; i <= 3; i++)); do
   cluster_stop "$i" || fail "replica $i did not shut down cleanly on SIGTERM"
 done
-say "PASS: acked $acked <= final $final <= acked + unknown $((acked + unknown))"
+say "PASS: acked $CLUSTER_ACKED <= final $final <= acked + unknown" \
+  "$((CLUSTER_ACKED + CLUSTER_UNKNOWN))"
 finish

@@ -1,5 +1,6 @@
 # example/counter: the state machine and protocol rules (unit), the programs' flag checking
-# (unit), and a three-process cluster that loses its leader under load (process).
+# (unit), a three-process cluster that loses its leader under load, and one that changes its
+# membership with raft-cli under load (process).
 pontoon_test(counter_state_machine_test
   SOURCES counter_state_machine_test.cc
   LIBS counter-service pontoon-test-support
@@ -18,6 +19,13 @@ add_test(NAME counter_process_test
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/counter_process_test.sh
           $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
 set_tests_properties(counter_process_test PROPERTIES LABELS process TIMEOUT 300)
+
+# Grow a three-process cluster to five with --join and raft-cli add-peer, and shrink it back
+# to three (the leader among the removed), under load (process).
+add_test(NAME membership_process_test
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/membership_process_test.sh
+          $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client> $<TARGET_FILE:raft-cli>)
+set_tests_properties(membership_process_test PROPERTIES LABELS process TIMEOUT 300)
 
 # example/atomic: the command format, the state machine and the command lines (unit).
 pontoon_test(atomic_state_machine_test

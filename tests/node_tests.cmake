@@ -12,6 +12,7 @@ pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LA
 pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_tcp_snapshot_test SOURCES node_tcp_snapshot_test.cc LIBS pontoon-test-support LABELS tcp)
+pontoon_test(cli_service_test SOURCES cli_service_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_soak_test SOURCES node_soak_test.cc LIBS pontoon-test-support LABELS soak)
 pontoon_test(node_snapshot_test SOURCES node_snapshot_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_membership_test SOURCES node_membership_test.cc LIBS pontoon-test-support LABELS sim)

@@ -1,3 +1,8 @@
 # raft-rpc: framing, protobuf mapping, and the TCP transport.
 pontoon_test(frame_test SOURCES frame_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(tcp_transport_test SOURCES tcp_transport_test.cc LIBS raft-rpc LABELS unit)
+
+# raft-cli: refused command lines (unit); the CLI service on a real TCP cluster (cluster).
+add_test(NAME raft_cli_bad_flags
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/raft_cli_flags_test.sh $<TARGET_FILE:raft-cli>)
+set_tests_properties(raft_cli_bad_flags PROPERTIES LABELS unit TIMEOUT 60)

@@ -1,7 +1,7 @@
 #include "atomic_client.h"
 
 #include "atomic.pb.h"
-#include "atomic_method_ids.h"
+#include "raft/rpc/method_ids.h"
 
 namespace atomic {
 namespace {
@@ -29,7 +29,7 @@ AtomicClient::AtomicClient(raft::rpc::RpcClient* rpc, std::vector<std::string> e
 RegisterResult AtomicClient::get(const std::string& key) {
   pb::GetRequest request;
   request.set_key(key);
-  return call<pb::GetResponse>(leader_, method::kAtomicGet, request.SerializeAsString(),
+  return call<pb::GetResponse>(leader_, raft::rpc::method::kAtomicGet, request.SerializeAsString(),
                                /*read_only=*/true,
                                [](const pb::GetResponse& response, RegisterResult* result) {
                                  result->value = response.value();
@@ -41,7 +41,7 @@ RegisterResult AtomicClient::set(const std::string& key, int64_t value) {
   request.set_key(key);
   request.set_value(value);
   return call<pb::SetResponse>(
-      leader_, method::kAtomicSet, request.SerializeAsString(),
+      leader_, raft::rpc::method::kAtomicSet, request.SerializeAsString(),
       /*read_only=*/false,
       [value](const pb::SetResponse&, RegisterResult* result) { result->value = value; });
 }
@@ -53,8 +53,8 @@ RegisterResult AtomicClient::compare_and_set(const std::string& key, int64_t exp
   request.set_expected(expected);
   request.set_new_value(new_value);
   return call<pb::CompareAndSetResponse>(
-      leader_, method::kAtomicCompareAndSet, request.SerializeAsString(), /*read_only=*/false,
-      [](const pb::CompareAndSetResponse& response, RegisterResult* result) {
+      leader_, raft::rpc::method::kAtomicCompareAndSet, request.SerializeAsString(),
+      /*read_only=*/false, [](const pb::CompareAndSetResponse& response, RegisterResult* result) {
         result->value = response.current();
         result->swapped = response.succeeded();
       });
@@ -65,7 +65,7 @@ RegisterResult AtomicClient::fetch_add(const std::string& key, int64_t delta) {
   request.set_key(key);
   request.set_delta(delta);
   return call<pb::FetchAddResponse>(
-      leader_, method::kAtomicFetchAdd, request.SerializeAsString(), /*read_only=*/false,
+      leader_, raft::rpc::method::kAtomicFetchAdd, request.SerializeAsString(), /*read_only=*/false,
       [](const pb::FetchAddResponse& response, RegisterResult* result) {
         result->value = response.previous();
       });
@@ -73,7 +73,7 @@ RegisterResult AtomicClient::fetch_add(const std::string& key, int64_t delta) {
 
 std::vector<ReplicaStatus> AtomicClient::status_all(raft::Duration timeout) {
   return example::status_of_each<ReplicaStatus, pb::StatusResponse>(
-      leader_, method::kAtomicStatus, timeout,
+      leader_, raft::rpc::method::kAtomicStatus, timeout,
       [](const pb::StatusResponse& response, ReplicaStatus* status) {
         status->keys = response.keys();
       });

@@ -72,7 +72,7 @@ raft::Status parse_command(const std::vector<std::string>& words, AtomicClientFl
 raft::Result<AtomicServerFlags> parse_atomic_server_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::server_flag_names();
   known.insert("--read");
-  example::FlagParser parser(std::move(known), {"--help"});
+  example::FlagParser parser(std::move(known), example::server_flag_switches());
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   AtomicServerFlags flags;
   if (std::optional<std::string> read = parser.get("--read"); read && *read != "log") {

@@ -33,8 +33,10 @@ struct AtomicServerFlags {
   ReadMode read = ReadMode::kLog;
 
   static constexpr const char* kUsage =
-      "usage: atomic-server --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR "
-      "[--election-timeout-ms N] [--read log]";
+      "usage: atomic-server --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) "
+      "--data DIR [--election-timeout-ms N] [--snapshot-interval-s N] "
+      "[--snapshot-log-index-margin N] [--log-storage rocksdb|segments] "
+      "[--log-segment-max-bytes N] [--read log]";
 };
 
 // Parses `args` (without the program name). EINVAL naming the offending flag, as

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "atomic.pb.h"
-#include "atomic_method_ids.h"
+#include "raft/rpc/method_ids.h"
 #include "replica_status.h"
 #include "service_handlers.h"
 
@@ -26,11 +26,11 @@ bool parse(const std::string& body, Message* message, RpcServer::Responder* resp
 raft::Status AtomicService::register_methods(raft::rpc::TcpTransport& transport) {
   return example::register_handlers<AtomicService>(
       transport, this,
-      {{method::kAtomicGet, &AtomicService::handle_get},
-       {method::kAtomicSet, &AtomicService::handle_set},
-       {method::kAtomicCompareAndSet, &AtomicService::handle_compare_and_set},
-       {method::kAtomicFetchAdd, &AtomicService::handle_fetch_add},
-       {method::kAtomicStatus, &AtomicService::handle_status}});
+      {{raft::rpc::method::kAtomicGet, &AtomicService::handle_get},
+       {raft::rpc::method::kAtomicSet, &AtomicService::handle_set},
+       {raft::rpc::method::kAtomicCompareAndSet, &AtomicService::handle_compare_and_set},
+       {raft::rpc::method::kAtomicFetchAdd, &AtomicService::handle_fetch_add},
+       {raft::rpc::method::kAtomicStatus, &AtomicService::handle_status}});
 }
 
 template <typename Encode>

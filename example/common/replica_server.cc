@@ -6,8 +6,10 @@
 #include <iostream>
 #include <memory>
 
+#include "raft/check.h"
 #include "raft/logging.h"
 #include "raft/node_options.h"
+#include "raft/rpc/cli_service.h"
 #include "raft/storage/file_log_storage.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/file_system.h"
@@ -89,9 +91,14 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
     return fail(program, "opening " + flags.data_dir + "/snapshot", snapshots.status());
   }
 
+  // Declared before the transport, so that it outlives the transport's IO.
+  raft::rpc::CliService cli;
   auto transport = std::make_shared<raft::rpc::TcpTransport>(flags.peer.endpoint());
   if (raft::Status s = register_service(*transport); !s.ok()) {
     return fail(program, "registering the service's methods", s);
+  }
+  if (raft::Status s = cli.register_on(*transport); !s.ok()) {
+    return fail(program, "registering the CLI service", s);
   }
   if (raft::Status s = transport->start(); !s.ok()) return fail(program, "listening on --peer", s);
 
@@ -111,10 +118,15 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
     transport->shutdown();
     return fail(program, "starting the node", s);
   }
-  std::cout << program << ": group " << flags.group << ", peer " << flags.peer << " of "
-            << flags.conf << ", data " << flags.data_dir << ", election timeout "
-            << flags.election_timeout_ms << " ms, " << log_description(flags) << ", snapshot every "
-            << flags.snapshot_interval_s << " s";
+  // The only group of the process: it cannot be registered twice.
+  const raft::Status registered = cli.add_node(node);
+  PONTOON_CHECK_MSG(registered.ok(), registered.to_string().c_str());
+  std::cout << program << ": group " << flags.group << ", peer " << flags.peer
+            << (flags.join ? std::string(", joining (waits for a leader to add it)")
+                           : " of " + flags.conf.to_string())
+            << ", data " << flags.data_dir << ", election timeout " << flags.election_timeout_ms
+            << " ms, " << log_description(flags) << ", snapshot every " << flags.snapshot_interval_s
+            << " s";
   if (flags.snapshot_log_index_margin > 0) {
     std::cout << " or " << flags.snapshot_log_index_margin << " entries";
   }
@@ -122,6 +134,7 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
 
   const int signal = wait_for_stop_signal(stop_signals);
   PONTOON_LOG(kInfo) << program << ": got signal " << signal << ", shutting down";
+  cli.remove_node(flags.group);
   node->shutdown(nullptr);
   node->join();
   // After the node: responses to proposals that the shutdown failed still go out.

@@ -1,6 +1,8 @@
 // run_replica: what every example replica process does around its service — open the log and
-// the Raft meta storage under --data, serve Raft and the service's methods on --peer, start
-// the node, and run until SIGTERM or SIGINT, then shut the node down cleanly.
+// the Raft meta storage under --data, serve Raft, the service's methods and the CLI service
+// (raft/rpc/cli_service.h, for raft-cli) on --peer, start the node (with --join, outside any
+// configuration until a leader adds it), and run until SIGTERM or SIGINT, then shut the node
+// down cleanly.
 //
 // The program owns the state machine, the node and the service (declared in that order, so
 // that the service goes first and the state machine last); run_replica borrows them. Storage

@@ -50,11 +50,14 @@ std::set<std::string> server_flag_names() {
           "--snapshot-log-index-margin",
           "--log-storage",
           "--log-segment-max-bytes",
+          "--join",
           "--help"};
 }
 
+std::set<std::string> server_flag_switches() { return {"--help", "--join"}; }
+
 raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
-  FlagParser parser(server_flag_names(), {"--help"});
+  FlagParser parser(server_flag_names(), server_flag_switches());
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   return parse_server_flags(parser);
 }
@@ -82,15 +85,25 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
     return bad("--peer", "'" + *peer_text + "': " + std::string(peer.status().message()));
   flags.peer = *peer;
 
-  raft::Result<std::string> conf_text = parser.required("--conf");
-  if (!conf_text.ok()) return conf_text.status();
-  raft::Result<raft::Configuration> conf = raft::Configuration::parse(*conf_text);
-  if (!conf.ok())
-    return bad("--conf", "'" + *conf_text + "': " + std::string(conf.status().message()));
-  if (!conf->contains(flags.peer)) {
-    return bad("--peer", flags.peer.to_string() + " is not in --conf " + conf->to_string());
+  flags.join = parser.has("--join");
+  if (flags.join && parser.has("--conf")) {
+    return bad("--conf",
+               "not used with --join (a joining replica learns its configuration "
+               "from the leader that adds it)");
   }
-  flags.conf = *conf;
+  if (!flags.join) {
+    raft::Result<std::string> conf_text = parser.required("--conf");
+    if (!conf_text.ok()) {
+      return bad("--conf", "required (or --join, to wait for a leader to add this replica)");
+    }
+    raft::Result<raft::Configuration> conf = raft::Configuration::parse(*conf_text);
+    if (!conf.ok())
+      return bad("--conf", "'" + *conf_text + "': " + std::string(conf.status().message()));
+    if (!conf->contains(flags.peer)) {
+      return bad("--peer", flags.peer.to_string() + " is not in --conf " + conf->to_string());
+    }
+    flags.conf = *conf;
+  }
 
   // NodeOptions accepts [10, 600000].
   raft::Result<int64_t> timeout = parser.integer("--election-timeout-ms", 1000, 10, 600000);

@@ -1,9 +1,14 @@
 // ServerFlags: the flags every example replica (counter-server, atomic-server) takes, parsed
 // and checked.
 //
-//   --group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR [--election-timeout-ms N]
-//   [--snapshot-interval-s N] [--snapshot-log-index-margin N]
+//   --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR
+//   [--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]
 //   [--log-storage rocksdb|segments] [--log-segment-max-bytes N]
+//
+// --join starts a replica that is not in any configuration yet: it waits, without campaigning,
+// for a leader to add it (raft-cli add-peer or add-learners, docs/operations.md). --conf and
+// --join exclude each other: a joining replica learns its configuration from the leader. Once
+// the log (or a snapshot) holds a configuration, both are ignored on restart.
 //
 // Flags may also be written --flag=value. A program with flags of its own parses them with the
 // same FlagParser (server_flag_names() plus its own) and checks them before calling
@@ -30,8 +35,10 @@ enum class LogStorageKind { kRocksDB, kSegments };
 struct ServerFlags {
   std::string group;
   raft::PeerId peer;
-  raft::Configuration conf;  // Invariant: contains peer.
-  std::string data_dir;      // Invariant: exists and is writable.
+  // Invariant: contains peer, or is empty iff join.
+  raft::Configuration conf;
+  bool join = false;     // --join: start outside any configuration, wait to be added.
+  std::string data_dir;  // Invariant: exists and is writable.
   int64_t election_timeout_ms = 1000;
   // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
   int64_t snapshot_interval_s = 3600;
@@ -46,18 +53,20 @@ struct ServerFlags {
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
-      "--group NAME --peer IP:PORT --conf IP:PORT,IP:PORT,... --data DIR "
+      "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
       "[--log-storage rocksdb|segments] [--log-segment-max-bytes N]";
 };
 
-// The flags parse_server_flags() reads, "--help" included (a switch).
+// The flags parse_server_flags() reads, "--help" and "--join" included, and the switches among
+// them (which take no value).
 std::set<std::string> server_flag_names();
+std::set<std::string> server_flag_switches();
 
 // Reads the replica flags from `parser` (already parsed). EINVAL naming the offending flag for
 // a missing or malformed flag, a positional argument, a peer that is not in --conf, or a --data
-// directory that cannot be created or written (the directory is created if missing, and probed
-// with a file). With --help, returns flags with only `help` set.
+// directory that cannot be created or written, or --conf together with --join (the directory is
+// created if missing, and probed with a file). With --help, returns flags with only `help` set.
 raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser);
 
 // Parses `args` (without the program name), accepting only the replica flags. EINVAL naming the

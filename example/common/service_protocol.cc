@@ -3,31 +3,26 @@
 #include <string_view>
 
 #include "raft/check.h"
+#include "raft/rpc/leader_hint.h"
 
 namespace example {
 namespace {
 
-constexpr std::string_view kHintKey = "leader_hint=";
 constexpr std::string_view kCannotConnect = "cannot connect to ";
 constexpr std::string_view kOutcomeUnknown = "outcome unknown: ";
 
 }  // namespace
 
 raft::Status not_leader_status(const raft::PeerId& leader) {
-  if (leader.empty()) return raft::Status::NotLeader("not the leader; no leader known");
-  return raft::Status::NotLeader("not the leader; " + std::string(kHintKey) + leader.endpoint());
+  // The examples redirect to an endpoint: one replica per process.
+  if (leader.empty()) return raft::rpc::not_leader_status(leader);
+  return raft::rpc::not_leader_status(raft::PeerId(leader.ip(), leader.port()));
 }
 
 std::optional<std::string> leader_hint(const raft::Status& status) {
-  if (!status.is_not_leader()) return std::nullopt;
-  const std::string_view message = status.message();
-  const size_t at = message.find(kHintKey);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view hint = message.substr(at + kHintKey.size());
-  hint = hint.substr(0, hint.find_first_of(" ;,"));
-  // Only a well-formed address is worth following.
-  if (!raft::PeerId::parse(hint).ok()) return std::nullopt;
-  return std::string(hint);
+  std::optional<raft::PeerId> leader = raft::rpc::leader_hint(status);
+  if (!leader) return std::nullopt;
+  return leader->endpoint();
 }
 
 raft::Status proposal_failure_status(const raft::Status& failure) {

@@ -12,6 +12,13 @@
 #   cluster_wait_answering I 20    # until I answers status (e.g. after a restart)
 #   cluster_wait_caught_up I 20    # until I has applied what the leader had committed
 #   cluster_stop I                 # SIGTERM, and wait for a clean exit
+#   cluster_start_joining I        # replica I (> SIZE) with --join: outside the configuration
+#                                  # until a leader adds it (raft-cli add-peer)
+#   cluster_cli COMMAND ARGS...    # raft-cli COMMAND --group G --conf <every replica> ARGS...
+#
+# Replicas 1..SIZE form the initial configuration (CLUSTER_CONF); joining replicas extend
+# CLUSTER_COUNT, and status polls and leader searches cover every replica 1..CLUSTER_COUNT.
+# CLUSTER_CLI (empty by default) is the raft-cli binary cluster_cli runs.
 #
 # CLUSTER_SERVER_ARGS (an array, empty by default) holds extra counter-server flags for every
 # replica started after it is set, e.g. CLUSTER_SERVER_ARGS=(--log-storage segments).
@@ -29,6 +36,8 @@ CLUSTER_SIZE=3
 CLUSTER_ELECTION_TIMEOUT_MS=1000
 CLUSTER_GROUP=counter
 CLUSTER_CONF=
+CLUSTER_COUNT=3        # Replicas 1..CLUSTER_COUNT exist (the initial ones and joiners).
+CLUSTER_CLI=           # raft-cli, for cluster_cli.
 CLUSTER_PIDS=()        # Indexed by replica number; empty while it is not running.
 CLUSTER_EXTRA_PIDS=()  # Other background processes to end on cleanup (cluster_track).
 CLUSTER_POLL_S=0.2     # How often waits re-check their condition.
@@ -44,6 +53,7 @@ cluster_init() {
   local i endpoints=()
   for ((i = 1; i <= CLUSTER_SIZE; i++)); do endpoints+=("$(cluster_endpoint "$i")"); done
   CLUSTER_CONF=$(IFS=,; echo "${endpoints[*]}")
+  CLUSTER_COUNT=$CLUSTER_SIZE
   CLUSTER_PIDS=()
   CLUSTER_EXTRA_PIDS=()
   mkdir -p "$CLUSTER_WORK"
@@ -65,21 +75,57 @@ cluster_is_running() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
 }
 
-# Starts replica I in the background (restarting it if it was killed: same data directory).
-cluster_start() {
+# Every replica's endpoint, 1..CLUSTER_COUNT, comma-separated.
+cluster_all_endpoints() {
+  local i endpoints=()
+  for ((i = 1; i <= CLUSTER_COUNT; i++)); do endpoints+=("$(cluster_endpoint "$i")"); done
+  (IFS=,; echo "${endpoints[*]}")
+}
+
+# Starts replica I in the background with the membership flags given (restarting it if it was
+# killed: same data directory).
+cluster_launch() {
   local i=$1
+  shift
   if cluster_is_running "$i"; then
     echo "cluster_start: replica $i is already running (pid ${CLUSTER_PIDS[i]})" >&2
     return 1
   fi
   local log
   log=$(cluster_log_file "$i")
-  echo "==== $(date '+%F %T') starting replica $i" >>"$log"
-  "$CLUSTER_SERVER" --group "$CLUSTER_GROUP" --peer "$(cluster_endpoint "$i")" \
-    --conf "$CLUSTER_CONF" --data "$(cluster_data_dir "$i")" \
+  echo "==== $(date '+%F %T') starting replica $i $*" >>"$log"
+  "$CLUSTER_SERVER" --group "$CLUSTER_GROUP" --peer "$(cluster_endpoint "$i")" "$@" \
+    --data "$(cluster_data_dir "$i")" \
     --election-timeout-ms "$CLUSTER_ELECTION_TIMEOUT_MS" "${CLUSTER_SERVER_ARGS[@]}" \
     >>"$log" 2>&1 &
   CLUSTER_PIDS[i]=$!
+}
+
+# Starts replica I of the initial configuration (1..SIZE).
+cluster_start() { cluster_launch "$1" --conf "$CLUSTER_CONF"; }
+
+# Starts replica I (> SIZE) with --join; a restart on its data may use --join again.
+cluster_start_joining() {
+  local i=$1
+  ((i > CLUSTER_COUNT)) && CLUSTER_COUNT=$i
+  cluster_launch "$i" --join
+}
+
+# raft-cli COMMAND for the cluster's group, asking every replica.
+cluster_cli() {
+  local command=$1
+  shift
+  [[ -x $CLUSTER_CLI ]] || { echo "cluster_cli: CLUSTER_CLI '$CLUSTER_CLI' is not an executable" >&2; return 2; }
+  "$CLUSTER_CLI" "$command" --group "$CLUSTER_GROUP" --conf "$(cluster_all_endpoints)" "$@"
+}
+
+# The replica number of ENDPOINT (ip:port), or nothing.
+cluster_number_of() {
+  local i
+  for ((i = 1; i <= CLUSTER_COUNT; i++)); do
+    [[ $(cluster_endpoint "$i") == "$1" ]] && { echo "$i"; return 0; }
+  done
+  return 1
 }
 
 cluster_start_all() {
@@ -158,7 +204,7 @@ cluster_cleanup_on_exit() {
 # `counter-client status` for the whole cluster: one line per replica ("unreachable" for the
 # ones that do not answer). Always succeeds; the text says what is known.
 cluster_status() {
-  "$CLUSTER_CLIENT" --conf "$CLUSTER_CONF" --timeout-ms 1000 status 2>/dev/null || true
+  "$CLUSTER_CLIENT" --conf "$(cluster_all_endpoints)" --timeout-ms 1000 status 2>/dev/null || true
 }
 
 # The value of KEY (role, term, leader, last, commit, applied, first, snapshot, value) in the
@@ -177,11 +223,11 @@ cluster_field() {
 # reports, if it does lead. Prints nothing (and fails) if there is no such leader.
 cluster_leader_in() {
   local status_text=$1 i role term max_term=0 leader=
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+  for ((i = 1; i <= CLUSTER_COUNT; i++)); do
     term=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" term)
     [[ -n $term ]] && ((term > max_term)) && max_term=$term
   done
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+  for ((i = 1; i <= CLUSTER_COUNT; i++)); do
     role=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" role)
     term=$(cluster_field "$status_text" "$(cluster_endpoint "$i")" term)
     [[ $role == leader && $term == "$max_term" ]] && leader=$i
@@ -242,4 +288,60 @@ cluster_wait_caught_up() {
   echo "cluster_wait_caught_up: replica $i applied ${applied:-nothing} of the leader's commit" \
     "index ${target:-(no leader seen)} within ${deadline_s} s" >&2
   return 1
+}
+
+# Waits for the `counter-client load` process PID, whose stdout went to OUT_FILE, and reads its
+# last line "acked=A unknown=U failed=F" into CLUSTER_ACKED, CLUSTER_UNKNOWN, CLUSTER_FAILED.
+# Fails (saying why, with ERR_FILE's text) if the load exited non-zero or printed no totals.
+cluster_load_totals() {
+  local pid=$1 out=$2 err=$3 code=0 totals
+  wait "$pid" || code=$?
+  if ((code != 0)); then
+    echo "the load client exited with code $code: $(cat "$err")" >&2
+    return 1
+  fi
+  totals=$(tail -n 1 "$out")
+  if ! [[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]]; then
+    echo "the load printed no totals line: '$totals'" >&2
+    return 1
+  fi
+  CLUSTER_ACKED=${BASH_REMATCH[1]}
+  CLUSTER_UNKNOWN=${BASH_REMATCH[2]}
+  CLUSTER_FAILED=${BASH_REMATCH[3]}
+}
+
+# Checks a final count against the load's totals: acked <= FINAL <= acked + unknown, and
+# something was acknowledged. Fails saying which bound broke.
+cluster_check_count() {
+  local final=$1 acked=$CLUSTER_ACKED unknown=$CLUSTER_UNKNOWN
+  ((acked > 0)) || { echo "no increment was acknowledged" >&2; return 1; }
+  ((acked <= final)) || { echo "LOST INCREMENTS: final count $final < acked $acked" >&2; return 1; }
+  if ((final > acked + unknown)); then
+    echo "EXTRA INCREMENTS: final count $final > acked $acked + unknown $unknown" >&2
+    return 1
+  fi
+}
+
+# Polls until every replica I... reports counter VALUE (after a linearizable get of VALUE, the
+# leader's commit index covers every increment); prints the last status poll. Fails after
+# DEADLINE_S seconds.
+cluster_wait_all_hold() {
+  local value=$1 deadline_s=$2 end status_text converged i
+  shift 2
+  end=$((SECONDS + deadline_s))
+  while :; do
+    status_text=$(cluster_status)
+    converged=1
+    for i in "$@"; do
+      [[ $(cluster_field "$status_text" "$(cluster_endpoint "$i")" value) == "$value" ]] ||
+        converged=0
+    done
+    ((converged)) && break
+    if ((SECONDS >= end)); then
+      echo "replicas $* do not all hold $value within ${deadline_s} s" >&2
+      return 1
+    fi
+    sleep "$CLUSTER_POLL_S"
+  done
+  echo "$status_text"
 }

@@ -55,6 +55,7 @@ void TcpCluster::start(size_t i) {
   rpc::TcpTransportOptions transport_options;
   transport_options.io_threads = 1;
   member.tcp = std::make_shared<rpc::TcpTransport>(peers_[i].endpoint(), transport_options);
+  if (cluster_options_.before_listen) cluster_options_.before_listen(i, *member.tcp);
   Status listening = member.tcp->start();
   PONTOON_CHECK_MSG(listening.ok(), listening.to_string().c_str());
   member.faults = std::make_shared<rpc::FaultInjectingTransport>(member.tcp);

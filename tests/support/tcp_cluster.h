@@ -5,6 +5,7 @@
 // its data directory, which survives stop()/start() like the log.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,9 @@ namespace raft::testing {
 struct TcpClusterOptions {
   // A LocalSnapshotStorage per member at <dir>/snapshot (NodeOptions.snapshot_* from options()).
   bool snapshots = false;
+  // If set, called with member i's transport on every start, before it listens: the place to
+  // register more methods on it (TcpTransport::register_method).
+  std::function<void(size_t i, rpc::TcpTransport& transport)> before_listen;
 };
 
 class TcpCluster : public TestCluster {

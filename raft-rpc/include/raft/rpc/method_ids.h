@@ -5,7 +5,7 @@
 //   100..199   CLI service (peer changes, leadership transfer, snapshots)
 //   200..299   file service (snapshot copy)
 //   1000..1999 RheaKV
-//   2000..2999 examples
+//   2000..2999 examples (2000..2099 example/counter, 2100..2199 example/atomic)
 //
 // Ids are part of the wire format: never renumber one, only add.
 #pragma once
@@ -21,9 +21,30 @@ inline constexpr uint32_t kGetFile = 4;
 inline constexpr uint32_t kTimeoutNow = 5;
 inline constexpr uint32_t kReadIndex = 6;
 
+// CLI service (cli_service.h, proto/cli.proto): membership, leadership, snapshots, status.
+inline constexpr uint32_t kCliAddPeer = 100;
+inline constexpr uint32_t kCliRemovePeer = 101;
+inline constexpr uint32_t kCliChangePeers = 102;
+inline constexpr uint32_t kCliAddLearners = 103;
+inline constexpr uint32_t kCliRemoveLearners = 104;
+inline constexpr uint32_t kCliResetLearners = 105;
+inline constexpr uint32_t kCliResetPeers = 106;
+inline constexpr uint32_t kCliTransferLeader = 107;
+inline constexpr uint32_t kCliGetLeader = 108;
+inline constexpr uint32_t kCliListPeers = 109;
+inline constexpr uint32_t kCliSnapshot = 110;
+inline constexpr uint32_t kCliStatus = 111;
+
 // example/counter
 inline constexpr uint32_t kCounterIncrement = 2000;
 inline constexpr uint32_t kCounterGet = 2001;
 inline constexpr uint32_t kCounterStatus = 2002;
+
+// example/atomic (2100..2199)
+inline constexpr uint32_t kAtomicGet = 2100;
+inline constexpr uint32_t kAtomicSet = 2101;
+inline constexpr uint32_t kAtomicCompareAndSet = 2102;
+inline constexpr uint32_t kAtomicFetchAdd = 2103;
+inline constexpr uint32_t kAtomicStatus = 2104;
 
 }  // namespace raft::rpc::method

@@ -1,9 +1,9 @@
-#include "flag_parser.h"
+#include "raft/cli/flag_parser.h"
 
 #include <charconv>
 #include <string_view>
 
-namespace example {
+namespace raft::cli {
 
 std::optional<int64_t> parse_int64(const std::string& text) {
   std::string_view digits = text;
@@ -73,4 +73,4 @@ raft::Result<int64_t> FlagParser::integer(const std::string& flag, int64_t fallb
   return *value;
 }
 
-}  // namespace example
+}  // namespace raft::cli
