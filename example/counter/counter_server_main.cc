@@ -35,7 +35,7 @@ struct CounterServerFlags {
 raft::Result<CounterServerFlags> parse_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::server_flag_names();
   known.insert("--read");
-  example::FlagParser parser(std::move(known), {"--help"});
+  example::FlagParser parser(std::move(known), example::server_flag_switches());
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   CounterServerFlags flags;
   if (std::optional<std::string> read = parser.get("--read")) {
