@@ -46,16 +46,7 @@ sleep_until() {
   left=$(awk -v a="$1" -v d="$2" -v b="$EPOCHREALTIME" 'BEGIN { l = a + d - b; print (l > 0 ? l : 0) }')
   sleep "$left"
 }
-fail() {
-  say "FAIL: $*"
-  local i
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    [[ -f $(cluster_log_file "$i") ]] || continue
-    echo "      --- last lines of $(cluster_log_file "$i")"
-    tail -n 5 "$(cluster_log_file "$i")" | sed 's/^/      /'
-  done
-  exit 1
-}
+fail() { cluster_fail_with_logs "$@"; }
 
 echo "Pontoon demo: a replicated counter survives losing its leader under load"
 say "work directory $work (replica data, logs node1.log..node3.log, load output)"

@@ -136,16 +136,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say() { cluster_say "$@"; }
-fail() {
-  say "FAIL: $*"
-  local i
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    [[ -f $(cluster_log_file "$i") ]] || continue
-    echo "      --- last lines of $(cluster_log_file "$i")"
-    tail -n 5 "$(cluster_log_file "$i")" | sed 's/^/      /'
-  done
-  exit 1
-}
+fail() { cluster_fail_with_logs "$@"; }
 now() { echo "$EPOCHREALTIME"; }
 # Seconds from the now() value $1 to $2 (default: now), to a hundredth.
 seconds_between() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.2f", b - a }'; }

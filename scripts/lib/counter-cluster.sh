@@ -70,6 +70,18 @@ cluster_data_dir() { echo "$CLUSTER_WORK/node$1"; }
 # "[12:34:56.7] message" on stdout.
 cluster_say() { echo "[$(date +%T.%1N)] $*"; }
 
+# Says FAIL with the message, shows the last lines of every replica's log, and exits 1.
+cluster_fail_with_logs() {
+  cluster_say "FAIL: $*"
+  local i
+  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
+    [[ -f $(cluster_log_file "$i") ]] || continue
+    echo "      --- last lines of $(cluster_log_file "$i")"
+    tail -n 5 "$(cluster_log_file "$i")" | sed 's/^/      /'
+  done
+  exit 1
+}
+
 cluster_is_running() {
   local pid=${CLUSTER_PIDS[$1]:-}
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
