@@ -404,3 +404,34 @@ TEST_CASE("cli service: transfer-leader to a non-voter is EINVAL", "[cli][tcp][t
   CHECK(refused.status.is_invalid_argument());
   CHECK_FALSE(refused.outcome_unknown);
 }
+
+TEST_CASE("cli service: a removed replica's stale leader does not mislead the client",
+          "[cli][tcp][membership]") {
+  TcpClusterOptions options;
+  options.snapshots = true;
+  CliCluster cli(3, {0, 1, 2}, options);
+  for (size_t i = 0; i < 3; ++i) cli.start(i);
+  const size_t leader = cli.wait_for_leader();
+  const size_t removed = (leader + 1) % 3;
+  const size_t next = (leader + 2) % 3;
+  rpc::CliClient client = cli.client({0, 1, 2});
+  rpc::ChangeResult removal = client.remove_peer(cli.cluster().peer(removed));
+  INFO("remove-peer: " << removal.status);
+  REQUIRE(removal.ok());
+  // The removed replica hears from no leader again, so it keeps naming the old one.
+  rpc::ChangeResult transferred = client.transfer_leader(cli.cluster().peer(next));
+  INFO("transfer-leader: " << transferred.status);
+  REQUIRE(transferred.ok());
+  REQUIRE(cli.cluster().wait_until([&] { return cli.cluster().node(next)->is_leader(); }, kWait));
+  REQUIRE(cli.cluster().node(removed)->leader_id() == cli.cluster().peer(leader));
+
+  // A client that asks the removed replica first still finds the leader of the newest term.
+  rpc::CliClient removed_first = cli.client({removed, leader, next});
+  Result<PeerId> found = removed_first.get_leader();
+  REQUIRE(found.ok());
+  CHECK(*found == cli.cluster().peer(next));
+  rpc::ChangeResult snapshot = removed_first.snapshot(PeerId());
+  INFO("snapshot: " << snapshot.status);
+  CHECK(snapshot.ok());
+  CHECK(snapshot.replica == cli.cluster().peer(next));
+}

@@ -137,7 +137,13 @@ Result<PeerId> CliClient::find_leader(SteadyClock::time_point deadline) {
   milliseconds backoff = kMinBackoff;
   Status last = Status::TimedOut("no replica asked");
   for (;;) {
+    // Every replica is asked: one that was removed from the group, or is cut off, still names
+    // the leader it last heard of, so the answer of the highest term wins, and at equal terms
+    // a replica that names itself (it leads) wins over hearsay.
     size_t not_found = 0;
+    PeerId best;
+    uint64_t best_term = 0;
+    bool best_is_self = false;
     for (const PeerId& replica : replicas_) {
       const Duration attempt = std::min<Duration>(remaining(deadline), kGetLeaderAttempt);
       if (attempt <= Duration::zero()) break;
@@ -151,12 +157,26 @@ Result<PeerId> CliClient::find_leader(SteadyClock::time_point deadline) {
         if (response.status().is_not_found()) ++not_found;
         continue;
       }
-      if (!response->leader_id().empty()) {
-        return parse_peer_field("leader_id from " + replica.to_string(), response->leader_id());
+      if (response->leader_id().empty()) {
+        last = Status::Unavailable(replica.to_string() + " knows no leader of group '" + group_id_ +
+                                   "'");
+        continue;
       }
-      last = Status::Unavailable(replica.to_string() + " knows no leader of group '" + group_id_ +
-                                 "'");
+      Result<PeerId> leader =
+          parse_peer_field("leader_id from " + replica.to_string(), response->leader_id());
+      if (!leader.ok()) {
+        last = leader.status();
+        continue;
+      }
+      const bool is_self = *leader == replica;
+      if (best.empty() || response->term() > best_term ||
+          (response->term() == best_term && is_self && !best_is_self)) {
+        best = *leader;
+        best_term = response->term();
+        best_is_self = is_self;
+      }
     }
+    if (!best.empty()) return best;
     // Every replica says it does not host the group: waiting will not change that.
     if (not_found == replicas_.size()) return last;
     if (remaining(deadline) <= Duration::zero()) {

@@ -117,8 +117,9 @@ void take_snapshot(Node* node, const pb::SnapshotRequest&, Responder respond) {
 
 void get_leader(Node* node, const pb::GetLeaderRequest&, Responder respond) {
   pb::GetLeaderResponse response;
-  const PeerId leader = node->leader_id();
-  if (!leader.empty()) response.set_leader_id(leader.to_string());
+  const NodeStatus status = node->get_status();
+  if (!status.leader_id.empty()) response.set_leader_id(status.leader_id.to_string());
+  response.set_term(status.term.value());
   respond(Status::OK(), response.SerializeAsString());
 }
 

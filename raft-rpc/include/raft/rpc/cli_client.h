@@ -62,7 +62,8 @@ class CliClient {
   // On `replica`, or on the leader if it is empty.
   ChangeResult snapshot(const PeerId& replica);
 
-  // The leader, as the first replica that knows one says; ETIMEDOUT if none did in time.
+  // The leader named at the highest term by the replicas that know one; ETIMEDOUT if none did
+  // in time.
   Result<PeerId> get_leader();
   // The leader's configuration (voters and learners).
   Result<Configuration> list_peers();
@@ -78,8 +79,10 @@ class CliClient {
   };
   // One blocking call of `method_id` at `replica`'s endpoint.
   Reply call(const PeerId& replica, uint32_t method_id, const std::string& body, Duration timeout);
-  // Asks the replicas in turn until one names a leader; ETIMEDOUT at `deadline`, ENOENT at
-  // once if every replica answers that it does not host the group.
+  // Asks every replica, until a round finds a leader: the one named at the highest term (a
+  // replica removed from the group keeps naming the last leader it heard of), and at equal
+  // terms one that names itself. ETIMEDOUT at `deadline`; ENOENT at once if every replica
+  // answers that it does not host the group.
   Result<PeerId> find_leader(std::chrono::steady_clock::time_point deadline);
   // Sends `request` (its target filled in) to the leader, as the class comment says.
   template <typename Request>
