@@ -27,6 +27,13 @@ add_test(NAME membership_process_test
           $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client> $<TARGET_FILE:raft-cli>)
 set_tests_properties(membership_process_test PROPERTIES LABELS process TIMEOUT 300)
 
+# A restart of the leader and another voter while the group is in joint consensus, and a
+# learner that never votes when the voters lose their majority (process).
+add_test(NAME membership_faults_process_test
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/membership_faults_process_test.sh
+          $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client> $<TARGET_FILE:raft-cli>)
+set_tests_properties(membership_faults_process_test PROPERTIES LABELS process TIMEOUT 300)
+
 # example/atomic: the command format, the state machine and the command lines (unit).
 pontoon_test(atomic_state_machine_test
   SOURCES atomic_state_machine_test.cc

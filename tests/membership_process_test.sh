@@ -24,7 +24,6 @@ source "$here/../scripts/lib/counter-cluster.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/membership-process-test.XXXXXX")
 load_seconds=20
-cli_timeout_ms=30000
 
 fail() {
   cluster_say "FAIL: $*"
@@ -41,17 +40,11 @@ finish() {
 
 cluster_init "$work" "$server" "$client" 18201 3 1000 || exit 1
 CLUSTER_CLI=$cli
+CLUSTER_CLI_TIMEOUT_MS=30000
 cluster_cleanup_on_exit
 say() { cluster_say "$@"; }
 
-# Runs `raft-cli COMMAND ARGS...`, echoing it and its output; returns raft-cli's exit code.
-run_cli() {
-  say "raft-cli $*"
-  local code=0
-  cluster_cli "$@" --timeout-ms "$cli_timeout_ms" >"$work/cli.out" 2>"$work/cli.err" || code=$?
-  sed 's/^/    /' "$work/cli.out" "$work/cli.err"
-  return "$code"
-}
+run_cli() { cluster_run_cli "$@"; }
 
 # The number of the replica raft-cli names as the leader.
 cli_leader() {

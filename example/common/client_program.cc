@@ -48,4 +48,21 @@ int print_status_lines(const std::string& program, const std::vector<std::string
   return kExitOk;
 }
 
+StopOnSignals::StopOnSignals() {
+  sigemptyset(&signals_);
+  sigaddset(&signals_, SIGINT);
+  sigaddset(&signals_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+  watcher_ = std::jthread([this](std::stop_token stop) {
+    // Polls so that the destructor's stop request is seen within one period.
+    const timespec period{0, 100'000'000};
+    while (!stop.stop_requested()) {
+      if (sigtimedwait(&signals_, nullptr, &period) > 0) {
+        stopped_.store(true);
+        return;
+      }
+    }
+  });
+}
+
 }  // namespace example

@@ -3,9 +3,13 @@
 // Thread-safety: call from main().
 #pragma once
 
+#include <signal.h>
+
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exit_codes.h"
@@ -28,5 +32,24 @@ int report_failure(const std::string& program, const std::string& op, const Call
 // Prints one line per replica on stdout; kExitGaveUp (with a line on stderr) if none answered.
 int print_status_lines(const std::string& program, const std::vector<std::string>& lines,
                        bool any_answered);
+
+// Turns SIGINT and SIGTERM into a flag, so that a long-running command (a load) can end early
+// and still print what it did. Construct it in main() before any other thread starts: the
+// constructor blocks both signals, which every later thread inherits, and a watcher thread
+// takes them with sigtimedwait. The destructor stops and joins the watcher; the signals stay
+// blocked. Thread-safety: stopped() may be called from any thread.
+class StopOnSignals {
+ public:
+  StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+  const std::atomic<bool>& stopped() const { return stopped_; }
+
+ private:
+  sigset_t signals_;
+  std::atomic<bool> stopped_{false};
+  std::jthread watcher_;  // Last: it uses the members above and joins before they go.
+};
 
 }  // namespace example

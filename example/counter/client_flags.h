@@ -6,7 +6,8 @@
 //     status                            one line per replica
 //     load --clients N (--seconds S | --ops N)
 //                                       N closed-loop clients doing incr 1; prints
-//                                       "acked=A unknown=U failed=F"
+//                                       "acked=A unknown=U failed=F" (also when
+//                                       SIGINT/SIGTERM ends it early)
 //
 // Flags may come before or after the command and may be written --flag=value.
 // Thread-safety: a value.

@@ -3,8 +3,10 @@
 // Exit codes: 0 done; 1 gave up (no leader, or every replica failed, within --timeout-ms);
 // 2 bad usage; 3 an increment whose outcome is unknown (it may or may not have been applied).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,7 @@ int print_value(const std::string& op, const OpResult& result, int64_t timeout_m
   return example::kExitOk;
 }
 
-int run(const ClientFlags& flags, CounterClient& client) {
+int run(const ClientFlags& flags, CounterClient& client, const std::atomic<bool>* stop) {
   switch (flags.command) {
     case ClientFlags::Command::kIncr:
       return print_value("incr " + std::to_string(flags.delta), client.increment(flags.delta),
@@ -50,7 +52,9 @@ int run(const ClientFlags& flags, CounterClient& client) {
       return example::print_status_lines(kProgram, lines, any_answered);
     }
     case ClientFlags::Command::kLoad: {
-      LoadTotals totals = run_load(client, flags.load);
+      LoadOptions options = flags.load;
+      options.stop = stop;
+      LoadTotals totals = run_load(client, options);
       std::cerr << totals.summary() << std::flush;
       std::cout << totals.totals_line() << std::endl;
       return example::kExitOk;
@@ -75,9 +79,12 @@ int main(int argc, char** argv) {
     std::cout << ClientFlags::kUsage << std::endl;
     return example::kExitOk;
   }
+  // SIGINT or SIGTERM ends a load early, with its totals printed as at a planned end.
+  std::optional<example::StopOnSignals> stop;
+  if (flags->command == ClientFlags::Command::kLoad) stop.emplace();
   return example::with_rpc_client(counter::kProgram, [&](raft::rpc::RpcClient* rpc) {
     counter::CounterClient client(rpc, flags->endpoints,
                                   std::chrono::milliseconds(flags->timeout_ms));
-    return counter::run(*flags, client);
+    return counter::run(*flags, client, stop ? &stop->stopped() : nullptr);
   });
 }

@@ -33,16 +33,19 @@ class Tickets {
  public:
   explicit Tickets(const LoadOptions& options)
       : end_(options.duration ? Clock::now() + *options.duration : Clock::time_point::max()),
-        limit_(options.ops.value_or(UINT64_MAX)) {}
+        limit_(options.ops.value_or(UINT64_MAX)),
+        stop_(options.stop) {}
 
   bool take() {
     if (Clock::now() >= end_) return false;
+    if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) return false;
     return issued_.fetch_add(1, std::memory_order_relaxed) < limit_;
   }
 
  private:
   const Clock::time_point end_;
   const uint64_t limit_;
+  const std::atomic<bool>* const stop_;
   std::atomic<uint64_t> issued_{0};
 };
 

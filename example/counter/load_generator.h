@@ -8,9 +8,11 @@
 //
 //   start + acked  <=  final value  <=  start + acked + unknown
 //
-// Thread-safety: run() blocks the calling thread until every client has finished.
+// Thread-safety: run_load() blocks the calling thread until every client has finished; `stop`
+// may be set from any thread meanwhile.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -26,6 +28,9 @@ struct LoadOptions {
   // Exactly one is set: stop starting increments after this long, or after this many in all.
   std::optional<raft::Duration> duration;
   std::optional<uint64_t> ops;
+  // When set and it becomes true, clients start no more increments (those in flight finish):
+  // the load ends early with totals as valid as at the planned end. Not owned.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct LoadTotals {

@@ -131,6 +131,19 @@ cluster_cli() {
   "$CLUSTER_CLI" "$command" --group "$CLUSTER_GROUP" --conf "$(cluster_all_endpoints)" "$@"
 }
 
+# Runs `raft-cli COMMAND ARGS... --timeout-ms CLUSTER_CLI_TIMEOUT_MS` (cluster_cli), echoing
+# the command and, indented, its output (also left in WORK/cli.out and WORK/cli.err); returns
+# raft-cli's exit code.
+CLUSTER_CLI_TIMEOUT_MS=30000
+cluster_run_cli() {
+  cluster_say "raft-cli $*"
+  local code=0
+  cluster_cli "$@" --timeout-ms "$CLUSTER_CLI_TIMEOUT_MS" >"$CLUSTER_WORK/cli.out" \
+    2>"$CLUSTER_WORK/cli.err" || code=$?
+  sed 's/^/    /' "$CLUSTER_WORK/cli.out" "$CLUSTER_WORK/cli.err"
+  return "$code"
+}
+
 # The replica number of ENDPOINT (ip:port), or nothing.
 cluster_number_of() {
   local i
