@@ -538,6 +538,29 @@ TEST_CASE("crc32c matches the Castagnoli test vectors", "[log_record]") {
   }
 }
 
+TEST_CASE("crc32c: the crc32 instruction and the tables agree on every length and alignment",
+          "[log_record]") {
+  INFO("hardware accelerated: " << crc32c::hardware_accelerated());
+  std::string bytes;
+  uint32_t x = 0x9E3779B9u;
+  for (int i = 0; i < 4096 + 64; ++i) {
+    x = x * 1664525u + 1013904223u;
+    bytes.push_back(static_cast<char>(x >> 24));
+  }
+  CHECK(crc32c::extend_portable(0, "123456789", 9) == 0xE3069283u);
+  if (!crc32c::hardware_accelerated()) return;  // Nothing else to compare with on this CPU.
+  CHECK(crc32c::extend_hardware(0, "123456789", 9) == 0xE3069283u);
+  for (size_t offset = 0; offset < 16; ++offset) {
+    for (size_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 64, 255, 256, 1000, 4096}) {
+      const char* p = bytes.data() + offset;
+      INFO("offset " << offset << " length " << n);
+      REQUIRE(crc32c::extend_hardware(0x12345678u, p, n) ==
+              crc32c::extend_portable(0x12345678u, p, n));
+      REQUIRE(crc32c::value(p, n) == crc32c::extend_portable(0, p, n));
+    }
+  }
+}
+
 TEST_CASE("records round-trip every entry type and payload", "[log_record]") {
   std::string all_bytes;
   for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
