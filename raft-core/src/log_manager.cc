@@ -96,7 +96,7 @@ Status LogManager::truncate_and_append(LogIndex truncate_after, std::vector<LogE
   if (!queued.ok()) return queued;
   if (truncate_after < last_index_) truncate_memory_locked(truncate_after);
   for (LogEntryPtr& entry : entries) {
-    mem_bytes_ += entry->data.size();
+    mem_bytes_ += memory_footprint(*entry);
     last_term_ = entry->id.term;
     mem_.push_back(std::move(entry));
   }
@@ -167,7 +167,7 @@ LogId LogManager::snapshot_id() const {
 
 void LogManager::discard_memory_below_locked(LogIndex first) {
   while (!mem_.empty() && mem_first_ < first) {
-    mem_bytes_ -= mem_.front()->data.size();
+    mem_bytes_ -= memory_footprint(*mem_.front());
     mem_.pop_front();
     ++mem_first_;
   }
@@ -179,12 +179,12 @@ Status LogManager::enqueue(DiskOp op) { return disk_queue_->publish(std::move(op
 void LogManager::truncate_memory_locked(LogIndex truncate_after) {
   if (truncate_after + 1 < mem_first_) {
     // The cut reaches below what memory holds: forget the cache, keep the view consistent.
-    for (const LogEntryPtr& entry : mem_) mem_bytes_ -= entry->data.size();
+    for (const LogEntryPtr& entry : mem_) mem_bytes_ -= memory_footprint(*entry);
     mem_.clear();
     mem_first_ = truncate_after + 1;
   } else {
     while (!mem_.empty() && mem_.back()->id.index > truncate_after) {
-      mem_bytes_ -= mem_.back()->data.size();
+      mem_bytes_ -= memory_footprint(*mem_.back());
       mem_.pop_back();
     }
   }
@@ -260,7 +260,7 @@ void LogManager::advance_stable_locked(const std::vector<LogEntryPtr>& written) 
 void LogManager::evict_cache_locked() {
   while (!mem_.empty() && mem_bytes_ > options_.cache_max_bytes &&
          mem_.front()->id.index <= stable_index_) {
-    mem_bytes_ -= mem_.front()->data.size();
+    mem_bytes_ -= memory_footprint(*mem_.front());
     mem_.pop_front();
     ++mem_first_;
   }

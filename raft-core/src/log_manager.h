@@ -83,7 +83,7 @@ class LogManager {
   // Term(0) for index 0; ENOENT outside the log; storage errors otherwise.
   Result<Term> get_term(LogIndex index) const;
   Result<LogEntryPtr> get_entry(LogIndex index) const;
-  // Bytes held by the in-memory tail and cache.
+  // Memory held by the in-memory tail and cache: the sum of their entries' memory_footprint().
   size_t cached_bytes() const;
 
   // Stops accepting operations (they fail with ESHUTDOWN). Operations already queued are still

@@ -75,7 +75,7 @@ void NodeImpl::append_as_leader(std::vector<LogEntryPtr> entries,
   const LogIndex first = entries.front()->id.index;
   const LogIndex last = entries.back()->id.index;
   size_t bytes = 0;
-  for (const LogEntryPtr& entry : entries) bytes += entry->data.size();
+  for (const LogEntryPtr& entry : entries) bytes += memory_footprint(*entry);
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   std::shared_ptr<Executor> lane = node_lane_;
   const Term term = current_term_;

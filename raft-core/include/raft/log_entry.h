@@ -5,6 +5,7 @@
 // on the write path. Thread-safety: immutable after construction, shareable across threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,23 @@ struct LogEntry {
 };
 
 using LogEntryPtr = std::shared_ptr<const LogEntry>;
+
+// What one entry costs in memory while a log cache or queue holds it, as close as is cheap to
+// know: the entry and its shared_ptr control block (one make_shared allocation), the payload's
+// heap buffer when it does not fit the string's inline storage, each allocation's malloc
+// header and rounding, and the pointer slot of the container that keeps it. Byte bounds count
+// this, not the payload alone: a 9-byte increment costs ~100 bytes.
+inline size_t memory_footprint(const LogEntry& entry) {
+  constexpr size_t kAllocationOverhead = 16;  // glibc: 8-byte header, 16-byte rounding.
+  constexpr size_t kControlBlock = 16;        // Use and weak counts (the vtable pointer is
+                                              // offset by the empty deleter).
+  constexpr size_t kInlineCapacity = 15;      // libstdc++'s short-string buffer.
+  size_t bytes = sizeof(LogEntry) + kControlBlock + kAllocationOverhead + sizeof(LogEntryPtr);
+  if (entry.data.capacity() > kInlineCapacity) {
+    bytes += entry.data.capacity() + 1 + kAllocationOverhead;
+  }
+  return bytes;
+}
 
 inline LogEntryPtr make_entry(EntryType type, LogIndex index, Term term, std::string data) {
   return std::make_shared<const LogEntry>(LogEntry{type, LogId{index, term}, std::move(data)});

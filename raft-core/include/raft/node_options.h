@@ -74,11 +74,13 @@ struct NodeOptions {
   size_t max_bytes_per_append = 512 * 1024;
   // AppendEntries in flight per follower (pipelining window).
   size_t max_inflight_msgs = 256;
-  // Bytes of already-durable entries the in-memory log cache keeps for followers that lag.
+  // Memory the in-memory log may hold in already-durable entries kept for followers that lag,
+  // counted as memory_footprint() (log_entry.h): payload plus per-entry overhead.
   size_t log_cache_max_bytes = 64 * 1024 * 1024;
   // Entries appended but not yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_entries = 65536;
-  // Bytes of payload appended but not yet committed; beyond it apply() answers EBUSY.
+  // Memory (memory_footprint(), payload plus per-entry overhead) of entries appended but not
+  // yet committed; beyond it apply() answers EBUSY.
   size_t max_uncommitted_bytes = 256 * 1024 * 1024;
 
   // Priority election (docs/membership.md): a voter whose priority is below the highest of the
