@@ -37,17 +37,8 @@ workloads=write,read
 base_port=17000
 out=
 
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-bad_usage() {
-  echo "compare-etcd.sh: $*" >&2
-  exit 2
-}
-need_int() {
-  [[ $2 =~ ^[0-9]+$ ]] || bad_usage "$1: '$2' is not a whole number"
-}
+# shellcheck source=../scripts/lib/script-flags.sh
+source "$here/../scripts/lib/script-flags.sh"
 
 while (($# > 0)); do
   flag=$1 value=
@@ -99,7 +90,15 @@ has_flag() { grep -q -- "$1" <<<"$raft_usage"; }
 
 # Children started here, so that an interrupt stops them (only them).
 child=
-trap 'if [[ -n $child ]]; then kill -INT "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi; echo "compare-etcd.sh: interrupted; results so far in $out" >&2; exit 130' INT TERM
+# TERM, not INT: children started with & in a script ignore SIGINT. GNU time passes no
+# signal on, so its child gets it directly.
+stop_child() {
+  [[ -n $child ]] || return 0
+  pkill -TERM -P "$child" 2>/dev/null || true
+  kill -TERM "$child" 2>/dev/null || true
+  wait "$child" 2>/dev/null || true
+}
+trap 'stop_child; echo "compare-etcd.sh: interrupted; results so far in $out" >&2; exit 130' INT TERM
 
 # run_raft_bench WORKLOAD CLIENTS: one raft-bench run appending one line to $runs.
 run_raft_bench() {
