@@ -1,7 +1,8 @@
 """Throughput and latency against clients, drawn by gnuplot as PNG and SVG.
 
-For each (topology, payload) there are two plots, each with one line per (target, workload,
-log storage): ops/s against clients, and p50 (solid) and p99 (dashed) latency against clients.
+For each payload size there are two plots, each with one line per (target, workload, log
+storage, topology): ops/s against clients, and p50 (solid) and p99 (dashed) latency against
+clients, so pontoon and etcd share a plot.
 Both axes of clients are logarithmic. Data goes to .dat files next to the images and the
 commands to plots.gp, so a plot can be redrawn or tweaked by hand.
 """
@@ -21,8 +22,9 @@ def quote(text):
 
 
 def series_title(series):
-    target, workload, storage = series
-    return f"{target} {workload}" + (f" ({storage})" if storage and storage != "etcd" else "")
+    target, workload, storage, topology = series
+    details = [d for d in (storage if storage != "etcd" else "", topology) if d]
+    return f"{target} {workload}" + (f" ({', '.join(details)})" if details else "")
 
 
 def write_data(out_dir, name, rows):
@@ -36,7 +38,7 @@ def write_data(out_dir, name, rows):
 
 
 def plot_commands(stem, title, data_files):
-    """gnuplot commands for the two plots of one (topology, payload) group, each as PNG and
+    """gnuplot commands for the two plots of one payload size, each as PNG and
     SVG. `data_files` is [(series title, data file name)]."""
     commands = []
     for terminal, extension in (("pngcairo size 900,560", "png"), ("svg size 900,560", "svg")):
@@ -65,19 +67,19 @@ def plot_commands(stem, title, data_files):
 def draw(out_dir, runs):
     """Writes the data files, plots.gp and the images into `out_dir`. Returns the list of
     (caption, png name) drawn. Raises RuntimeError if gnuplot fails."""
-    groups = rec.group(runs, lambda r: (r["topology"], r["payload_bytes"]))
+    groups = rec.group(runs, lambda r: (r["payload_bytes"],))
     commands = []
     plots = []
-    for (topology, payload), rows in groups.items():
-        stem = f"{topology}-{payload}B"
+    for (payload,), rows in groups.items():
+        stem = f"payload-{payload}B"
         by_series = {}
         for r in rows:
-            by_series.setdefault(rec.series_key(r), []).append(r)
+            by_series.setdefault(rec.series_key(r) + (r["topology"],), []).append(r)
         data_files = []
         for index, (series, series_rows) in enumerate(sorted(by_series.items())):
             name = write_data(out_dir, f"{stem}-series{index}.dat", series_rows)
             data_files.append((series_title(series), name))
-        title = f"{topology}, {payload} B payload"
+        title = f"{payload} B payload"
         commands += plot_commands(stem, title, data_files)
         plots += [(f"{title}: throughput", f"{stem}-throughput.png"),
                   (f"{title}: latency", f"{stem}-latency.png")]

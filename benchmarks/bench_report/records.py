@@ -70,12 +70,17 @@ def series_key(record):
 
 
 def group(records, key):
-    """{key(record): [records sorted by series then clients]}, keys in sorted order."""
+    """{key(record): [records sorted by series then clients]}, keys (tuples) in sorted order."""
     groups = {}
     for record in records:
         groups.setdefault(key(record), []).append(record)
     return {k: sorted(v, key=lambda r: (series_key(r), r["clients"]))
-            for k, v in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0])))}
+            for k, v in sorted(groups.items(), key=lambda kv: sortable(kv[0]))}
+
+
+def sortable(key):
+    """A tuple key that sorts numbers numerically and before text (None as text)."""
+    return tuple((0, x, "") if isinstance(x, (int, float)) else (1, 0, str(x)) for x in key)
 
 
 def comparisons(runs):

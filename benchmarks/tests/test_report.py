@@ -149,18 +149,19 @@ class PlotTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             drawn = plots.draw(d, runs)
             self.assertEqual([name for _, name in drawn],
-                             ["processes-256B-throughput.png", "processes-256B-latency.png"])
-            for stem in ("processes-256B-throughput", "processes-256B-latency"):
+                             ["payload-256B-throughput.png", "payload-256B-latency.png"])
+            for stem in ("payload-256B-throughput", "payload-256B-latency"):
                 for extension in ("png", "svg"):
                     path = os.path.join(d, f"{stem}.{extension}")
                     self.assertGreater(os.path.getsize(path), 1000, path)
-            with open(os.path.join(d, "processes-256B-throughput.svg"), encoding="utf-8") as f:
+            with open(os.path.join(d, "payload-256B-throughput.svg"), encoding="utf-8") as f:
                 svg = f.read()
-            # One line per (target, workload, storage).
-            for title in ("pontoon write (rocksdb)", "pontoon read-index (rocksdb)",
-                          "etcd write", "etcd etcd-linearizable-read"):
+            # One line per (target, workload, storage, topology).
+            for title in ("pontoon write (rocksdb, processes)",
+                          "pontoon read-index (rocksdb, processes)", "etcd write (processes)",
+                          "etcd etcd-linearizable-read (processes)"):
                 self.assertIn(title, svg)
-            with open(os.path.join(d, "processes-256B-series3.dat"), encoding="utf-8") as f:
+            with open(os.path.join(d, "payload-256B-series3.dat"), encoding="utf-8") as f:
                 data = f.read()
             # pontoon write (sorted fourth): both client counts, the repeat's figures.
             self.assertEqual(data.splitlines()[1:], ["1 500.0 1.5 3.0", "64 4000.0 8.0 20.0"])
