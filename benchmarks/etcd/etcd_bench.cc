@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -275,6 +276,23 @@ asio::awaitable<int> find_leader(bench::etcd::EtcdCluster& cluster) {
   co_return -1;
 }
 
+// The WAL fsyncs all members have done so far, from etcd's own metrics (the _count of the
+// etcd_disk_wal_fsync_duration_seconds histogram on /metrics); nothing if a member does not
+// answer or does not report it.
+asio::awaitable<std::optional<double>> wal_fsyncs(const bench::etcd::EtcdCluster& cluster) {
+  static const std::string kCounter = "\netcd_disk_wal_fsync_duration_seconds_count ";
+  auto executor = co_await asio::this_coro::executor;
+  double total = 0;
+  for (int i = 0; i < cluster.members(); ++i) {
+    HttpConnection connection(executor, local_endpoint(cluster.client_port(i)));
+    HttpResponse metrics = co_await connection.request("GET", "/metrics", "");
+    const size_t at = metrics.ok() ? metrics.body.find(kCounter) : std::string::npos;
+    if (at == std::string::npos) co_return std::nullopt;
+    total += std::atof(metrics.body.c_str() + at + kCounter.size());
+  }
+  co_return total;
+}
+
 struct RunResult {
   std::string workload;
   int clients = 0;
@@ -284,6 +302,7 @@ struct RunResult {
   bench::LatencySummary latency;
   double etcd_cpu_s = 0;
   double client_cpu_s = 0;
+  std::optional<double> wal_fsyncs;  // All members together, over the window.
   std::vector<double> rss_max_mb;
   std::string first_error;
   bool interrupted = false;
@@ -332,6 +351,7 @@ asio::awaitable<RunResult> run_workload(const Flags& flags, bench::etcd::EtcdClu
   result.read_fraction = state->read_fraction;
   result.rss_max_mb.assign(static_cast<size_t>(cluster.members()), 0.0);
   co_await wait_sampling(cluster, flags.warmup_seconds, nullptr);
+  const std::optional<double> fsyncs_before = co_await wal_fsyncs(cluster);
   const double etcd_cpu_before = total_cpu_s(cluster.sample());
   const double client_cpu_before = process_cpu_s();
   const Clock::time_point start = Clock::now();
@@ -341,6 +361,8 @@ asio::awaitable<RunResult> run_workload(const Flags& flags, bench::etcd::EtcdClu
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.etcd_cpu_s = total_cpu_s(cluster.sample()) - etcd_cpu_before;
   result.client_cpu_s = process_cpu_s() - client_cpu_before;
+  const std::optional<double> fsyncs_after = co_await wal_fsyncs(cluster);
+  if (fsyncs_before && fsyncs_after) result.wal_fsyncs = *fsyncs_after - *fsyncs_before;
   result.interrupted = g_interrupted;
   state->stop = true;
   const Clock::time_point give_up = Clock::now() + std::chrono::seconds(10);
@@ -360,9 +382,9 @@ asio::awaitable<RunResult> run_workload(const Flags& flags, bench::etcd::EtcdClu
 }
 
 void print_header() {
-  std::printf("%-24s %7s %10s %10s %8s %8s %8s %8s %8s %12s %9s %8s\n", "workload", "clients",
-              "ops/s", "writes/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "failed",
-              "cpu s/1k ops", "client %", "rss MB");
+  std::printf("%-24s %7s %10s %10s %8s %8s %8s %8s %8s %12s %9s %8s %9s %9s\n", "workload",
+              "clients", "ops/s", "writes/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "failed",
+              "cpu s/1k ops", "client %", "rss MB", "fsyncs/s", "wr/fsync");
 }
 
 void report(const Flags& flags, const RunResult& r) {
@@ -372,11 +394,19 @@ void report(const Flags& flags, const RunResult& r) {
   // How busy the client threads were: near 100% means the client may be the bottleneck.
   const double client_utilization = r.client_cpu_s / r.seconds / flags.client_threads;
   const double rss_max = *std::max_element(r.rss_max_mb.begin(), r.rss_max_mb.end());
-  std::printf("%-24s %7d %10.0f %10.0f %8.2f %8.2f %8.2f %8.2f %8llu %12.3f %8.0f%% %8.1f\n",
-              r.workload.c_str(), r.clients, ops_per_s, static_cast<double>(r.writes) / r.seconds,
-              r.latency.p50, r.latency.p90, r.latency.p99, r.latency.p999,
-              static_cast<unsigned long long>(r.failed), cpu_per_1000, client_utilization * 100,
-              rss_max);
+  // Per member: each member fsyncs its own WAL, so this is comparable with one replica's.
+  std::optional<double> fsyncs_per_s, writes_per_fsync;
+  if (r.wal_fsyncs) {
+    const double per_member = *r.wal_fsyncs / flags.cluster.members;
+    fsyncs_per_s = per_member / r.seconds;
+    if (per_member > 0) writes_per_fsync = static_cast<double>(r.writes) / per_member;
+  }
+  std::printf(
+      "%-24s %7d %10.0f %10.0f %8.2f %8.2f %8.2f %8.2f %8llu %12.3f %8.0f%% %8.1f %9.0f %9.2f\n",
+      r.workload.c_str(), r.clients, ops_per_s, static_cast<double>(r.writes) / r.seconds,
+      r.latency.p50, r.latency.p90, r.latency.p99, r.latency.p999,
+      static_cast<unsigned long long>(r.failed), cpu_per_1000, client_utilization * 100, rss_max,
+      fsyncs_per_s.value_or(0), writes_per_fsync.value_or(0));
   if (r.failed > 0) std::printf("  first failure: %s\n", r.first_error.c_str());
   if (client_utilization > 0.9) {
     std::printf("  warning: the client threads were %.0f%% busy; add --client-threads\n",
@@ -411,6 +441,10 @@ void report(const Flags& flags, const RunResult& r) {
       .add_null("fsyncs_per_s")
       .add_null("entries_per_fsync")
       .add("rss_mb", rss)
+      // etcd's own WAL fsync count, per member; fsyncs_per_s stays null because its meaning
+      // for raft-bench (which fsyncs are counted) is raft-bench's to define.
+      .add("etcd_wal_fsyncs_per_s_per_member", fsyncs_per_s)
+      .add("etcd_writes_per_wal_fsync", writes_per_fsync)
       .add("endpoints", flags.leader_only ? "leader" : "all")
       .add("client_threads", flags.client_threads)
       .add("client_cpu_utilization", client_utilization)

@@ -52,6 +52,10 @@ for r in lines:
     assert r["cpu_s_per_1000_ops"] > 0, r
     if r["workload"] == "write":
         assert r["reads"] == 0 and r["read_fraction"] == 0.0, r
+        # Every put is in some member's synced WAL write.
+        assert r["etcd_wal_fsyncs_per_s_per_member"] > 0, r
+        # The metrics are read just outside the counted window, so allow some slack.
+        assert 0.5 < r["etcd_writes_per_wal_fsync"] <= r["clients"], r
     else:
         # Nine reads to a write; a 1-second window may end within a client's ten.
         assert r["read_fraction"] == 0.9 and 0.8 < r["reads"] / r["ops"] < 0.95, r
