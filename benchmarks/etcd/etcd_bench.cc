@@ -503,7 +503,16 @@ int main(int argc, char** argv) {
   });
   int exit_code = 1;
   asio::co_spawn(io, run_all(flags, cluster), [&](std::exception_ptr error, int code) {
-    exit_code = error ? 1 : code;
+    exit_code = code;
+    if (error) {
+      // Asio reports only resource exhaustion this way (e.g. no file descriptors left).
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+      }
+      exit_code = 1;
+    }
     io.stop();
   });
   std::vector<std::thread> threads;

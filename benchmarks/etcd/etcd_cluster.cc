@@ -20,22 +20,19 @@ namespace {
 
 std::string peer_url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
-// In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_member(const std::vector<std::string>& args, const std::string& log_path,
-                              pid_t parent) {
+// In the child, between fork and exec: only async-signal-safe calls (other threads may have
+// held the allocator's locks at the fork), so everything it needs is prepared by the parent.
+[[noreturn]] void exec_member(char* const* argv, const char* log_path, pid_t parent) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The parent may have died before prctl took effect.
   if (getppid() != parent) _exit(127);
-  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int log = ::open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (log >= 0) {
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
   }
-  std::vector<char*> argv;
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
+  execvp(argv[0], argv);
   _exit(127);
 }
 
@@ -79,11 +76,14 @@ raft::Status EtcdCluster::start() {
         "--log-level=warn",
     };
     const std::string log_path = work_dir_ + "/" + member_name(i) + ".log";
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
     const pid_t pid = fork();
     if (pid < 0) {
       return raft::Status::IoError(std::string("fork: ") + std::strerror(errno));
     }
-    if (pid == 0) exec_member(args, log_path, self);
+    if (pid == 0) exec_member(argv.data(), log_path.c_str(), self);
     pids_.push_back(pid);
   }
   return raft::Status::OK();

@@ -144,7 +144,6 @@ asio::awaitable<HttpResponse> HttpConnection::request(std::string_view method,
 
 asio::awaitable<bool> HttpConnection::read_body(std::string_view headers, size_t body_start,
                                                 HttpResponse* response) {
-  const int status = response->status;
   if (auto length_text = header_value(headers, "content-length")) {
     const size_t length = std::strtoull(std::string(*length_text).c_str(), nullptr, 10);
     if (length > kMaxBodyBytes) {
@@ -183,7 +182,6 @@ asio::awaitable<bool> HttpConnection::read_body(std::string_view headers, size_t
     buffer_.erase(0, line_end + 2 + size + 2);
     if (size == 0) break;
   }
-  response->status = status;
   co_return true;
 }
 
