@@ -1,15 +1,20 @@
 // ring-buffer-bench: MpscRingBuffer against moodycamel::ConcurrentQueue, N producers, 1 consumer.
 //
-// Each run moves a fixed number of 8-byte items from the producers to one consumer thread that
-// drains in batches (as LogManager and FSMCaller do) and reports throughput. The ring is bounded,
+// Two item kinds. "u64": each run moves a fixed number of 8-byte items from the producers to one
+// consumer thread that drains in batches of up to 256 (as LogManager and FSMCaller do).
+// "task": the apply path — producers publish raft::Task items (a heap-allocated 64-byte payload
+// string and a heap Closure, built by the producer as a caller of Node::apply does) and the
+// consumer drains batches of up to 32 (the apply ring's batch) and "applies" each task: it reads
+// the payload and runs and destroys the closure. Reports throughput. The ring is bounded,
 // so its producers see "full" and retry; moodycamel's queue is pre-sized to the same capacity but
 // may grow. Both consumers poll and yield when empty, so neither parks; this measures the
 // hand-off itself. Each configuration runs three times and the fastest run is reported; each run is
 // capped in time so the whole benchmark ends in a few seconds.
 //
-// Usage: ring-buffer-bench [items_per_run]   (default 2,000,000)
+// Usage: ring-buffer-bench [items_per_run] [--json PATH]   (default 2,000,000 items)
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -19,7 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_json.h"
+#include "raft/cli/flag_parser.h"
 #include "raft/ring_buffer.h"
+#include "raft/task.h"
 
 namespace {
 
@@ -27,6 +35,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kCapacity = 16 * 1024;
 constexpr size_t kBatch = 256;
+// The apply ring's drain limit (NodeOptions' apply batch) and a payload beyond the small-string
+// buffer, so every task owns two heap blocks like a real one.
+constexpr size_t kTaskBatch = 32;
+constexpr size_t kTaskPayloadBytes = 64;
 // A run that has not finished by then stops early and reports what it moved.
 constexpr auto kRunTimeLimit = std::chrono::milliseconds(1500);
 constexpr int kRepeats = 3;
@@ -37,12 +49,14 @@ struct RunResult {
   bool complete = true;
 };
 
-// The consumer loop shared by both queues: `drain` appends up to kBatch items to a vector and
-// returns how many. Checks a checksum so the compiler cannot drop the work.
-template <typename Drain>
-RunResult consume(uint64_t total, Drain&& drain, std::atomic<bool>& stop, Clock::time_point start) {
-  std::vector<uint64_t> batch;
-  batch.reserve(kBatch);
+// The consumer loop shared by both queues: `drain` appends up to a batch of items to a vector
+// and returns how many; `apply` consumes one item and returns a number for the checksum, so the
+// compiler cannot drop the work.
+template <typename T, typename Drain, typename Apply>
+RunResult consume(uint64_t total, size_t batch_limit, Drain&& drain, Apply&& apply,
+                  std::atomic<bool>& stop, Clock::time_point start) {
+  std::vector<T> batch;
+  batch.reserve(batch_limit);
   uint64_t consumed = 0;
   uint64_t checksum = 0;
   const Clock::time_point deadline = start + kRunTimeLimit;
@@ -55,7 +69,7 @@ RunResult consume(uint64_t total, Drain&& drain, std::atomic<bool>& stop, Clock:
       std::this_thread::yield();
       continue;
     }
-    for (uint64_t item : batch) checksum += item;
+    for (T& item : batch) checksum += apply(item);
     consumed += n;
   }
   RunResult result;
@@ -85,40 +99,72 @@ std::vector<std::thread> start_producers(int producers, uint64_t total, Publish 
   return threads;
 }
 
+// What one item kind needs: how a producer makes its i-th item, and how the consumer applies one.
+struct U64Items {
+  using Item = uint64_t;
+  static constexpr size_t kBatchLimit = kBatch;
+  static Item make(uint64_t i) { return i; }
+  static uint64_t apply(Item& item) { return item; }
+};
+
+struct TaskItems {
+  using Item = raft::Task;
+  static constexpr size_t kBatchLimit = kTaskBatch;
+  static Item make(uint64_t i) {
+    raft::Task task;
+    task.data.assign(kTaskPayloadBytes, static_cast<char>('a' + i % 26));
+    task.done = raft::make_closure([](const raft::Status&) {});
+    return task;
+  }
+  static uint64_t apply(Item& item) {
+    const uint64_t sum = static_cast<unsigned char>(item.data[0]) + item.data.size();
+    raft::run_closure(std::move(item.done), raft::Status::OK());
+    return sum;
+  }
+};
+
+template <typename Items>
 RunResult run_ring(int producers, uint64_t total) {
-  raft::MpscRingBuffer<uint64_t, raft::NoWaitStrategy> ring(kCapacity);
+  using Item = typename Items::Item;
+  raft::MpscRingBuffer<Item, raft::NoWaitStrategy> ring(kCapacity);
   std::atomic<bool> stop{false};
   const Clock::time_point start = Clock::now();
+  // An item the ring refused is made again on the retry; that only costs time when full.
   auto threads = start_producers(
-      producers, total, [&ring](uint64_t item) { return ring.try_publish(std::move(item)); }, stop);
-  RunResult result = consume(
-      total, [&ring](std::vector<uint64_t>& out) { return ring.drain(out, kBatch); }, stop, start);
+      producers, total, [&ring](uint64_t i) { return ring.try_publish(Items::make(i)); }, stop);
+  RunResult result = consume<Item>(
+      total, Items::kBatchLimit,
+      [&ring](std::vector<Item>& out) { return ring.drain(out, Items::kBatchLimit); }, Items::apply,
+      stop, start);
   for (std::thread& t : threads) t.join();
   return result;
 }
 
+template <typename Items>
 RunResult run_moodycamel(int producers, uint64_t total) {
-  moodycamel::ConcurrentQueue<uint64_t> queue(kCapacity);
+  using Item = typename Items::Item;
+  moodycamel::ConcurrentQueue<Item> queue(kCapacity);
   std::atomic<bool> stop{false};
   const Clock::time_point start = Clock::now();
   // One producer token per thread: moodycamel's fastest path.
   auto threads = start_producers(
       producers, total,
-      [&queue, token = std::shared_ptr<moodycamel::ProducerToken>()](uint64_t item) mutable {
+      [&queue, token = std::shared_ptr<moodycamel::ProducerToken>()](uint64_t i) mutable {
         if (!token) token = std::make_shared<moodycamel::ProducerToken>(queue);
-        return queue.enqueue(*token, item);
+        return queue.enqueue(*token, Items::make(i));
       },
       stop);
   moodycamel::ConsumerToken consumer_token(queue);
-  uint64_t scratch[kBatch];
-  RunResult result = consume(
-      total,
-      [&](std::vector<uint64_t>& out) {
-        const size_t n = queue.try_dequeue_bulk(consumer_token, scratch, kBatch);
-        out.insert(out.end(), scratch, scratch + n);
+  std::vector<Item> scratch(Items::kBatchLimit);
+  RunResult result = consume<Item>(
+      total, Items::kBatchLimit,
+      [&](std::vector<Item>& out) {
+        const size_t n =
+            queue.try_dequeue_bulk(consumer_token, scratch.begin(), Items::kBatchLimit);
+        for (size_t k = 0; k < n; ++k) out.push_back(std::move(scratch[k]));
         return n;
       },
-      stop, start);
+      Items::apply, stop, start);
   for (std::thread& t : threads) t.join();
   return result;
 }
@@ -135,35 +181,67 @@ RunResult best_of(int repeats, Run run) {
   return best;
 }
 
-void print_row(const char* name, int producers, const RunResult& r) {
+void print_row(const char* items_kind, const char* name, int producers, const RunResult& r,
+               const std::string& json_path) {
   const double seconds = std::chrono::duration<double>(r.elapsed).count();
   const double ops = r.items / seconds;
   const double ns_per_op = seconds * 1e9 / static_cast<double>(r.items ? r.items : 1);
-  std::printf("%-28s %9d %12llu %14.0f %9.1f%s\n", name, producers,
+  std::printf("%-5s %-28s %9d %12llu %14.0f %9.1f%s\n", items_kind, name, producers,
               static_cast<unsigned long long>(r.items), ops, ns_per_op,
               r.complete ? "" : "  (time limit)");
+  if (json_path.empty()) return;
+  bench::JsonObject line;
+  line.add("tool", "ring-buffer-bench")
+      .add("items", items_kind)
+      .add("queue", name)
+      .add("producers", producers)
+      .add("moved", r.items)
+      .add("complete", r.complete)
+      .add("seconds", seconds)
+      .add("ops_per_s", ops)
+      .add("ns_per_op", ns_per_op);
+  bench::write_result_line("ring-buffer-bench", json_path, std::move(line));
+}
+
+template <typename Items>
+void run_kind(const char* kind, uint64_t items, const std::string& json_path) {
+  for (int producers : {1, 2, 4}) {
+    print_row(kind, "MpscRingBuffer", producers,
+              best_of(kRepeats, [&] { return run_ring<Items>(producers, items); }), json_path);
+    print_row(kind, "moodycamel::ConcurrentQueue", producers,
+              best_of(kRepeats, [&] { return run_moodycamel<Items>(producers, items); }),
+              json_path);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  raft::cli::FlagParser parser({"--json"});
+  raft::Status parsed = parser.parse(std::vector<std::string>(argv + 1, argv + argc));
   uint64_t items = 2'000'000;
-  if (argc > 1) {
+  bool usable = parsed.ok() && parser.positional().size() <= 1;
+  if (usable && parser.positional().size() == 1) {
+    const std::string& text = parser.positional()[0];
     char* end = nullptr;
-    items = std::strtoull(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0' || items == 0) {
-      std::fprintf(stderr, "usage: %s [items_per_run > 0]\n", argv[0]);
-      return 2;
-    }
+    items = std::strtoull(text.c_str(), &end, 10);
+    usable = end != text.c_str() && *end == '\0' && items > 0;
   }
-  std::printf("capacity %zu, consumer batch %zu, best of %d runs, %u hardware threads\n\n",
-              kCapacity, kBatch, kRepeats, std::thread::hardware_concurrency());
-  std::printf("%-28s %9s %12s %14s %9s\n", "queue", "producers", "items", "ops/s", "ns/op");
-  for (int producers : {1, 2, 4}) {
-    print_row("MpscRingBuffer", producers,
-              best_of(kRepeats, [&] { return run_ring(producers, items); }));
-    print_row("moodycamel::ConcurrentQueue", producers,
-              best_of(kRepeats, [&] { return run_moodycamel(producers, items); }));
+  if (!usable) {
+    std::fprintf(stderr, "ring-buffer-bench: %s; usage: %s [items_per_run > 0] [--json PATH]\n",
+                 parsed.ok() ? "bad items_per_run" : parsed.to_string().c_str(), argv[0]);
+    return 2;
   }
+  const std::string json_path = parser.get("--json").value_or("");
+  std::printf(
+      "capacity %zu, consumer batch %zu (u64) / %zu (task, %zu-byte payload + closure), best of "
+      "%d runs, %u hardware threads\n\n",
+      kCapacity, kBatch, kTaskBatch, kTaskPayloadBytes, kRepeats,
+      std::thread::hardware_concurrency());
+  std::printf("%-5s %-28s %9s %12s %14s %9s\n", "items", "queue", "producers", "moved", "ops/s",
+              "ns/op");
+  run_kind<U64Items>("u64", items, json_path);
+  // Tasks cost far more per item; a quarter of the items keeps the run within its time cap.
+  run_kind<TaskItems>("task", std::max<uint64_t>(1, items / 4), json_path);
   return 0;
 }

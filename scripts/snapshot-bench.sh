@@ -63,17 +63,8 @@ keep=0
 
 readonly record_bytes=35 tail_entries=1000 restart_deadline_s=120
 
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-bad_usage() {
-  echo "snapshot-bench.sh: $*" >&2
-  exit 2
-}
-need_int() {
-  [[ $2 =~ ^[0-9]+$ ]] || bad_usage "$1: '$2' is not a whole number"
-}
+# shellcheck source=lib/script-flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/script-flags.sh"
 
 while (($# > 0)); do
   flag=$1 value=
