@@ -216,10 +216,11 @@ def blocked_pairs(fault: Fault, nodes: int) -> list[tuple[int, int]]:
 # the segment storage (strerror, or the errno name) word it.
 _NO_SPACE = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
 # The EIO of the failing-disk test hook (raft/storage/fault_injecting_log_storage.h), as the
-# node and the log manager log it: "EIO: injected disk fault (...): log write failed". The
-# arming line itself ("SIGUSR2 armed the injected disk fault") names no EIO, so it is not
-# taken for a report of a failed operation.
-_INJECTED_EIO = re.compile(r"EIO: injected disk fault")
+# node and the log manager log it: "EIO: injected disk fault (...): log write failed", or with
+# the node's context in between: "EIO: cannot persist term and vote: injected disk fault (...)".
+# The arming line itself ("SIGUSR2 armed the injected disk fault; ... fails with EIO") has no
+# "EIO:" before the fault's name, so it is not taken for a report of a failed operation.
+_INJECTED_EIO = re.compile(r"EIO: .*injected disk fault \(")
 # The servers' log lines start "I 23:25:07.286153 file.cc:274] ...".
 _LOG_STAMP = re.compile(r"^[DIWE] (\d\d):(\d\d):(\d\d\.\d+) ", re.MULTILINE)
 

@@ -181,9 +181,14 @@ class DiskEioAndMembershipNemesisTest(unittest.TestCase):
             "E 01:00:00.100100 node.cc:482] group g peer p: stops on error: EIO: injected disk "
             "fault (test hook --inject-disk-eio-on-signal): log write failed",
             "E 01:00:00.2 rocksdb_log_storage.cc:220] IO error: No space left on device",
+            # A follower that failed to store a new term before any log write (seen in a run).
+            "E 02:30:53.153764 node.cc:482] group g peer p: stops on error: EIO: cannot persist "
+            "term and vote: injected disk fault (test hook --inject-disk-eio-on-signal): term "
+            "and vote write failed",
         ])
         eio = nemesis.storage_error_lines(log, "disk-eio-one")
-        self.assertEqual(len(eio), 2)
+        self.assertEqual(len(eio), 3)
+        self.assertIn("cannot persist term and vote", eio[2])
         self.assertIn("log_manager.cc", eio[0])
         self.assertEqual(len(nemesis.storage_error_lines(log, "disk-full-one")), 1)
 
