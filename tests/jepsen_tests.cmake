@@ -16,7 +16,8 @@ endif()
 # label jepsen-long: 10 minutes per nemesis family, per service, on 5 nodes; they also carry
 # "soak", which the default suite (scripts/test.sh: ctest -LE soak) leaves out. Run them with
 # ctest -L jepsen-long; the 60-second run alone with ctest -L '^jepsen$'. skew needs Debian's
-# faketime package (scripts/install-deps.sh), disk needs root (a tmpfs per node).
+# faketime package (scripts/install-deps.sh), disk needs root (a tmpfs per node), membership
+# raft-cli.
 if(Python3_Interpreter_FOUND AND PONTOON_BUILD_EXAMPLES)
   set(JEPSEN_RUN ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/jepsen/run.py)
   set(JEPSEN_OUT ${CMAKE_CURRENT_BINARY_DIR}/jepsen-runs)
@@ -42,6 +43,20 @@ if(Python3_Interpreter_FOUND AND PONTOON_BUILD_EXAMPLES)
                 --bin-dir $<TARGET_FILE_DIR:${service}-server>/..
                 --out ${JEPSEN_OUT}/long-${service}-5-${family})
       set_tests_properties(${name} PROPERTIES LABELS "jepsen-long;soak" TIMEOUT 1200
+                           RUN_SERIAL TRUE)
+    endforeach()
+  endforeach()
+  # The failing disk (EIO through the servers' test hook) and membership churn (raft-cli):
+  # the 60-second runs of docs/jepsen.md's results, 3 nodes, seed 11, each verified valid.
+  foreach(service counter atomic)
+    foreach(family disk-eio membership)
+      set(name jepsen_long_${service}_3_nodes_${family}_60s)
+      add_test(NAME ${name}
+        COMMAND ${JEPSEN_RUN} --service ${service} --nodes 3 --time-limit-s 60
+                --nemesis ${family} --seed 11 --clients 30
+                --bin-dir $<TARGET_FILE_DIR:${service}-server>/.. --raft-cli $<TARGET_FILE:raft-cli>
+                --out ${JEPSEN_OUT}/long-${service}-3-${family})
+      set_tests_properties(${name} PROPERTIES LABELS "jepsen-long;soak" TIMEOUT 300
                            RUN_SERIAL TRUE)
     endforeach()
   endforeach()

@@ -19,6 +19,7 @@
 #include "raft/log_entry.h"
 #include "raft/log_storage.h"
 #include "raft/storage/crc32c.h"
+#include "raft/storage/fault_injecting_log_storage.h"
 #include "raft/storage/log_record.h"
 #include "raft/storage/memory_log_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
@@ -87,6 +88,22 @@ class MemoryHarness {
   MemoryLogStorage log_{kGroup};
 };
 
+// A memory log behind a FaultInjectingLogStorage whose fault is never armed: the decorator must
+// be transparent, so it passes the whole contract.
+class DisarmedFaultHarness {
+ public:
+  static constexpr bool kPersistent = false;
+  static constexpr bool kRereadsRecordsForTerms = true;
+
+  LogStorage& log() { return decorated_; }
+  void reopen() {}  // Nothing survives; only called when kPersistent.
+  void corrupt(int64_t index) { inner_->corrupt_record_for_testing(LogIndex(index)); }
+
+ private:
+  std::shared_ptr<MemoryLogStorage> inner_ = std::make_shared<MemoryLogStorage>(kGroup);
+  FaultInjectingLogStorage decorated_{inner_, std::make_shared<InjectedDiskFault>("never armed")};
+};
+
 // Reopens persistent storages, so each check below also runs against recovered state.
 template <typename Harness>
 void maybe_reopen(Harness& h) {
@@ -99,7 +116,7 @@ void maybe_reopen(Harness& h) {
 // The contract, for every implementation.
 
 TEMPLATE_TEST_CASE("an empty log starts at index 1 and holds nothing", "[log_storage]",
-                   RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   RocksDBHarness, MemoryHarness, FileLogHarness, DisarmedFaultHarness) {
   TestType h;
   check_log(h.log(), 1, 0);
   CHECK(h.log().get_entry(LogIndex(1)).status().is_not_found());
@@ -109,7 +126,7 @@ TEMPLATE_TEST_CASE("an empty log starts at index 1 and holds nothing", "[log_sto
 }
 
 TEMPLATE_TEST_CASE("appended entries read back with their type, term and data", "[log_storage]",
-                   RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   RocksDBHarness, MemoryHarness, FileLogHarness, DisarmedFaultHarness) {
   TestType h;
   REQUIRE(h.log()
               .write(append({entry(1, 1, EntryType::kConfiguration), entry(2, 1),
@@ -143,7 +160,8 @@ TEMPLATE_TEST_CASE("appended entries read back with their type, term and data", 
 }
 
 TEMPLATE_TEST_CASE("a write that does not continue the log is rejected and changes nothing",
-                   "[log_storage]", RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   "[log_storage]", RocksDBHarness, MemoryHarness, FileLogHarness,
+                   DisarmedFaultHarness) {
   TestType h;
   REQUIRE(h.log().write(append(entries(1, 5, 2))).ok());
 
@@ -179,7 +197,7 @@ TEMPLATE_TEST_CASE("a write that does not continue the log is rejected and chang
 }
 
 TEMPLATE_TEST_CASE("truncate_after drops the conflicting suffix before appending", "[log_storage]",
-                   RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   RocksDBHarness, MemoryHarness, FileLogHarness, DisarmedFaultHarness) {
   TestType h;
   REQUIRE(h.log()
               .write(append({entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 2), entry(5, 2)}))
@@ -221,7 +239,7 @@ TEMPLATE_TEST_CASE("truncate_after drops the conflicting suffix before appending
 }
 
 TEMPLATE_TEST_CASE("truncate_prefix discards the entries a snapshot covers", "[log_storage]",
-                   RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   RocksDBHarness, MemoryHarness, FileLogHarness, DisarmedFaultHarness) {
   TestType h;
   REQUIRE(h.log().write(append(entries(1, 10, 1))).ok());
 
@@ -262,7 +280,8 @@ TEMPLATE_TEST_CASE("truncate_prefix discards the entries a snapshot covers", "[l
 }
 
 TEMPLATE_TEST_CASE("a corrupted record is reported as ECORRUPTION, never returned",
-                   "[log_storage][corruption]", RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   "[log_storage][corruption]", RocksDBHarness, MemoryHarness, FileLogHarness,
+                   DisarmedFaultHarness) {
   TestType h;
   REQUIRE(h.log().write(append(entries(1, 3, 1))).ok());
   h.corrupt(2);
@@ -292,7 +311,8 @@ TEMPLATE_TEST_CASE("a corrupted record is reported as ECORRUPTION, never returne
 }
 
 TEMPLATE_TEST_CASE("readers alongside the writer see whole entries or ENOENT, never corruption",
-                   "[log_storage][concurrency]", RocksDBHarness, MemoryHarness, FileLogHarness) {
+                   "[log_storage][concurrency]", RocksDBHarness, MemoryHarness, FileLogHarness,
+                   DisarmedFaultHarness) {
   TestType h;
   LogStorage& log = h.log();
   std::atomic<bool> done{false};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <set>
 
+#include "raft/storage/fault_injecting_log_storage.h"
 #include "support/faulty_log_storage.h"
 #include "support/sim_cluster.h"
 
@@ -24,6 +25,44 @@ NodeOptions valid_options(SimCluster& cluster, RecordingStateMachine* fsm) {
   options.transport = cluster.network().transport_for(cluster.peer(0));
   return options;
 }
+
+// A group of one node on `log`, elected: proposals and their outcomes, shut down at the end.
+struct SingleLeader {
+  SimCluster cluster;
+  RecordingStateMachine fsm;
+  std::unique_ptr<Node> node;
+  std::vector<std::optional<Status>> outcomes;
+
+  SingleLeader(uint64_t seed, std::shared_ptr<LogStorage> log,
+               std::optional<size_t> log_cache_max_bytes = std::nullopt)
+      : cluster(1, seed) {
+    NodeOptions options = valid_options(cluster, &fsm);
+    options.initial_conf = Configuration({cluster.peer(0)});
+    options.log_storage = std::move(log);
+    if (log_cache_max_bytes) options.log_cache_max_bytes = *log_cache_max_bytes;
+    node = std::make_unique<Node>("g", cluster.peer(0));
+    REQUIRE(node->init(options).ok());
+    REQUIRE(cluster.wait_until([&] { return node->is_leader() && fsm.leader_terms().size() == 1; },
+                               kWait));
+  }
+
+  ~SingleLeader() {
+    node->shutdown(nullptr);
+    // CHECK, not REQUIRE: a destructor must not throw.
+    CHECK(cluster.wait_until([&] { return node->is_shut_down(); }, kWait));
+    node->join();
+  }
+
+  // Proposes one entry and returns its closure's status.
+  Status propose_and_wait() {
+    const size_t k = outcomes.size();
+    outcomes.emplace_back();
+    node->apply(Task{"w" + std::to_string(k),
+                     make_closure([this, k](const Status& s) { outcomes[k] = s; })});
+    REQUIRE(cluster.wait_until([&] { return outcomes[k].has_value(); }, kWait));
+    return *outcomes[k];
+  }
+};
 
 }  // namespace
 
@@ -444,42 +483,38 @@ TEST_CASE("a server that hears from a live leader ignores vote and pre-vote requ
   CHECK(cluster.meta_storage(follower).term() == term);
 }
 
+TEST_CASE("a committed entry that cannot be read back stops the node before it is applied",
+          "[node][durability]") {
+  auto fault = std::make_shared<InjectedDiskFault>("test");
+  // No cache: every durable entry is evicted at once, so the state machine reads storage.
+  SingleLeader one(
+      37, std::make_shared<FaultInjectingLogStorage>(std::make_shared<MemoryLogStorage>(), fault),
+      /*log_cache_max_bytes=*/0);
+  REQUIRE(one.propose_and_wait().ok());
+  const size_t applied_before = one.fsm.applied_count();
+
+  fault->arm(InjectedDiskFault::kReads);  // Writes still succeed: the entry commits.
+  CHECK_FALSE(one.propose_and_wait().ok());
+  REQUIRE(one.cluster.wait_until([&] { return !one.fsm.errors().empty(); }, kWait));
+  CHECK(one.fsm.errors()[0].is_io_error());
+  CHECK(one.fsm.errors()[0].to_string().find("injected disk fault") != std::string::npos);
+  REQUIRE(
+      one.cluster.wait_until([&] { return one.node->get_status().role == Role::kError; }, kWait));
+  CHECK(one.fsm.applied_count() == applied_before);  // What could not be read was never applied.
+}
+
 TEST_CASE("a failed log write stops the node: no more writes, closures fail, on_error reports",
           "[node][durability]") {
-  SimCluster cluster(1, 31);
-  RecordingStateMachine fsm;
   auto log = std::make_shared<FaultyLogStorage>();
-  NodeOptions options = valid_options(cluster, &fsm);
-  options.initial_conf = Configuration({cluster.peer(0)});
-  options.log_storage = log;
-  auto node = std::make_unique<Node>("g", cluster.peer(0));
-  REQUIRE(node->init(options).ok());
-  REQUIRE(cluster.wait_until([&] { return node->is_leader() && fsm.leader_terms().size() == 1; },
-                             kWait));
-
-  std::vector<std::optional<Status>> outcomes(3);
-  auto propose = [&](size_t k) {
-    node->apply(Task{"w" + std::to_string(k),
-                     make_closure([&outcomes, k](const Status& s) { outcomes[k] = s; })});
-  };
-  propose(0);
-  REQUIRE(cluster.wait_until([&] { return outcomes[0].has_value(); }, kWait));
-  CHECK(outcomes[0]->ok());
+  SingleLeader one(31, log);
+  CHECK(one.propose_and_wait().ok());
 
   log->fail_all = true;
-  propose(1);
-  REQUIRE(cluster.wait_until([&] { return outcomes[1].has_value(); }, kWait));
-  CHECK_FALSE(outcomes[1]->ok());
-  REQUIRE(cluster.wait_until([&] { return !fsm.errors().empty(); }, kWait));
-  CHECK(fsm.errors()[0].is_io_error());
-  CHECK(node->get_status().role == Role::kError);
-  CHECK(fsm.applied_count() == 1);  // the failed entry was never applied
+  CHECK_FALSE(one.propose_and_wait().ok());
+  REQUIRE(one.cluster.wait_until([&] { return !one.fsm.errors().empty(); }, kWait));
+  CHECK(one.fsm.errors()[0].is_io_error());
+  CHECK(one.node->get_status().role == Role::kError);
+  CHECK(one.fsm.applied_count() == 1);  // the failed entry was never applied
 
-  propose(2);  // a stopped node accepts nothing
-  REQUIRE(cluster.wait_until([&] { return outcomes[2].has_value(); }, kWait));
-  CHECK(outcomes[2]->is_io_error());
-
-  node->shutdown(nullptr);
-  REQUIRE(cluster.wait_until([&] { return node->is_shut_down(); }, kWait));
-  node->join();
+  CHECK(one.propose_and_wait().is_io_error());  // a stopped node accepts nothing
 }

@@ -36,7 +36,7 @@ struct AtomicServerFlags {
       "usage: atomic-server --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) "
       "--data DIR [--election-timeout-ms N] [--snapshot-interval-s N] "
       "[--snapshot-log-index-margin N] [--log-storage rocksdb|segments] "
-      "[--log-segment-max-bytes N] [--read log]";
+      "[--log-segment-max-bytes N] [--inject-disk-eio-on-signal] [--read log]";
 };
 
 // Parses `args` (without the program name). EINVAL naming the offending flag, as

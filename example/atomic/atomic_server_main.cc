@@ -53,6 +53,6 @@ int main(int argc, char** argv) {
     return example::kExitOk;
   }
   // Blocked before any thread starts, so every thread inherits the mask.
-  const sigset_t stop_signals = example::block_stop_signals();
+  const sigset_t stop_signals = example::block_stop_signals(flags->replica);
   return run(*flags, stop_signals);
 }

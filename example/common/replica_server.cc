@@ -10,6 +10,7 @@
 #include "raft/logging.h"
 #include "raft/node_options.h"
 #include "raft/rpc/cli_service.h"
+#include "raft/storage/fault_injecting_log_storage.h"
 #include "raft/storage/file_log_storage.h"
 #include "raft/storage/file_meta_storage.h"
 #include "raft/storage/file_system.h"
@@ -34,11 +35,20 @@ int64_t heartbeat_interval_ms(int64_t election_timeout_ms, int64_t default_ms) {
   return std::max<int64_t>(1, election_timeout_ms / 10);
 }
 
-int wait_for_stop_signal(const sigset_t& signals) {
-  int signal = 0;
-  while (sigwait(&signals, &signal) != 0) {
+// Waits for SIGTERM or SIGINT. A SIGUSR2 in between (only in `signals` with the test hook)
+// arms `fault`: the sigwait() thread, not a handler, so arming may log and allocate.
+int wait_for_stop_signal(const sigset_t& signals, raft::InjectedDiskFault* fault) {
+  while (true) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal != SIGUSR2) return signal;
+    if (fault != nullptr) {
+      fault->arm();
+      PONTOON_LOG(kWarn) << "test hook --inject-disk-eio-on-signal: SIGUSR2 armed the "
+                            "injected disk fault; every log and meta write and log read "
+                            "now fails with EIO";
+    }
   }
-  return signal;
 }
 
 // Opens the group's log where --log-storage says: DIR/log (RocksDB) or DIR/log-segments.
@@ -67,11 +77,12 @@ std::string log_description(const ServerFlags& flags) {
 
 }  // namespace
 
-sigset_t block_stop_signals() {
+sigset_t block_stop_signals(const ServerFlags& flags) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  if (flags.inject_disk_eio_on_signal) sigaddset(&stop_signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   return stop_signals;
 }
@@ -102,14 +113,24 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   }
   if (raft::Status s = transport->start(); !s.ok()) return fail(program, "listening on --peer", s);
 
+  // The test hook: both storages behind one switch, so that SIGUSR2 fails the whole disk.
+  std::shared_ptr<raft::InjectedDiskFault> disk_fault;
+  std::shared_ptr<raft::LogStorage> log_storage = std::move(log).value();
+  std::shared_ptr<raft::RaftMetaStorage> meta_storage = std::move(meta).value();
+  if (flags.inject_disk_eio_on_signal) {
+    disk_fault = std::make_shared<raft::InjectedDiskFault>("test hook --inject-disk-eio-on-signal");
+    log_storage = std::make_shared<raft::FaultInjectingLogStorage>(log_storage, disk_fault);
+    meta_storage = std::make_shared<raft::FaultInjectingMetaStorage>(meta_storage, disk_fault);
+  }
+
   raft::NodeOptions options;
   options.election_timeout_ms = flags.election_timeout_ms;
   options.heartbeat_interval_ms =
       heartbeat_interval_ms(flags.election_timeout_ms, options.heartbeat_interval_ms);
   options.initial_conf = flags.conf;
   options.fsm = fsm;
-  options.log_storage = std::move(log).value();
-  options.meta_storage = std::move(meta).value();
+  options.log_storage = std::move(log_storage);
+  options.meta_storage = std::move(meta_storage);
   options.transport = transport;
   options.snapshot_storage = std::move(snapshots).value();
   options.snapshot_interval_s = flags.snapshot_interval_s;
@@ -130,9 +151,10 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   if (flags.snapshot_log_index_margin > 0) {
     std::cout << " or " << flags.snapshot_log_index_margin << " entries";
   }
+  if (disk_fault) std::cout << "; TEST HOOK: SIGUSR2 fails the disk with EIO";
   std::cout << "; serving on " << transport->listen_address() << " (SIGTERM to stop)" << std::endl;
 
-  const int signal = wait_for_stop_signal(stop_signals);
+  const int signal = wait_for_stop_signal(stop_signals, disk_fault.get());
   PONTOON_LOG(kInfo) << program << ": got signal " << signal << ", shutting down";
   cli.remove_node(flags.group);
   node->shutdown(nullptr);

@@ -2,7 +2,8 @@
 // the Raft meta storage under --data, serve Raft, the service's methods and the CLI service
 // (raft/rpc/cli_service.h, for raft-cli) on --peer, start the node (with --join, outside any
 // configuration until a leader adds it), and run until SIGTERM or SIGINT, then shut the node
-// down cleanly.
+// down cleanly. With --inject-disk-eio-on-signal (a test hook) the log and the meta storage
+// go through fault-injecting decorators that SIGUSR2 arms.
 //
 // The program owns the state machine, the node and the service (declared in that order, so
 // that the service goes first and the state machine last); run_replica borrows them. Storage
@@ -28,8 +29,10 @@
 namespace example {
 
 // Blocks SIGTERM and SIGINT in the calling thread (and every thread it starts later) and
-// returns the set, for run_replica to wait on.
-sigset_t block_stop_signals();
+// returns the set, for run_replica to wait on. With flags.inject_disk_eio_on_signal, SIGUSR2
+// too: run_replica's sigwait() takes it and arms the injected disk fault, so no signal handler
+// runs at all (nothing has to be async-signal-safe).
+sigset_t block_stop_signals(const ServerFlags& flags);
 
 // Registers the service's methods on `transport` before it starts.
 using RegisterService = std::function<raft::Status(raft::rpc::TcpTransport& transport)>;

@@ -51,10 +51,13 @@ std::set<std::string> server_flag_names() {
           "--log-storage",
           "--log-segment-max-bytes",
           "--join",
+          "--inject-disk-eio-on-signal",
           "--help"};
 }
 
-std::set<std::string> server_flag_switches() { return {"--help", "--join"}; }
+std::set<std::string> server_flag_switches() {
+  return {"--help", "--join", "--inject-disk-eio-on-signal"};
+}
 
 raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
   FlagParser parser(server_flag_names(), server_flag_switches());
@@ -86,6 +89,7 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
   flags.peer = *peer;
 
   flags.join = parser.has("--join");
+  flags.inject_disk_eio_on_signal = parser.has("--inject-disk-eio-on-signal");
   if (flags.join && parser.has("--conf")) {
     return bad("--conf",
                "not used with --join (a joining replica learns its configuration "

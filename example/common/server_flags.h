@@ -3,7 +3,14 @@
 //
 //   --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR
 //   [--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]
-//   [--log-storage rocksdb|segments] [--log-segment-max-bytes N]
+//   [--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--inject-disk-eio-on-signal]
+//
+// --inject-disk-eio-on-signal is a TEST HOOK for fault injection (jepsen's disk-eio nemesis),
+// never for production: the log and the Raft meta storage are wrapped in fault-injecting
+// decorators (raft/storage/fault_injecting_log_storage.h), and SIGUSR2 arms them: from then on
+// every log write, log read, prefix truncation and term/vote write fails with EIO "injected
+// disk fault", as on a dying disk. The process never recovers by itself; a restart (on the
+// intact data) does.
 //
 // --join starts a replica that is not in any configuration yet: it waits, without campaigning,
 // for a leader to add it (raft-cli add-peer or add-learners, docs/operations.md). --conf and
@@ -50,12 +57,14 @@ struct ServerFlags {
   static constexpr int64_t kMinLogSegmentBytes = int64_t{1} << 10;
   static constexpr int64_t kMaxLogSegmentBytes = int64_t{1} << 30;
   int64_t log_segment_max_bytes = int64_t{8} << 20;
+  // --inject-disk-eio-on-signal (TEST HOOK): SIGUSR2 makes the storage fail with EIO.
+  bool inject_disk_eio_on_signal = false;
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
-      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N]";
+      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--inject-disk-eio-on-signal]";
 };
 
 // The flags parse_server_flags() reads, "--help" and "--join" included, and the switches among

@@ -115,6 +115,9 @@ class Node:
         self.process: Optional[subprocess.Popen] = None
         self.paused = False
         self.clock_rate: Optional[float] = None  # Set while it runs under libfaketime.
+        # Set while the node is out of the configuration with its data wiped: it must start
+        # with --join (with --conf an empty replica would bootstrap a group of its own).
+        self.must_join = False
 
     @property
     def endpoint(self) -> str:
@@ -128,7 +131,8 @@ class Node:
 class Cluster:
     def __init__(self, service, nodes: int, bin_dir: str, out_dir: str, seed: int,
                  network: str, election_timeout_ms: int = 1000,
-                 log_storage: Optional[str] = None, disk_limit_mb: Optional[int] = None):
+                 log_storage: Optional[str] = None, disk_limit_mb: Optional[int] = None,
+                 inject_disk_eio: bool = False):
         self.service = service
         self.bin = os.path.join(bin_dir, service.server_binary)
         if not os.access(self.bin, os.X_OK):
@@ -137,6 +141,9 @@ class Cluster:
         self.election_timeout_ms = election_timeout_ms
         self.log_storage = log_storage  # None: the server's default.
         self.disk_limit_mb = disk_limit_mb  # None: data directories on the ordinary disk.
+        # Start the servers with the test hook --inject-disk-eio-on-signal (SIGUSR2 fails
+        # their storage with EIO: fail_disk()).
+        self.inject_disk_eio = inject_disk_eio
         self.group = f"{GROUP_PREFIX}{service.name}"
         self.slot = self._pick_slot(seed) if network == "netns" else None
         base_port = self._pick_base_port(seed, nodes)
@@ -226,6 +233,24 @@ class Cluster:
         except FileNotFoundError:
             pass
 
+    def fail_disk(self, node: Node) -> None:
+        """Arms the node's injected disk fault (SIGUSR2; the server's sigwait thread takes it):
+        every log and meta write and log read fails with EIO from now on, until a restart.
+        REQUIRES: inject_disk_eio (without the hook SIGUSR2 would kill the server)."""
+        assert self.inject_disk_eio, "fail_disk needs the servers started with the test hook"
+        if node.running:
+            node.process.send_signal(signal.SIGUSR2)
+
+    def wipe(self, node: Node) -> None:
+        """Deletes everything in the node's data directory. REQUIRES: the node is stopped."""
+        assert not node.running
+        for name in os.listdir(node.data_dir):
+            path = os.path.join(node.data_dir, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+
     def free_bytes(self, node: Node) -> int:
         stat = os.statvfs(node.data_dir)
         return stat.f_bavail * stat.f_frsize
@@ -241,11 +266,13 @@ class Cluster:
         under libfaketime, its clocks running at `clock_rate`."""
         assert not node.running
         os.makedirs(node.data_dir, exist_ok=True)
-        command = [self.bin, "--group", self.group, "--peer", node.endpoint, "--conf",
-                   self.conf(), "--data", node.data_dir,
-                   "--election-timeout-ms", str(self.election_timeout_ms)]
+        membership = ["--join"] if node.must_join else ["--conf", self.conf()]
+        command = [self.bin, "--group", self.group, "--peer", node.endpoint, *membership,
+                   "--data", node.data_dir, "--election-timeout-ms", str(self.election_timeout_ms)]
         if self.log_storage is not None:
             command += ["--log-storage", self.log_storage]
+        if self.inject_disk_eio:
+            command.append("--inject-disk-eio-on-signal")
         env = None
         if faketime is not None:
             # "ip netns exec" runs under it too, before exec()ing the server; harmless.

@@ -4,7 +4,7 @@ checks the history.
     python3 jepsen/run.py --service counter|atomic --nodes 3|5 --time-limit-s N \
         --nemesis LIST --seed S --out DIR [--clients N] [--bin-dir DIR] [--keys K] \
         [--network auto|loopback|netns] [--op-timeout-s T] [--log-storage rocksdb|segments]
-        [--disk-limit-mb M]
+        [--disk-limit-mb M] [--raft-cli PATH]
     python3 jepsen/run.py --cleanup
 
 Writes into --out: history.jsonl (docs/jepsen.md's format), nemesis.jsonl (each fault's start
@@ -12,7 +12,8 @@ and heal, on the history's clock, with what the node reported), run.json (the ar
 the planned schedule), nodes/nI.log and nodes/nI/ (each server's output and data),
 verdict.json (check.py's, plus the driver's own checks of the nodes: "nemesis_checks"), and
 prints a summary. A failed driver check (a node that did not catch up after the run, a full
-disk the node did not report) makes the run invalid even if the history is linearizable. Exit status: 0 valid, 1 invalid, 2 bad usage, 3 undecided, 4 the run itself
+disk the node did not report, a configuration not whole again after membership churn) makes
+the run invalid even if the history is linearizable. Exit status: 0 valid, 1 invalid, 2 bad usage, 3 undecided, 4 the run itself
 failed (a server would not start, no leader was elected).
 """
 
@@ -29,13 +30,15 @@ import threading
 import time
 from typing import Any, Optional, TextIO
 
-from . import cli, cluster as cluster_mod, nemesis as nemesis_mod, services, wire
+from . import cli, cluster as cluster_mod, membership, nemesis as nemesis_mod, services, wire
 from .client import Client
 
 EXIT_RUN_FAILED = 4
 
 DEFAULT_BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "build", "example")
+# How long a churn may take to remove or add its node, raft-cli retries included.
+CHURN_DEADLINE_S = 30.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +58,7 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="how long the workload runs (default %(default)s)")
     p.add_argument("--nemesis", default="kill,pause", metavar="LIST",
                    help="faults or families: " + ", ".join(nemesis_mod.ALL_FAULTS) +
-                   "; kill, pause, partition, all, none (default %(default)s)")
+                   "; " + ", ".join(nemesis_mod.FAMILIES) + ", all, none (default %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="default: from the clock (printed)")
     p.add_argument("--out", metavar="DIR")
     p.add_argument("--clients", type=int, default=30, metavar="N")
@@ -73,6 +76,9 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="with a disk nemesis: the size of each node's tmpfs (default "
                    "%(default)s: below the ~70 MB RocksDB preallocates for its write-ahead log, "
                    "so that a full disk fails the next write instead of filling a reserve)")
+    p.add_argument("--raft-cli", default=None, metavar="PATH",
+                   help="with the membership nemesis: raft-cli (default: raft-rpc/raft-cli "
+                   "next to --bin-dir's example/)")
     args = p.parse_args(argv)
     if args.cleanup:
         return args
@@ -117,6 +123,12 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
     args.server_dir = nested if os.path.isdir(nested) else bin_dir
     if not os.access(os.path.join(args.server_dir, service.server_binary), os.X_OK):
         p.error(f"--bin-dir: no {service.server_binary} in {bin_dir} (build it first)")
+    if nemesis_mod.needs_raft_cli(args.faults):
+        args.raft_cli = args.raft_cli or os.path.join(
+            os.path.dirname(os.path.abspath(bin_dir)), "raft-rpc", "raft-cli")
+        if not os.access(args.raft_cli, os.X_OK):
+            p.error(f"--raft-cli: {args.raft_cli} is not an executable (build raft-cli, or "
+                    "name it)")
     return args
 
 
@@ -242,7 +254,9 @@ class Runner:
         self.schedule = nemesis_mod.schedule(args.faults, args.nodes, args.seed,
                                              args.time_limit_s)
         self._filled: dict[int, int] = {}  # Node index -> its log's size when its disk filled.
+        self._failing: dict[int, int] = {}  # The same for disks failing with EIO.
         self.disk_reports: list[nemesis_mod.DiskFaultReport] = []
+        self.raft_cli: Optional[membership.RaftCli] = None  # With the membership nemesis.
         self.checks: list[dict] = []  # The driver's own checks, for verdict.json.
 
     # -- clients -------------------------------------------------------------------------
@@ -277,9 +291,13 @@ class Runner:
         """Injects the fault; returns the nodes it hit and what to log with its start."""
         name = fault.name
         nodes = fault.nodes
-        if name.endswith("-leader"):
+        if name.endswith("-leader") or (name.startswith("churn-") and not nodes):
             leader = find_leader(self.cluster, self.service)
             nodes = [leader.index] if leader else [1]
+        if name.startswith("churn-"):
+            return nodes, self._begin_churn(self._node(nodes[0]))
+        if name.startswith("disk-eio-"):
+            return nodes, self._begin_disk_eio(self._node(nodes[0]))
         if name.startswith("skew-"):
             return nodes, self._begin_skew(self._node(nodes[0]), fault.rate)
         if name.startswith("disk-"):
@@ -300,6 +318,10 @@ class Runner:
         """Heals the fault; returns what to log with its stop."""
         if fault.name.startswith("skew-"):
             return self._end_skew(self._node(nodes[0]))
+        if fault.name.startswith("churn-"):
+            return self._end_churn(self._node(nodes[0]))
+        if fault.name.startswith("disk-eio-"):
+            return self._end_disk_eio(fault.name, self._node(nodes[0]))
         if fault.name.startswith("disk-"):
             return self._end_disk_full(fault.name, self._node(nodes[0]))
         if fault.name.startswith("kill-"):
@@ -341,17 +363,60 @@ class Runner:
     def _end_disk_full(self, fault_name: str, node: cluster_mod.Node) -> dict:
         """Records what the node said while its disk was full, then frees the disk and
         restarts the node (kill -9 and start: a node stopped on a storage error stays so)."""
-        status = node_status(node, self.service)
-        log_offset = self._filled.pop(node.index)
-        errors = nemesis_mod.storage_error_lines(_read_from(node.log_path, log_offset))
-        report = nemesis_mod.DiskFaultReport(fault_name, node.index, status["role"],
-                                             errors[:3])
-        self.disk_reports.append(report)
+        fields = self._report_disk_fault(fault_name, node, self._filled.pop(node.index))
         self.cluster.unfill_disk(node)
         self.cluster.kill(node)
         self.cluster.start(node)
+        return fields
+
+    def _begin_disk_eio(self, node: cluster_mod.Node) -> dict:
+        self._failing[node.index] = _file_size(node.log_path)
+        self.cluster.fail_disk(node)
+        return {"signal": "SIGUSR2"}
+
+    def _end_disk_eio(self, fault_name: str, node: cluster_mod.Node) -> dict:
+        """Records what the node said while its disk failed, then restarts it on the same data
+        (kill -9 and start: the new process has the fault disarmed)."""
+        fields = self._report_disk_fault(fault_name, node, self._failing.pop(node.index))
+        self.cluster.kill(node)
+        self.cluster.start(node)
+        return fields
+
+    def _report_disk_fault(self, fault_name: str, node: cluster_mod.Node,
+                           log_offset: int) -> dict:
+        status = node_status(node, self.service)
+        errors = nemesis_mod.storage_error_lines(_read_from(node.log_path, log_offset),
+                                                 fault_name)
+        self.disk_reports.append(nemesis_mod.DiskFaultReport(fault_name, node.index,
+                                                             status["role"], errors[:3]))
         return {"role": status["role"], "storage_errors": errors[:3],
                 "storage_error_count": len(errors)}
+
+    def _begin_churn(self, node: cluster_mod.Node) -> dict:
+        """Removes the node from the configuration (raft-cli remove-peer), stops it, wipes its
+        data and starts it empty with --join, waiting to be added back."""
+        cli_log = len(self.raft_cli.transcript)
+        leader = find_leader(self.cluster, self.service)
+        removed = self.raft_cli.remove_peer(node.endpoint, time.monotonic() + CHURN_DEADLINE_S)
+        # Even if the removal was not confirmed the node is not wiped while it may still be a
+        # voter: that would be a lost vote and log, not churn.
+        if removed:
+            self.cluster.kill(node)
+            self.cluster.wipe(node)
+            node.must_join = True
+            self.cluster.start(node)
+        return {"removed": removed, "leader_before": leader.index if leader else None,
+                "raft_cli": self.raft_cli.transcript[cli_log:]}
+
+    def _end_churn(self, node: cluster_mod.Node) -> dict:
+        """Adds the node back (raft-cli add-peer); it catches up from the leader."""
+        if not node.must_join:
+            return {"added": None}  # The removal never happened: nothing to undo.
+        cli_log = len(self.raft_cli.transcript)
+        added = self.raft_cli.add_peer(node.endpoint, time.monotonic() + CHURN_DEADLINE_S)
+        if added:
+            node.must_join = False  # Its log holds the configuration now: --conf is ignored.
+        return {"added": added, "raft_cli": self.raft_cli.transcript[cli_log:]}
 
     def _sleep_until(self, t0: float, at_s: float) -> None:
         while not self.stop.is_set():
@@ -384,10 +449,16 @@ class Runner:
                 self._filled.pop(node.index)
                 self.cluster.unfill_disk(node)
                 self.cluster.kill(node)
+            if node.index in self._failing:
+                self._failing.pop(node.index)
+                self.cluster.kill(node)
             if node.clock_rate is not None:
                 self.cluster.stop(node)
             if not node.running:
                 self.cluster.start(node)
+        for node in self.cluster.nodes:
+            if node.must_join:
+                self._end_churn(node)
 
     # -- the run -------------------------------------------------------------------------
 
@@ -398,7 +469,11 @@ class Runner:
                       else None)
         self.cluster = cluster_mod.Cluster(self.service, args.nodes, args.server_dir, args.out,
                                            args.seed, args.network, args.election_timeout_ms,
-                                           args.log_storage, disk_limit)
+                                           args.log_storage, disk_limit,
+                                           nemesis_mod.needs_disk_eio(args.faults))
+        if nemesis_mod.needs_raft_cli(args.faults):
+            self.raft_cli = membership.RaftCli(args.raft_cli, self.cluster.group,
+                                               self.cluster.conf())
         self._write_run_json()
         self.cluster.set_up_storage()
         self.cluster.set_up_network()
@@ -432,12 +507,16 @@ class Runner:
     def _check_nodes(self) -> None:
         """The driver's own checks, after the final reads (no more writes): every node is
         up and has applied what the leader committed (a node that could not restart on its
-        data, or does not catch up, fails), and every full disk was reported by its node."""
+        data, or does not catch up, fails), every full or failing disk was reported by its
+        node, and after membership churn the configuration is the full set of nodes again."""
         self.checks = [nemesis_mod.check_disk_fault(r) for r in self.disk_reports]
         leader = wait_for_leader(self.cluster, self.service, 10.0)
         target = node_status(leader, self.service).get("commit_index") if leader else None
         for node in self.cluster.nodes:
             self.checks.append(self._check_caught_up(node, target))
+        if self.raft_cli is not None:
+            self.checks.append(membership.check_membership_restored(
+                self.cluster.conf().split(","), self.raft_cli.list_peers()))
 
     def _check_caught_up(self, node: cluster_mod.Node, target: Optional[int]) -> dict:
         check = {"check": "caught-up", "node": node.index}
@@ -477,6 +556,7 @@ class Runner:
                   "op_timeout_s": a.op_timeout_s, "election_timeout_ms": a.election_timeout_ms,
                   "log_storage": a.log_storage or "rocksdb",
                   "disk_limit_mb": a.disk_limit_mb if self.cluster.disk_limit_mb else None,
+                  "inject_disk_eio": self.cluster.inject_disk_eio, "raft_cli": a.raft_cli,
                   "endpoints": self.cluster.conf().split(","),
                   "schedule": [f.to_json() for f in self.schedule]}
         with open(os.path.join(a.out, "run.json"), "w", encoding="utf-8") as f:
@@ -518,7 +598,8 @@ class Runner:
             "faults: " + (", ".join(f"{n} x{c}" for n, c in sorted(faults.items())) or "none"),
             f"node checks: {sum(c['ok'] for c in self.checks)} of {len(self.checks)} passed",
         ]
-        lines += [f"  FAILED {c['check']} n{c['node']}: {c['detail']}"
+        lines += [f"  FAILED {c['check']}{' n' + str(c['node']) if c['node'] else ''}: "
+                  f"{c['detail']}"
                   for c in self.checks if not c["ok"]]
         lines.append(f"verdict: {verdict} (verdict.json in {a.out})")
         if code != cli.EXIT_VALID:

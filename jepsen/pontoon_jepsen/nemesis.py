@@ -16,9 +16,17 @@ Each fault is held for a few seconds and then healed, with a quiet gap between f
   disk-full-one       one node's data directory (its own tmpfs) filled until writes fail with
   disk-full-leader    ENOSPC; healed by removing the filler and restarting the node (kill -9:
                       a node stopped on a storage error does not recover by itself)
+  disk-eio-one        one node's storage starts failing every log write, log read and term/vote
+  disk-eio-leader     write with EIO (SIGUSR2 to a server started with the test hook
+                      --inject-disk-eio-on-signal); healed by kill -9 and a restart on the same
+                      data, the fault disarmed (a fresh process)
+  churn-remove-add    one node (the leader, a third of the time) removed from the configuration
+                      with raft-cli remove-peer, stopped, its data wiped, restarted empty with
+                      --join; healed by raft-cli add-peer (membership.py)
 
 --nemesis takes a comma-separated list of fault names or families ("kill", "pause",
-"partition", "skew", "disk", "all"). The schedule (which fault, which nodes, when, how long) is drawn from a
+"partition", "skew", "disk", "disk-eio", "membership", "all"; "all" is every family but
+membership, whose heal can fail and leave a smaller group under the next faults). The schedule (which fault, which nodes, when, how long) is drawn from a
 random.Random(seed) before the run starts, so the same --seed replays the same schedule;
 "the leader" is resolved when the fault begins.
 """
@@ -37,8 +45,14 @@ FAMILIES = {
                   "partition-bridge"],
     "skew": ["skew-fast", "skew-slow", "skew-leader"],
     "disk": ["disk-full-one", "disk-full-leader"],
+    "disk-eio": ["disk-eio-one", "disk-eio-leader"],
+    "membership": ["churn-remove-add"],
 }
-ALL_FAULTS = [f for family in FAMILIES.values() for f in family]
+KNOWN_FAULTS = [f for family in FAMILIES.values() for f in family]
+NOT_IN_ALL = {"membership"}
+ALL_FAULTS = [f for name, family in FAMILIES.items() if name not in NOT_IN_ALL for f in family]
+# Of the churn faults, this share removes the leader (drawn from the seed).
+CHURN_LEADER_SHARE = 1 / 3
 FIVE_NODES_ONLY = {"partition-ring", "partition-bridge"}
 SKEW_FAST_RATE = 2.0  # The skewed node's clocks run this many times as fast as real time.
 SKEW_SLOW_RATE = 0.5
@@ -54,10 +68,10 @@ def parse_nemesis(text: str, nodes: int) -> list[str]:
             expansion = ALL_FAULTS
         elif word in FAMILIES:
             expansion = FAMILIES[word]
-        elif word in ALL_FAULTS:
+        elif word in KNOWN_FAULTS:
             expansion = [word]
         else:
-            raise ValueError(f"unknown nemesis '{word}' (faults: {', '.join(ALL_FAULTS)}; "
+            raise ValueError(f"unknown nemesis '{word}' (faults: {', '.join(KNOWN_FAULTS)}; "
                              f"families: {', '.join(FAMILIES)}, all; or none)")
         for fault in expansion:
             if fault in FIVE_NODES_ONLY and nodes < 5 and word != fault:
@@ -79,7 +93,16 @@ def needs_faketime(faults: list[str]) -> bool:
 
 def needs_disk_limits(faults: list[str]) -> bool:
     """Whether every node's data directory must be its own size-limited file system."""
-    return any(f.startswith("disk-") for f in faults)
+    return any(f.startswith("disk-full-") for f in faults)
+
+
+def needs_disk_eio(faults: list[str]) -> bool:
+    """Whether the servers must start with the test hook --inject-disk-eio-on-signal."""
+    return any(f.startswith("disk-eio-") for f in faults)
+
+
+def needs_raft_cli(faults: list[str]) -> bool:
+    return any(f.startswith("churn-") for f in faults)
 
 
 def faketime_spec(rate: float, realtime_s: float, monotonic_s: float) -> str:
@@ -122,13 +145,17 @@ def _minority(rng: random.Random, nodes: int) -> list[int]:
 def _plan(name: str, rng: random.Random, nodes: int) -> tuple[list[int], Optional[list]]:
     everyone = list(range(1, nodes + 1))
     if name in ("kill-one", "pause-one", "partition-one", "skew-fast", "skew-slow",
-                "disk-full-one"):
+                "disk-full-one", "disk-eio-one"):
         return [rng.choice(everyone)], None
+    if name == "churn-remove-add":
+        # No node chosen: the leader, resolved when the fault begins.
+        return ([] if rng.random() < CHURN_LEADER_SHARE else [rng.choice(everyone)]), None
     if name in ("kill-minority", "pause-minority", "partition-halves"):
         return _minority(rng, nodes), None
     if name == "kill-all":
         return everyone, None
-    if name in ("pause-leader", "partition-leader", "skew-leader", "disk-full-leader"):
+    if name in ("pause-leader", "partition-leader", "skew-leader", "disk-full-leader",
+                "disk-eio-leader"):
         return [], None
     order = everyone[:]
     rng.shuffle(order)
@@ -188,13 +215,21 @@ def blocked_pairs(fault: Fault, nodes: int) -> list[tuple[int, int]]:
 # A storage error naming a full disk, as RocksDB ("IO error: No space left on device") and
 # the segment storage (strerror, or the errno name) word it.
 _NO_SPACE = re.compile(r"no space left on device|ENOSPC", re.IGNORECASE)
+# The EIO of the failing-disk test hook (raft/storage/fault_injecting_log_storage.h), as the
+# node and the log manager log it: "EIO: injected disk fault (...): log write failed", or with
+# the node's context in between: "EIO: cannot persist term and vote: injected disk fault (...)".
+# The arming line itself ("SIGUSR2 armed the injected disk fault; ... fails with EIO") has no
+# "EIO:" before the fault's name, so it is not taken for a report of a failed operation.
+_INJECTED_EIO = re.compile(r"EIO: .*injected disk fault \(")
 # The servers' log lines start "I 23:25:07.286153 file.cc:274] ...".
 _LOG_STAMP = re.compile(r"^[DIWE] (\d\d):(\d\d):(\d\d\.\d+) ", re.MULTILINE)
 
 
-def storage_error_lines(log_text: str) -> list[str]:
-    """The lines of a server's log that report a write failing on a full disk."""
-    return [line for line in log_text.splitlines() if _NO_SPACE.search(line)]
+def storage_error_lines(log_text: str, fault: str = "disk-full-one") -> list[str]:
+    """The lines of a server's log that report an operation failing under `fault`: on a full
+    disk (ENOSPC), or with the injected EIO for the disk-eio faults."""
+    pattern = _INJECTED_EIO if fault.startswith("disk-eio-") else _NO_SPACE
+    return [line for line in log_text.splitlines() if pattern.search(line)]
 
 
 def log_time_span_s(log_text: str) -> "Optional[float]":
@@ -213,19 +248,24 @@ class DiskFaultReport:
     fault: str
     node: int
     role: str  # Its Status role ("error", ...), or "exited", or "no answer".
-    storage_errors: list[str]  # The first few log lines naming ENOSPC.
+    storage_errors: list[str]  # The first few log lines naming ENOSPC (or the injected EIO).
 
 
 def check_disk_fault(report: DiskFaultReport) -> dict:
-    """A full disk must be noticed and must stop the node: its log names the error, and it no
-    longer serves as a leader or follower: it stays up in role "error". A node still in the
-    game after failing a write would be acknowledging what it could not persist; one that
-    exited did not stop cleanly."""
-    check = {"check": "disk-full-reported", "node": report.node, "fault": report.fault}
+    """A full or failing disk must be noticed and must stop the node: its log names the error,
+    and it no longer serves as a leader or follower: it stays up in role "error". A node still
+    in the game after failing a write would be acknowledging what it could not persist, or
+    after failing a read applying what it could not read; one that exited did not stop
+    cleanly."""
+    eio = report.fault.startswith("disk-eio-")
+    check = {"check": "disk-eio-reported" if eio else "disk-full-reported", "node": report.node,
+             "fault": report.fault}
     if not report.storage_errors:
+        what = ("the injected EIO", "its disk was failing") if eio else ("ENOSPC",
+                                                                        "its disk was full")
         return {**check, "ok": False,
-                "detail": f"no storage error naming ENOSPC in n{report.node}.log while its disk "
-                          f"was full (role {report.role})"}
+                "detail": f"no storage error naming {what[0]} in n{report.node}.log while "
+                          f"{what[1]} (role {report.role})"}
     if report.role != "error":
         return {**check, "ok": False,
                 "detail": f"n{report.node} logged a storage error but still says role "

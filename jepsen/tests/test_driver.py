@@ -144,5 +144,69 @@ class SkewAndDiskNemesisTest(unittest.TestCase):
         self.assertFalse(crashed["ok"])
 
 
+class DiskEioAndMembershipNemesisTest(unittest.TestCase):
+    def test_the_families_expand_and_all_leaves_membership_out(self):
+        self.assertEqual(nemesis.parse_nemesis("disk-eio", 3), ["disk-eio-one", "disk-eio-leader"])
+        self.assertEqual(nemesis.parse_nemesis("membership", 3), ["churn-remove-add"])
+        everything = nemesis.parse_nemesis("all", 3)
+        self.assertIn("disk-eio-leader", everything)
+        self.assertNotIn("churn-remove-add", everything)
+        self.assertEqual(nemesis.parse_nemesis("all,churn-remove-add", 3)[-1], "churn-remove-add")
+        # The failing disk needs the test hook, not a tmpfs; churn needs raft-cli.
+        self.assertTrue(nemesis.needs_disk_eio(["kill-one", "disk-eio-one"]))
+        self.assertFalse(nemesis.needs_disk_eio(["disk-full-one"]))
+        self.assertFalse(nemesis.needs_disk_limits(["disk-eio-one", "disk-eio-leader"]))
+        self.assertTrue(nemesis.needs_disk_limits(["disk-eio-one", "disk-full-one"]))
+        self.assertTrue(nemesis.needs_raft_cli(["churn-remove-add"]))
+        self.assertFalse(nemesis.needs_raft_cli(["disk-eio-one"]))
+
+    def test_churn_removes_the_leader_a_share_of_the_time_drawn_from_the_seed(self):
+        planned = nemesis.schedule(["churn-remove-add"], 5, 3, 600)
+        self.assertEqual(planned, nemesis.schedule(["churn-remove-add"], 5, 3, 600))
+        leader = [f for f in planned if not f.nodes]
+        chosen = [f for f in planned if f.nodes]
+        self.assertGreater(len(leader), 0)
+        self.assertGreater(len(chosen), len(leader))
+        for fault in chosen:
+            self.assertEqual(len(fault.nodes), 1)
+            self.assertIn(fault.nodes[0], range(1, 6))
+
+    def test_the_injected_eio_is_found_in_a_server_log_and_enospc_is_not_taken_for_it(self):
+        log = "\n".join([
+            "W 01:00:00.000000 replica_server.cc:50] test hook --inject-disk-eio-on-signal: "
+            "SIGUSR2 armed the injected disk fault; every log and meta write and log read now "
+            "fails with EIO",
+            "E 01:00:00.100000 log_manager.cc:218] group g: log write failed: EIO: injected "
+            "disk fault (test hook --inject-disk-eio-on-signal): log write failed",
+            "E 01:00:00.100100 node.cc:482] group g peer p: stops on error: EIO: injected disk "
+            "fault (test hook --inject-disk-eio-on-signal): log write failed",
+            "E 01:00:00.2 rocksdb_log_storage.cc:220] IO error: No space left on device",
+            # A follower that failed to store a new term before any log write (seen in a run).
+            "E 02:30:53.153764 node.cc:482] group g peer p: stops on error: EIO: cannot persist "
+            "term and vote: injected disk fault (test hook --inject-disk-eio-on-signal): term "
+            "and vote write failed",
+        ])
+        eio = nemesis.storage_error_lines(log, "disk-eio-one")
+        self.assertEqual(len(eio), 3)
+        self.assertIn("cannot persist term and vote", eio[2])
+        self.assertIn("log_manager.cc", eio[0])
+        self.assertEqual(len(nemesis.storage_error_lines(log, "disk-full-one")), 1)
+
+    def test_a_failing_disk_must_be_reported_and_must_stop_the_node(self):
+        line = "E 01:00:00.1 node.cc:482] stops on error: EIO: injected disk fault (x): log write"
+        ok = nemesis.check_disk_fault(nemesis.DiskFaultReport("disk-eio-leader", 1, "error",
+                                                              [line]))
+        self.assertTrue(ok["ok"])
+        self.assertEqual(ok["check"], "disk-eio-reported")
+        silent = nemesis.check_disk_fault(nemesis.DiskFaultReport("disk-eio-one", 2, "follower",
+                                                                  []))
+        self.assertFalse(silent["ok"])
+        self.assertIn("injected EIO", silent["detail"])
+        leading = nemesis.check_disk_fault(nemesis.DiskFaultReport("disk-eio-leader", 3,
+                                                                   "leader", [line]))
+        self.assertFalse(leading["ok"])
+        self.assertIn("still says role leader", leading["detail"])
+
+
 if __name__ == "__main__":
     unittest.main()
