@@ -103,6 +103,9 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
   (*handlers)["--log-storage"] = [cluster](const std::string& v) {
     return parse_enum(kLogStorages, "--log-storage", v, &cluster->log_storage);
   };
+  (*handlers)["--executor-threads"] = [cluster](const std::string& v) {
+    return parse_int_into("--executor-threads", v, 0, 256, &cluster->executor_threads);
+  };
   (*handlers)["--election-timeout-ms"] = [cluster](const std::string& v) {
     return parse_int_into("--election-timeout-ms", v, 150, 60000,
                           &cluster->election_timeout_ms_flag);
@@ -136,7 +139,8 @@ const char kUsage[] =
     "                  [--workload write|read-index|lease|wait-free] [--read-on leader|followers]\n"
     "                  [--clients 64] [--client-threads 1] [--payload-bytes 256]\n"
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage rocksdb|segments]\n"
-    "                  [--no-fsync] [--election-timeout-ms N] [--data DIR] [--json PATH]\n"
+    "                  [--no-fsync] [--election-timeout-ms N] [--executor-threads N]\n"
+    "                  [--data DIR] [--json PATH]\n"
     "See docs/benchmarks.md for what each flag and each number means.\n";
 
 std::string_view topology_name(Topology topology) { return name_of(kTopologies, topology); }
@@ -160,6 +164,12 @@ int64_t ClusterFlags::election_timeout_ms() const {
   if (groups == 1) return 500;
   // 1 s for a few groups, growing to 5 s at 1000 groups.
   return std::min<int64_t>(5000, 1000 + 4 * static_cast<int64_t>(groups));
+}
+
+size_t ClusterFlags::queue_capacity() const {
+  size_t capacity = 16384;
+  while (capacity > 1024 && capacity * static_cast<size_t>(groups) > 16384 * 8) capacity /= 2;
+  return capacity;
 }
 
 double BenchFlags::read_fraction() const { return workload == Workload::kWrite ? 0.0 : 0.9; }
@@ -250,7 +260,9 @@ std::vector<std::string> cluster_flags_for_replica(const ClusterFlags& cluster) 
                                    "--log-storage",
                                    std::string(log_storage_name(cluster.log_storage)),
                                    "--election-timeout-ms",
-                                   std::to_string(cluster.election_timeout_ms())};
+                                   std::to_string(cluster.election_timeout_ms()),
+                                   "--executor-threads",
+                                   std::to_string(cluster.executor_threads)};
   if (!cluster.fsync) args.push_back("--no-fsync");
   return args;
 }

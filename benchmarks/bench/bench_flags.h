@@ -35,11 +35,17 @@ struct ClusterFlags {
   bool fsync = true;
   // 0: derived from the number of groups (election_timeout_ms()).
   int64_t election_timeout_ms_flag = 0;
+  // Threads of each process's ExecutorPool; 0: one per core.
+  int executor_threads = 0;
 
   // The election timeout the nodes use: the flag if set, else longer with more groups, so
   // that the heartbeats of hundreds of groups on two cores do not starve one another into
   // elections.
   int64_t election_timeout_ms() const;
+  // The capacity of each group's apply, disk, fsm and read rings: NodeOptions' 16384 for up
+  // to 8 groups, less with more (at least 1024), because every ring is pre-allocated with a
+  // cache line per slot (about 1 MiB per ring at 16384), which 1000 groups could not afford.
+  size_t queue_capacity() const;
 };
 
 struct BenchFlags {

@@ -15,7 +15,8 @@ raft::Result<std::unique_ptr<InProcessCluster>> InProcessCluster::start(
     const BenchFlags& flags, const std::string& data_dir) {
   std::unique_ptr<InProcessCluster> cluster(new InProcessCluster(flags));
   // 0 threads: one per core.
-  cluster->pool_ = std::make_shared<raft::ExecutorPool>(0);
+  cluster->pool_ =
+      std::make_shared<raft::ExecutorPool>(static_cast<size_t>(flags.cluster.executor_threads));
   std::vector<raft::PeerId> peers;
   for (int r = 0; r < flags.cluster.replicas; ++r) {
     raft::Result<std::unique_ptr<ReplicaHost>> host = ReplicaHost::open(

@@ -99,6 +99,11 @@ raft::Status ReplicaHost::start_groups(const std::vector<raft::PeerId>& peers) {
     options.election_timeout_ms = election_timeout_ms;
     options.max_election_delay_ms = election_timeout_ms;
     options.heartbeat_interval_ms = std::max<int64_t>(10, election_timeout_ms / 10);
+    options.apply_queue_capacity = cluster_.queue_capacity();
+    options.disk_queue_capacity = cluster_.queue_capacity();
+    options.fsm_queue_capacity = cluster_.queue_capacity();
+    options.read_queue_capacity = cluster_.queue_capacity();
+    options.read_batch_max = std::min(options.read_batch_max, cluster_.queue_capacity());
     // The benchmark takes no snapshots: it measures the write and read paths.
     options.snapshot_interval_s = 0;
     auto node = std::make_unique<raft::Node>(bench_group_id(g), self_);

@@ -44,7 +44,8 @@ int run_replica_process(int argc, char** argv) {
     return 2;
   }
   raft::set_log_level(raft::LogLevel::kWarn);
-  auto pool = std::make_shared<raft::ExecutorPool>(0);
+  auto pool =
+      std::make_shared<raft::ExecutorPool>(static_cast<size_t>(flags->cluster.executor_threads));
   raft::Result<std::unique_ptr<ReplicaHost>> host =
       ReplicaHost::open(flags->cluster, flags->data_dir, pool,
                         [](raft::rpc::TcpTransport& transport, const ReplicaHost* host) {
