@@ -10,3 +10,8 @@ foreach(topology in-process processes)
             ${topology})
   set_tests_properties(raft_bench_smoke_${topology} PROPERTIES LABELS bench-smoke TIMEOUT 60)
 endforeach()
+
+pontoon_test(raft_bench_parts_test
+  SOURCES raft_bench_parts_test.cc
+  LIBS raft-bench-parts raft-storage
+  LABELS unit)
