@@ -83,6 +83,7 @@ for line, (workload, settings) in zip(lines, expected):
     processes = 3 if topology == "processes" else 1
     assert len(r["rss_mb"]["per_process"]) == processes, where + str(r["rss_mb"])
     assert r["rss_mb"]["max"] == max(r["rss_mb"]["per_process"]) > 0, where + str(r["rss_mb"])
+    assert r["driver_rss_mb"] > 0, where + line
     assert r["machine"]["cores"] >= 1 and r["started_at"].endswith("Z"), where + line
 print(f"ok   {len(lines)} JSON lines well-formed")
 PY

@@ -15,6 +15,7 @@
 #include "closed_loop_load.h"
 #include "in_process_cluster.h"
 #include "process_cluster.h"
+#include "process_stats.h"
 
 namespace bench {
 namespace {
@@ -195,6 +196,8 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
     }
   }
   report->rss_mb = cluster.peak_rss_mb();
+  raft::Result<ResidentMemory> driver_memory = resident_memory(0);
+  report->driver_rss_mb = driver_memory.ok() ? driver_memory->peak_rss_mb : 0;
   return raft::Status::OK();
 }
 

@@ -154,7 +154,8 @@ std::string report_json(const BenchReport& r) {
        << ", \"fsyncs_per_s\": " << optional_number(r.fsyncs_per_s)
        << ", \"entries_per_fsync\": " << optional_number(r.entries_per_fsync)
        << ", \"rss_mb\": {\"max\": " << number(max_rss) << ", \"per_process\": [" << per_process
-       << "]}, \"machine\": " << machine_json() << ", \"started_at\": " << quoted(r.started_at)
+       << "]}, \"driver_rss_mb\": " << number(r.driver_rss_mb)
+       << ", \"machine\": " << machine_json() << ", \"started_at\": " << quoted(r.started_at)
        << "}";
   return json.str();
 }

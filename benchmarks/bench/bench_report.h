@@ -39,6 +39,7 @@ struct BenchReport {
   std::optional<double> fsyncs_per_s;
   std::optional<double> entries_per_fsync;
   std::vector<double> rss_mb;  // Peak, per process hosting replicas.
+  double driver_rss_mb = 0;    // Peak of this process (the clients; in-process also replicas).
 
   uint64_t ops() const { return writes + reads; }
   double per_second(uint64_t count) const;
