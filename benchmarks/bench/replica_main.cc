@@ -1,5 +1,6 @@
 #include "replica_main.h"
 
+#include <csignal>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -43,6 +44,9 @@ int run_replica_process(int argc, char** argv) {
     std::cerr << "raft-bench replica: " << flags.status().message() << std::endl;
     return 2;
   }
+  // A Ctrl-C at a terminal reaches the whole process group: the driver then ends the run and
+  // closes our stdin, which is how a replica stops, so that it can still answer the driver.
+  std::signal(SIGINT, SIG_IGN);
   raft::set_log_level(raft::LogLevel::kWarn);
   auto pool =
       std::make_shared<raft::ExecutorPool>(static_cast<size_t>(flags->cluster.executor_threads));
