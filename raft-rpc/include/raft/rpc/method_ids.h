@@ -6,6 +6,7 @@
 //   200..299   file service (snapshot copy)
 //   1000..1999 RheaKV
 //   2000..2999 examples (2000..2099 example/counter, 2100..2199 example/atomic)
+//   3000..3099 benchmarks (3000..3009 raft-bench's bench service)
 //
 // Ids are part of the wire format: never renumber one, only add.
 #pragma once
@@ -46,5 +47,11 @@ inline constexpr uint32_t kAtomicSet = 2101;
 inline constexpr uint32_t kAtomicCompareAndSet = 2102;
 inline constexpr uint32_t kAtomicFetchAdd = 2103;
 inline constexpr uint32_t kAtomicStatus = 2104;
+
+// raft-bench's bench service (benchmarks/bench/bench_service.h): one write, one read in a
+// ReadMode, the replica's status (which groups it leads, its sync counters).
+inline constexpr uint32_t kBenchWrite = 3000;
+inline constexpr uint32_t kBenchRead = 3001;
+inline constexpr uint32_t kBenchStatus = 3002;
 
 }  // namespace raft::rpc::method

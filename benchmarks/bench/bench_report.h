@@ -1,0 +1,60 @@
+// BenchReport: the numbers of one raft-bench run, printed as a table for people and appended
+// as one JSON line (docs/benchmarks.md, "The result format") for benchmarks/report.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench_flags.h"
+#include "latency_histogram.h"
+#include "raft/status.h"
+
+namespace bench {
+
+struct LatencySummary {
+  uint64_t count = 0;
+  double p50_ms = 0;
+  double p90_ms = 0;
+  double p99_ms = 0;
+  double p999_ms = 0;
+  double max_ms = 0;
+};
+LatencySummary summarize(const LatencyHistogram& histogram);
+
+struct BenchReport {
+  BenchFlags flags;
+  std::string started_at;  // UTC, ISO 8601
+  double seconds = 0;      // The measured window.
+  uint64_t writes = 0;
+  uint64_t reads = 0;
+  uint64_t failed = 0;
+  LatencySummary latency;
+  LatencySummary write_latency;
+  LatencySummary read_latency;
+  double cpu_seconds = 0;  // Over the measured window, every process.
+  // Unset without fsync (nothing is counted then).
+  std::optional<double> fsyncs_per_s;
+  std::optional<double> entries_per_fsync;
+  std::vector<double> rss_mb;  // Peak, per process hosting replicas.
+  double driver_rss_mb = 0;    // Peak of this process (the clients; in-process also replicas).
+
+  uint64_t ops() const { return writes + reads; }
+  double per_second(uint64_t count) const;
+  // Unset before any operation.
+  std::optional<double> cpu_s_per_1000_ops() const;
+};
+
+// "2026-12-02T01:50:00Z", now.
+std::string utc_now_iso8601();
+
+// The table at the end of a run.
+void print_report(const BenchReport& report, std::FILE* out);
+// One JSON object (no newline).
+std::string report_json(const BenchReport& report);
+// Appends report_json() and a newline to `path`. EIO naming the path.
+raft::Status append_report_json(const BenchReport& report, const std::string& path);
+
+}  // namespace bench

@@ -1,0 +1,95 @@
+// ClosedLoopLoad: N closed-loop clients as Boost.Context fibers on a few client threads.
+//
+// Each client is a fiber that issues one operation on the BenchTarget, suspends, and is
+// resumed on its own thread by the operation's completion (which only puts it on that
+// thread's ready list); it then records the latency and issues the next operation. So 10,000
+// clients need 10,000 small stacks (64 KiB each, reserved, mostly untouched), not 10,000
+// threads. Client c runs on thread c % client_threads and uses group c % groups (round robin).
+// In a mixed workload every tenth operation of a client is a write, the rest reads; clients
+// start at different points of that cycle. A failed operation is counted and the client
+// waits 1 ms before its next one, so a cluster without a leader is not hammered.
+//
+// Only operations that complete inside [measure_from, stop_at) count: before is warm-up,
+// after is the drain of what was in flight at stop_at.
+//
+// Thread-safety: the counters and latency() from any thread while the load runs (see
+// LatencyHistogram); start()/join() from one thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_target.h"
+#include "latency_histogram.h"
+
+namespace bench {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct LoadOptions {
+  int clients = 1;
+  int client_threads = 1;
+  int groups = 1;
+  // 0: every operation writes; otherwise 9 of 10 operations read (the only mix supported).
+  double read_fraction = 0;
+  std::string payload;
+};
+
+class ClientThread;
+
+class ClosedLoopLoad {
+ public:
+  // REQUIRES: target outlives the load; 1 <= client_threads <= clients.
+  ClosedLoopLoad(BenchTarget* target, LoadOptions options);
+  ~ClosedLoopLoad();  // Joins.
+
+  ClosedLoopLoad(const ClosedLoopLoad&) = delete;
+  ClosedLoopLoad& operator=(const ClosedLoopLoad&) = delete;
+
+  // Starts the client threads. REQUIRES: called once; measure_from <= stop_at.
+  void start(SteadyTime measure_from, SteadyTime stop_at);
+  // Clients issue nothing new after this (or after stop_at).
+  void request_stop();
+  // Waits until every client finished its last operation.
+  void join();
+
+  // Every operation completed so far, measured or not (for the progress line).
+  uint64_t completed() const;
+  // Operations completed in the measured window.
+  uint64_t writes() const;
+  uint64_t reads() const;
+  uint64_t failed() const;
+  // Latencies of the successful measured operations: all, writes only, reads only.
+  const LatencyHistogram& latency() const { return latency_; }
+  const LatencyHistogram& write_latency() const { return write_latency_; }
+  const LatencyHistogram& read_latency() const { return read_latency_; }
+
+ private:
+  friend class ClientThread;
+
+  // Called by a client fiber when an operation completed.
+  void record(bool is_write, SteadyTime started, SteadyTime finished, bool ok);
+
+  BenchTarget* const target_;
+  const LoadOptions options_;
+  SteadyTime measure_from_;
+  SteadyTime stop_at_;
+  std::atomic<bool> stop_requested_{false};
+
+  std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> reads_{0};
+  std::atomic<uint64_t> failed_{0};
+  LatencyHistogram latency_;
+  LatencyHistogram write_latency_;
+  LatencyHistogram read_latency_;
+
+  std::vector<std::unique_ptr<ClientThread>> threads_;
+};
+
+}  // namespace bench
