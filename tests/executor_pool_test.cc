@@ -388,3 +388,56 @@ TEST_CASE("the default pool runs tasks", "[executor_pool]") {
   REQUIRE(ready(future));
   lane->shutdown();
 }
+
+TEST_CASE("IO strands blocked in the IO threads leave the workers free", "[executor_pool][io]") {
+  ExecutorPool pool(1, 2);
+  REQUIRE(pool.num_threads() == 1);
+  REQUIRE(pool.num_io_threads() == 2);
+  // Both IO threads block, as two disk lanes waiting for fsync would.
+  Gate disk;
+  std::vector<std::shared_ptr<Executor>> disk_lanes{pool.make_io_executor("disk:a"),
+                                                    pool.make_io_executor("disk:b")};
+  std::atomic<int> blocked{0};
+  std::promise<void> both_done;
+  std::atomic<int> done{0};
+  for (auto& lane : disk_lanes) {
+    lane->post([&] {
+      ++blocked;
+      REQUIRE(disk.wait());
+      if (++done == 2) both_done.set_value();
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (blocked.load() < 2) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::yield();
+  }
+  // The only CPU worker still runs another lane's task, and its timer still fires.
+  auto node_lane = pool.make_executor("node:a");
+  std::promise<void> ran;
+  std::promise<void> timer_fired;
+  node_lane->post([&] { ran.set_value(); });
+  node_lane->post_after(1ms, [&] { timer_fired.set_value(); });
+  auto ran_future = ran.get_future();
+  auto timer_future = timer_fired.get_future();
+  CHECK(ready(ran_future));
+  CHECK(ready(timer_future));
+  disk.open();
+  auto both = both_done.get_future();
+  CHECK(ready(both));
+}
+
+TEST_CASE("without IO threads, IO strands run on the workers", "[executor_pool][io]") {
+  ExecutorPool pool(1, 0);
+  CHECK(pool.num_io_threads() == 0);
+  auto lane = pool.make_io_executor("disk:a");
+  std::promise<std::thread::id> where;
+  lane->post([&] { where.set_value(std::this_thread::get_id()); });
+  auto future = where.get_future();
+  REQUIRE(ready(future));
+  std::promise<std::thread::id> worker;
+  pool.make_executor("node:a")->post([&] { worker.set_value(std::this_thread::get_id()); });
+  auto worker_future = worker.get_future();
+  REQUIRE(ready(worker_future));
+  CHECK(future.get() == worker_future.get());  // One worker: the same thread.
+}

@@ -300,8 +300,8 @@ void set_thread_name(const std::string& name) {
 #endif
 }
 
-void run_worker(PoolCore& core, size_t index) {
-  set_thread_name("pontoon-w" + std::to_string(index));
+void run_worker(PoolCore& core, std::string name) {
+  set_thread_name(name);
   while (std::shared_ptr<Strand> strand = core.next_ready()) strand->run_turn();
 }
 
@@ -310,34 +310,57 @@ void run_worker(PoolCore& core, size_t index) {
 
 namespace raft {
 
-ExecutorPool::ExecutorPool(size_t num_threads) : core_(std::make_shared<detail::PoolCore>()) {
+ExecutorPool::ExecutorPool(size_t num_threads, size_t io_threads) {
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
-  workers_.reserve(num_threads);
+  cpu_ = start(num_threads, "pontoon-w", "pontoon-timer");
+  if (io_threads > 0) io_ = start(io_threads, "pontoon-io", "pontoon-iotimer");
+}
+
+ExecutorPool::Threads ExecutorPool::start(size_t num_threads, const char* worker_prefix,
+                                          const char* timer_name) {
+  Threads threads;
+  threads.core = std::make_shared<detail::PoolCore>();
+  threads.workers.reserve(num_threads);
   for (size_t i = 0; i < num_threads; ++i) {
-    workers_.emplace_back(detail::run_worker, std::ref(*core_), i);
+    threads.workers.emplace_back(detail::run_worker, std::ref(*threads.core),
+                                 worker_prefix + std::to_string(i));
   }
-  timer_thread_ = std::thread([core = core_.get()] {
-    detail::set_thread_name("pontoon-timer");
+  threads.timer = std::thread([core = threads.core.get(), timer_name] {
+    detail::set_thread_name(timer_name);
     core->run_timers();
   });
+  return threads;
 }
 
 ExecutorPool::~ExecutorPool() {
   const std::thread::id self = std::this_thread::get_id();
-  PONTOON_CHECK_MSG(self != timer_thread_.get_id(), "ExecutorPool destroyed by its own timer");
-  for (const std::thread& worker : workers_) {
-    PONTOON_CHECK_MSG(self != worker.get_id(), "ExecutorPool destroyed by its own task");
+  for (const Threads* threads : {&cpu_, &io_}) {
+    PONTOON_CHECK_MSG(!threads->timer.joinable() || self != threads->timer.get_id(),
+                      "ExecutorPool destroyed by its own timer");
+    for (const std::thread& worker : threads->workers) {
+      PONTOON_CHECK_MSG(self != worker.get_id(), "ExecutorPool destroyed by its own task");
+    }
   }
-  std::deque<std::shared_ptr<detail::Strand>> orphans = core_->stop();
-  for (std::thread& worker : workers_) worker.join();
-  timer_thread_.join();
+  stop(io_);
+  stop(cpu_);
+}
+
+void ExecutorPool::stop(Threads& threads) {
+  if (!threads.core) return;
+  std::deque<std::shared_ptr<detail::Strand>> orphans = threads.core->stop();
+  for (std::thread& worker : threads.workers) worker.join();
+  threads.timer.join();
   // Workers finishing a turn abandon their strand themselves; these never got a worker back.
   for (const std::shared_ptr<detail::Strand>& strand : orphans) strand->abandon();
-  std::vector<detail::Timer> timers = core_->take_all_timers();
+  std::vector<detail::Timer> timers = threads.core->take_all_timers();
 }
 
 std::shared_ptr<Executor> ExecutorPool::make_executor(std::string_view name) {
-  return std::make_shared<detail::Strand>(core_, name);
+  return std::make_shared<detail::Strand>(cpu_.core, name);
+}
+
+std::shared_ptr<Executor> ExecutorPool::make_io_executor(std::string_view name) {
+  return std::make_shared<detail::Strand>(io_.core ? io_.core : cpu_.core, name);
 }
 
 ExecutorPool& ExecutorPool::default_pool() {

@@ -116,9 +116,12 @@ Status NodeImpl::init(const NodeOptions& options) {
   voted_for_ = options_.meta_storage->voted_for();
 
   node_lane_ = runtime_->make_executor("node:" + group_id_);
-  disk_lane_ = runtime_->make_executor("disk:" + group_id_);
+  // Log writes wait for fsync and snapshots for their files: IO lanes, which a runtime may run
+  // on threads of their own.
+  disk_lane_ = runtime_->make_io_executor("disk:" + group_id_);
   fsm_lane_ = runtime_->make_executor("fsm:" + group_id_);
-  if (options_.snapshot_storage) snapshot_lane_ = runtime_->make_executor("snapshot:" + group_id_);
+  if (options_.snapshot_storage)
+    snapshot_lane_ = runtime_->make_io_executor("snapshot:" + group_id_);
 
   LogManager::Options log_options;
   log_options.disk_queue_capacity = options_.disk_queue_capacity;

@@ -41,4 +41,8 @@ std::shared_ptr<Executor> RateScaledRuntime::make_executor(std::string_view name
   return std::make_shared<ScaledExecutor>(inner_->make_executor(name), rate_);
 }
 
+std::shared_ptr<Executor> RateScaledRuntime::make_io_executor(std::string_view name) {
+  return std::make_shared<ScaledExecutor>(inner_->make_io_executor(name), rate_);
+}
+
 }  // namespace raft

@@ -42,6 +42,13 @@ class Runtime {
   virtual ~Runtime() = default;
   // A new serial lane. `name` appears in thread names and diagnostics.
   virtual std::shared_ptr<Executor> make_executor(std::string_view name) = 0;
+  // A new serial lane for tasks that block on IO (log writes with fsync, snapshot files). A
+  // runtime may run these on threads of their own, so that a lane waiting for the disk never
+  // holds a thread the CPU lanes (elections, replication, applies, RPCs) need; by default it
+  // is an ordinary lane.
+  virtual std::shared_ptr<Executor> make_io_executor(std::string_view name) {
+    return make_executor(name);
+  }
   virtual const Clock& clock() const = 0;
 };
 

@@ -3,6 +3,9 @@
 // make_executor() returns a strand: a serial lane that implements the Executor contract
 // (raft/executor.h) exactly, while sharing the pool's threads with every other strand, so a
 // process with thousands of Raft groups needs no more threads than the pool has.
+// make_io_executor() returns a strand on a second, small set of IO threads (when the pool has
+// them), shared by every group's disk and snapshot lanes: while both IO threads wait in fsync,
+// the CPU workers still run elections, replication, applies and RPC handlers.
 //  - A strand runs its tasks one at a time, in the order they were posted, never inline in
 //    post(). A worker runs a few of a strand's tasks per turn and then puts the strand at the
 //    back of the ready queue, so one busy strand cannot starve the others.
@@ -41,9 +44,14 @@ class PoolCore;
 
 class ExecutorPool final : public Runtime {
  public:
-  // Starts `num_threads` workers (0 means std::thread::hardware_concurrency(), at least 1) and
-  // the timer thread.
-  explicit ExecutorPool(size_t num_threads);
+  // IO threads a pool has unless told otherwise: a process's groups share them, and two keep
+  // one fsync in flight while the next batch is being prepared.
+  static constexpr size_t kDefaultIoThreads = 2;
+
+  // Starts `num_threads` workers (0 means std::thread::hardware_concurrency(), at least 1) for
+  // make_executor() strands, `io_threads` workers for make_io_executor() strands (0: those
+  // strands share the first workers), and a timer thread for each set.
+  explicit ExecutorPool(size_t num_threads, size_t io_threads = kDefaultIoThreads);
 
   // Lets each worker finish the task it is running, then stops all threads. Tasks and timers
   // still pending are destroyed without running; strands made by this pool remain valid objects
@@ -55,19 +63,29 @@ class ExecutorPool final : public Runtime {
   ExecutorPool& operator=(const ExecutorPool&) = delete;
 
   std::shared_ptr<Executor> make_executor(std::string_view name) override;
+  std::shared_ptr<Executor> make_io_executor(std::string_view name) override;
   const Clock& clock() const override { return clock_; }
 
-  size_t num_threads() const { return workers_.size(); }
+  size_t num_threads() const { return cpu_.workers.size(); }
+  size_t num_io_threads() const { return io_.workers.size(); }
 
   // The process-wide pool, created on first use with hardware_concurrency() threads. It is never
   // destroyed, so strands from it stay usable while other static objects are destroyed at exit.
   static ExecutorPool& default_pool();
 
  private:
+  // One set of workers with its ready queue, timer heap and timer thread.
+  struct Threads {
+    std::shared_ptr<detail::PoolCore> core;
+    std::vector<std::thread> workers;
+    std::thread timer;
+  };
+  static Threads start(size_t num_threads, const char* worker_prefix, const char* timer_name);
+  static void stop(Threads& threads);
+
   SteadyClock clock_;
-  std::shared_ptr<detail::PoolCore> core_;
-  std::vector<std::thread> workers_;
-  std::thread timer_thread_;
+  Threads cpu_;
+  Threads io_;  // No threads and no core when the pool has no IO threads of its own.
 };
 
 }  // namespace raft

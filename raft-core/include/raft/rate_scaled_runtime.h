@@ -19,6 +19,7 @@ class RateScaledRuntime final : public Runtime {
   RateScaledRuntime(std::shared_ptr<Runtime> inner, double rate);
 
   std::shared_ptr<Executor> make_executor(std::string_view name) override;
+  std::shared_ptr<Executor> make_io_executor(std::string_view name) override;
   const Clock& clock() const override { return clock_; }
   double rate() const { return rate_; }
 
