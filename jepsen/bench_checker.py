@@ -3,9 +3,11 @@
 
     python3 jepsen/bench_checker.py [--ops 100000] [--keys 20] [--processes 30]
                                     [--p-info 0.05] [--seed 1] [--model register|counter|both]
+                                    [--p-fetch-add 0.1]
 
 For each model: simulates a correct service (and, for the register, the same run with a stale
-read injected), writes the history as JSON lines, and times reading it back and checking it.
+read injected; registers start at 0 and a --p-fetch-add share of the operations are
+fetch_add), writes the history as JSON lines, and times reading it back and checking it.
 """
 
 import argparse
@@ -40,14 +42,17 @@ def main() -> int:
     parser.add_argument("--p-info", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", choices=("register", "counter", "both"), default="both")
+    parser.add_argument("--p-fetch-add", type=float, default=0.1)
     args = parser.parse_args()
     print(f"ops={args.ops} keys={args.keys} processes={args.processes} "
-          f"p_info={args.p_info} seed={args.seed}")
+          f"p_info={args.p_info} p_fetch_add={args.p_fetch_add} seed={args.seed}")
     if args.model in ("register", "both"):
         for fault in (None, "stale-read"):
             sim = simulation.simulate_register(args.seed, ops=args.ops, processes=args.processes,
-                                               keys=args.keys, p_info=args.p_info, fault=fault)
-            _run(f"register {fault or 'correct'}", sim, register.check_register)
+                                               keys=args.keys, p_info=args.p_info, fault=fault,
+                                               initial=0, p_fetch_add=args.p_fetch_add)
+            _run(f"register {fault or 'correct'}", sim,
+                 lambda history: register.check_register(history, initial=0))
     if args.model in ("counter", "both"):
         sim = simulation.simulate_counter(args.seed, ops=args.ops, processes=args.processes,
                                           p_info=args.p_info)

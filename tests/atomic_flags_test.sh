@@ -26,8 +26,18 @@ expect_usage_error "server --join with --conf" "--conf" \
   "$server" "${replica[@]}" --join --data "$data"
 expect_usage_error "server unwritable --data" "--data" \
   "$server" "${replica[@]}" --data "$work/a-file/sub"
-expect_usage_error "server --read index (not yet)" "--read" \
-  "$server" "${replica[@]}" --data "$data" --read index
+expect_usage_error "server unknown --read mode" "--read" \
+  "$server" "${replica[@]}" --data "$data" --read stale
+expect_usage_error "server --clock-rate 0" "--clock-rate" \
+  "$server" "${replica[@]}" --data "$data" --clock-rate 0
+expect_usage_error "server --clock-rate above 100" "--clock-rate" \
+  "$server" "${replica[@]}" --data "$data" --clock-rate 101
+expect_usage_error "server --clock-rate not a number" "--clock-rate" \
+  "$server" "${replica[@]}" --data "$data" --clock-rate slow
+expect_usage_error "server --max-clock-drift-ms beyond the lease" "--max-clock-drift-ms" \
+  "$server" "${replica[@]}" --data "$data" --election-timeout-ms 500 --max-clock-drift-ms 450
+expect_usage_error "server --leader-lease-ratio above 1" "--leader-lease-ratio" \
+  "$server" "${replica[@]}" --data "$data" --leader-lease-ratio 1.5
 expect_usage_error "server --read without a value" "--read" \
   "$server" "${replica[@]}" --data "$data" --read
 expect_usage_error "server unknown --log-storage" "--log-storage" \

@@ -1,5 +1,6 @@
 // example/atomic: AtomicCommand's format, AtomicStateMachine on a scripted iterator, and the
-// command lines of atomic-server and atomic-client.
+// command lines of atomic-server and atomic-client, and AtomicService on real Nodes in the
+// deterministic simulation (gets in every --read mode, on every replica).
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,10 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "atomic.pb.h"
 #include "atomic_command.h"
 #include "atomic_flags.h"
+#include "atomic_service.h"
 #include "atomic_state_machine.h"
+#include "server_flags.h"
+#include "service_protocol.h"
 #include "support/scripted_iterator.h"
+#include "support/sim_service_group.h"
 
 using atomic::AtomicClosure;
 using atomic::AtomicCommand;
@@ -180,27 +186,32 @@ TEST_CASE("an atomic closure that fails reports the error and no result", "[atom
   CHECK(outcome.result == AtomicResult{});
 }
 
-TEST_CASE("atomic-server takes the replica flags and --read log, and nothing else for --read",
-          "[atomic]") {
+TEST_CASE("atomic-server takes --read index|lease|wait-free|log, index by default", "[atomic]") {
   const auto dir =
       std::filesystem::temp_directory_path() / ("atomic-flags-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::vector<std::string> base = {
       "--group", "atomic",    "--peer", "127.0.0.1:8101", "--conf", "127.0.0.1:8101,127.0.0.1:8102",
       "--data",  dir.string()};
-  std::vector<std::string> with_read = base;
-  with_read.push_back("--read=log");
-  raft::Result<atomic::AtomicServerFlags> good = atomic::parse_atomic_server_flags(with_read);
-  REQUIRE(good.ok());
-  CHECK(good->read == atomic::ReadMode::kLog);
-  CHECK(good->replica.group == "atomic");
+  raft::Result<example::ServerFlags> defaults = example::parse_server_flags(base);
+  REQUIRE(defaults.ok());
+  CHECK(defaults->read == example::ServiceReadMode::kIndex);
+  for (example::ServiceReadMode mode :
+       {example::ServiceReadMode::kIndex, example::ServiceReadMode::kLease,
+        example::ServiceReadMode::kWaitFree, example::ServiceReadMode::kLog}) {
+    std::vector<std::string> args = base;
+    args.push_back("--read=" + std::string(example::service_read_mode_name(mode)));
+    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->read == mode);
+  }
   std::filesystem::remove_all(dir);
 
-  for (const char* mode : {"index", "lease", ""}) {
+  for (const char* mode : {"stale", "Index", ""}) {
     INFO(mode);
     std::vector<std::string> args = base;
     args.push_back(std::string("--read=") + mode);
-    raft::Result<atomic::AtomicServerFlags> parsed = atomic::parse_atomic_server_flags(args);
+    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
     REQUIRE_FALSE(parsed.ok());
     CHECK(std::string(parsed.status().message()).starts_with("--read"));
     CHECK_FALSE(std::filesystem::exists(dir));  // Refused before the directory is made.
@@ -243,5 +254,113 @@ TEST_CASE("atomic-client commands are checked, each error naming the command or 
     REQUIRE_FALSE(parsed.ok());
     CHECK(parsed.status().is_invalid_argument());
     CHECK(std::string(parsed.status().message()).starts_with(c.named));
+  }
+}
+
+namespace {
+
+using SimAtomicGroup = raft::testing::SimServiceGroup<AtomicStateMachine, atomic::AtomicService>;
+using raft::testing::Reply;
+namespace pb = ::pontoon::atomic;
+
+// Runs one handler call on `replica` to its answer; the answer's status must be OK.
+template <typename Handler>
+Reply call(SimAtomicGroup& group, Handler handler, const std::string& request) {
+  Reply reply;
+  handler(request, reply.responder());
+  PONTOON_CHECK(group.run_until([&] { return reply.status.has_value(); }));
+  return reply;
+}
+
+std::string get_request(const std::string& key) {
+  pb::GetRequest request;
+  request.set_key(key);
+  return request.SerializeAsString();
+}
+
+// The value a get on `replica` answers. REQUIRES: the get succeeds.
+std::optional<int64_t> get_on(SimAtomicGroup& group, size_t replica, const std::string& key) {
+  atomic::AtomicService& service = group.service(replica);
+  Reply reply = call(
+      group, [&](const std::string& r, auto respond) { service.handle_get(r, respond); },
+      get_request(key));
+  if (reply.status != Status::OK()) return std::nullopt;
+  pb::GetResponse response;
+  PONTOON_CHECK(response.ParseFromString(reply.body));
+  return response.value();
+}
+
+}  // namespace
+
+TEST_CASE("atomic gets in every --read mode see every acknowledged update, on any replica",
+          "[atomic][read]") {
+  for (example::ServiceReadMode mode :
+       {example::ServiceReadMode::kIndex, example::ServiceReadMode::kLease,
+        example::ServiceReadMode::kWaitFree, example::ServiceReadMode::kLog}) {
+    INFO("--read " << example::service_read_mode_name(mode));
+    SimAtomicGroup group(3, 21, mode);
+    std::optional<size_t> leader = group.wait_for_leader();
+    REQUIRE(leader.has_value());
+    atomic::AtomicService& on_leader = group.service(*leader);
+    std::map<std::string, int64_t> expected = {{"a", 0}, {"b", 0}};
+    for (int round = 0; round < 3; ++round) {
+      INFO("round " << round);
+      pb::SetRequest set;
+      set.set_key("a");
+      set.set_value(100 + round);
+      Reply set_reply = call(
+          group, [&](const std::string& r, auto respond) { on_leader.handle_set(r, respond); },
+          set.SerializeAsString());
+      REQUIRE(set_reply.status == Status::OK());
+      expected["a"] = 100 + round;
+      pb::FetchAddRequest add;
+      add.set_key("b");
+      add.set_delta(7);
+      Reply add_reply = call(
+          group,
+          [&](const std::string& r, auto respond) { on_leader.handle_fetch_add(r, respond); },
+          add.SerializeAsString());
+      REQUIRE(add_reply.status == Status::OK());
+      pb::FetchAddResponse previous;
+      REQUIRE(previous.ParseFromString(add_reply.body));
+      CHECK(previous.previous() == expected["b"]);
+      expected["b"] += 7;
+
+      const raft::LogIndex last = group.node(*leader).get_status().last_log_index;
+      for (size_t i = 0; i < 3; ++i) {
+        INFO("replica " << i << (i == *leader ? " (leader)" : " (follower)"));
+        for (const auto& [key, value] : expected) {
+          INFO("key " << key);
+          // A follower in log mode redirects (EPERM) instead of proposing.
+          if (mode == example::ServiceReadMode::kLog && i != *leader) {
+            CHECK_FALSE(get_on(group, i, key).has_value());
+            continue;
+          }
+          CHECK(get_on(group, i, key) == value);
+        }
+        CHECK(get_on(group, i, "never-written").value_or(0) == 0);
+      }
+      const raft::LogIndex after = group.node(*leader).get_status().last_log_index;
+      if (mode == example::ServiceReadMode::kLog) {
+        CHECK(after > last);  // Each get was an entry.
+      } else {
+        CHECK(after == last);  // Reads added nothing to the log.
+      }
+    }
+  }
+}
+
+TEST_CASE("an atomic get with a bad key is refused with EINVAL in every --read mode",
+          "[atomic][read]") {
+  for (example::ServiceReadMode mode :
+       {example::ServiceReadMode::kIndex, example::ServiceReadMode::kLease,
+        example::ServiceReadMode::kWaitFree, example::ServiceReadMode::kLog}) {
+    INFO("--read " << example::service_read_mode_name(mode));
+    SimAtomicGroup group(1, 22, mode);
+    REQUIRE(group.wait_for_leader() == 0u);
+    Reply reply;
+    group.service(0).handle_get(get_request(""), reply.responder());
+    REQUIRE(reply.status.has_value());  // Answered at once, from the handler.
+    CHECK(reply.status->is_invalid_argument());
   }
 }

@@ -187,6 +187,61 @@ TEST_CASE("counter-server takes the snapshot flags within NodeOptions' ranges", 
   std::filesystem::remove_all(data);
 }
 
+TEST_CASE("replica lease flags and the --clock-rate test hook are checked against the lease",
+          "[counter][read]") {
+  const std::string data = fresh_dir();
+  raft::Result<example::ServerFlags> defaults = example::parse_server_flags(server_args(data));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->max_clock_drift_ms == 100);
+  CHECK(defaults->leader_lease_ratio == 0.9);
+  CHECK(defaults->clock_rate == 1.0);
+  std::vector<std::string> set = server_args(data);
+  set.insert(set.end(), {"--max-clock-drift-ms", "0", "--leader-lease-ratio=0.5", "--clock-rate",
+                         "0.25", "--election-timeout-ms", "400"});
+  raft::Result<example::ServerFlags> parsed = example::parse_server_flags(set);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->max_clock_drift_ms == 0);
+  CHECK(parsed->leader_lease_ratio == 0.5);
+  CHECK(parsed->clock_rate == 0.25);
+  // The default drift shrinks to leave a short election timeout a lease of 1 ms at least.
+  std::vector<std::string> short_timeout = server_args(data);
+  short_timeout.insert(short_timeout.end(), {"--election-timeout-ms", "50"});
+  raft::Result<example::ServerFlags> shrunk = example::parse_server_flags(short_timeout);
+  REQUIRE(shrunk.ok());
+  CHECK(shrunk->max_clock_drift_ms == 44);  // 50 x 0.9 = 45 ms of lease, minus 1.
+  std::vector<std::string> widest = server_args(data);
+  widest.insert(widest.end(), {"--max-clock-drift-ms", "899", "--clock-rate", "100"});
+  CHECK(example::parse_server_flags(widest).ok());
+
+  struct Case {
+    std::vector<std::string> extra;
+    const char* flag;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--clock-rate", "0"}, "--clock-rate"},
+           {{"--clock-rate", "-1"}, "--clock-rate"},
+           {{"--clock-rate", "100.5"}, "--clock-rate"},
+           {{"--clock-rate", "nan"}, "--clock-rate"},
+           {{"--clock-rate", "1x"}, "--clock-rate"},
+           {{"--max-clock-drift-ms", "900"}, "--max-clock-drift-ms"},
+           {{"--max-clock-drift-ms", "-1"}, "--max-clock-drift-ms"},
+           {{"--leader-lease-ratio", "0"}, "--leader-lease-ratio"},
+           {{"--leader-lease-ratio", "1.01"}, "--leader-lease-ratio"},
+           {{"--leader-lease-ratio", "0.001", "--election-timeout-ms", "10"},
+            "--leader-lease-ratio"},
+           {{"--leader-lease-ratio", "0.5", "--max-clock-drift-ms", "500"}, "--max-clock-drift-ms"},
+       }) {
+    INFO(c.flag << " " << c.extra[1]);
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().is_invalid_argument());
+    CHECK(std::string(refused.status().message()).starts_with(c.flag));
+  }
+  std::filesystem::remove_all(data);
+}
+
 TEST_CASE("counter-client flags are checked, each error naming its flag or command", "[counter]") {
   const std::string conf = "127.0.0.1:8101,127.0.0.1:8102";
   raft::Result<counter::ClientFlags> incr =

@@ -18,7 +18,7 @@
 #include "service_protocol.h"
 #include "support/memory_snapshot.h"
 #include "support/scripted_iterator.h"
-#include "support/sim_cluster.h"
+#include "support/sim_service_group.h"
 
 using counter::CounterClosure;
 using counter::CounterCommand;
@@ -280,77 +280,8 @@ TEST_CASE("a counter refuses to load a snapshot without its file or with a damag
 
 namespace {
 
-// N replicas with CounterStateMachines and CounterServices on the simulated network.
-class SimCounterGroup {
- public:
-  SimCounterGroup(size_t size, uint64_t seed,
-                  example::ServiceReadMode read = example::ServiceReadMode::kIndex)
-      : cluster_(size, seed) {
-    for (size_t i = 0; i < size; ++i) {
-      fsms_.push_back(std::make_unique<CounterStateMachine>());
-      nodes_.push_back(std::make_unique<raft::Node>("counter", cluster_.peer(i)));
-      services_.push_back(std::make_unique<CounterService>(nodes_[i].get(), fsms_[i].get(), read));
-      raft::NodeOptions options = cluster_.options();
-      options.initial_conf = cluster_.conf();
-      options.fsm = fsms_[i].get();
-      options.log_storage = std::make_shared<raft::MemoryLogStorage>();
-      options.meta_storage = std::make_shared<raft::MemoryRaftMetaStorage>();
-      options.transport = cluster_.network().transport_for(cluster_.peer(i));
-      options.random_seed = cluster_.scheduler().rng()();
-      Status started = nodes_[i]->init(options);
-      PONTOON_CHECK_MSG(started.ok(), started.to_string().c_str());
-    }
-  }
-  ~SimCounterGroup() {
-    for (auto& node : nodes_) node->shutdown(nullptr);
-    bool stopped = cluster_.scheduler().run_until(
-        [&] {
-          for (auto& node : nodes_) {
-            if (!node->is_shut_down()) return false;
-          }
-          return true;
-        },
-        kWait);
-    PONTOON_CHECK_MSG(stopped, "nodes did not shut down");
-    for (auto& node : nodes_) node->join();
-  }
-
-  bool run_until(const std::function<bool()>& done) {
-    return cluster_.scheduler().run_until(done, kWait);
-  }
-  std::optional<size_t> wait_for_leader() {
-    std::optional<size_t> leader;
-    run_until([&] {
-      for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (nodes_[i]->is_leader()) leader = i;
-      }
-      return leader.has_value();
-    });
-    return leader;
-  }
-
-  raft::testing::SimCluster& cluster() { return cluster_; }
-  raft::Node& node(size_t i) { return *nodes_[i]; }
-  CounterStateMachine& fsm(size_t i) { return *fsms_[i]; }
-  CounterService& service(size_t i) { return *services_[i]; }
-
- private:
-  raft::testing::SimCluster cluster_;
-  std::vector<std::unique_ptr<CounterStateMachine>> fsms_;
-  std::vector<std::unique_ptr<raft::Node>> nodes_;
-  std::vector<std::unique_ptr<CounterService>> services_;
-};
-
-struct Reply {
-  std::optional<Status> status;
-  std::string body;
-  raft::rpc::RpcServer::Responder responder() {
-    return [this](const Status& s, std::string b) {
-      status = s;
-      body = std::move(b);
-    };
-  }
-};
+using SimCounterGroup = raft::testing::SimServiceGroup<CounterStateMachine, CounterService>;
+using raft::testing::Reply;
 
 std::string increment_request(int64_t delta) {
   pontoon::counter::IncrementRequest request;

@@ -34,10 +34,11 @@ add_test(NAME membership_faults_process_test
           $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client> $<TARGET_FILE:raft-cli>)
 set_tests_properties(membership_faults_process_test PROPERTIES LABELS process TIMEOUT 300)
 
-# example/atomic: the command format, the state machine and the command lines (unit).
+# example/atomic: the command format, the state machine, the command lines and the service's
+# reads on simulated replicas (unit).
 pontoon_test(atomic_state_machine_test
   SOURCES atomic_state_machine_test.cc
-  LIBS atomic-state-machine atomic-flags
+  LIBS atomic-service atomic-flags pontoon-test-support
   LABELS unit)
 
 add_test(NAME atomic_bad_flags

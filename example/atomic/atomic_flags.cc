@@ -69,23 +69,6 @@ raft::Status parse_command(const std::vector<std::string>& words, AtomicClientFl
 
 }  // namespace
 
-raft::Result<AtomicServerFlags> parse_atomic_server_flags(const std::vector<std::string>& args) {
-  std::set<std::string> known = example::server_flag_names();
-  known.insert("--read");
-  example::FlagParser parser(std::move(known), example::server_flag_switches());
-  if (raft::Status s = parser.parse(args); !s.ok()) return s;
-  AtomicServerFlags flags;
-  if (std::optional<std::string> read = parser.get("--read"); read && *read != "log") {
-    return bad("--read", "'" + *read +
-                             "' is not a read mode this build offers (log; index and lease "
-                             "come with ReadIndex and lease reads)");
-  }
-  raft::Result<example::ServerFlags> replica = example::parse_server_flags(parser);
-  if (!replica.ok()) return replica.status();
-  flags.replica = std::move(replica).value();
-  return flags;
-}
-
 raft::Result<AtomicClientFlags> parse_atomic_client_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::cluster_flag_names();
   known.insert("--help");

@@ -1,7 +1,6 @@
-// The command lines of atomic-server and atomic-client, parsed and checked.
+// The command line of atomic-client, parsed and checked (atomic-server takes exactly the
+// replica flags, example/common/server_flags.h).
 //
-//   atomic-server --group NAME --peer IP:PORT --conf IP:PORT,... --data DIR
-//                 [--election-timeout-ms N] [--read log]
 //   atomic-client --conf IP:PORT,... [--timeout-ms N] COMMAND
 //     get KEY                    print the register (a linearizable read)
 //     set KEY VALUE              store VALUE, print it
@@ -20,29 +19,8 @@
 
 #include "cluster_flags.h"
 #include "raft/status.h"
-#include "server_flags.h"
 
 namespace atomic {
-
-// How the server answers get. Only kLog exists today: a get is a no-op entry in the log.
-// ReadIndex (kIndex) and lease reads (kLease) will join it once raft-core offers them.
-enum class ReadMode { kLog };
-
-struct AtomicServerFlags {
-  example::ServerFlags replica;
-  ReadMode read = ReadMode::kLog;
-
-  static constexpr const char* kUsage =
-      "usage: atomic-server --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) "
-      "--data DIR [--election-timeout-ms N] [--snapshot-interval-s N] "
-      "[--snapshot-log-index-margin N] [--log-storage rocksdb|segments] "
-      "[--log-segment-max-bytes N] [--inject-disk-eio-on-signal] [--read log]";
-};
-
-// Parses `args` (without the program name). EINVAL naming the offending flag, as
-// example::parse_server_flags() does, or --read for a mode other than "log". --read is checked
-// before the data directory is created.
-raft::Result<AtomicServerFlags> parse_atomic_server_flags(const std::vector<std::string>& args);
 
 struct AtomicClientFlags {
   enum class Command { kGet, kSet, kCompareAndSet, kFetchAdd, kStatus };

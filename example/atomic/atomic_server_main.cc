@@ -8,22 +8,21 @@
 #include <string>
 #include <vector>
 
-#include "atomic_flags.h"
 #include "atomic_service.h"
 #include "atomic_state_machine.h"
 #include "raft/node.h"
 #include "replica_server.h"
+#include "server_flags.h"
 
 namespace {
 
 constexpr const char* kProgram = "atomic-server";
 
-int run(const atomic::AtomicServerFlags& flags, const sigset_t& stop_signals) {
-  const example::ServerFlags& replica = flags.replica;
+int run(const example::ServerFlags& replica, const sigset_t& stop_signals) {
   // Declared in this order: the service borrows the node, the node borrows the state machine.
   atomic::AtomicStateMachine fsm("atomic " + replica.peer.to_string());
   raft::Node node(replica.group, replica.peer);
-  atomic::AtomicService service(&node, &fsm);
+  atomic::AtomicService service(&node, &fsm, replica.read);
   const int code = example::run_replica(
       kProgram, replica, &fsm, &node,
       [&service](raft::rpc::TcpTransport& transport) {
@@ -40,19 +39,18 @@ int run(const atomic::AtomicServerFlags& flags, const sigset_t& stop_signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using atomic::AtomicServerFlags;
-  raft::Result<AtomicServerFlags> flags =
-      atomic::parse_atomic_server_flags(std::vector<std::string>(argv + 1, argv + argc));
+  raft::Result<example::ServerFlags> flags =
+      example::parse_server_flags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags.ok()) {
-    std::cerr << kProgram << ": " << flags.status().message() << " (" << AtomicServerFlags::kUsage
-              << ")" << std::endl;
+    std::cerr << kProgram << ": " << flags.status().message() << " ("
+              << example::server_usage(kProgram) << ")" << std::endl;
     return example::kExitUsage;
   }
-  if (flags->replica.help) {
-    std::cout << AtomicServerFlags::kUsage << std::endl;
+  if (flags->help) {
+    std::cout << example::server_usage(kProgram) << std::endl;
     return example::kExitOk;
   }
   // Blocked before any thread starts, so every thread inherits the mask.
-  const sigset_t stop_signals = example::block_stop_signals(flags->replica);
+  const sigset_t stop_signals = example::block_stop_signals(*flags);
   return run(*flags, stop_signals);
 }

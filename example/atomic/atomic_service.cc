@@ -46,11 +46,24 @@ void AtomicService::propose(AtomicCommand command, RpcServer::Responder respond,
 void AtomicService::handle_get(const std::string& request_body, RpcServer::Responder respond) {
   pb::GetRequest request;
   if (!parse(request_body, &request, &respond)) return;
-  propose(AtomicCommand::get(request.key()), std::move(respond), [](const AtomicResult& result) {
+  auto encode = [](int64_t value) {
     pb::GetResponse response;
-    response.set_value(result.value);
+    response.set_value(value);
     return response.SerializeAsString();
-  });
+  };
+  if (read_mode_ == example::ServiceReadMode::kLog) {
+    propose(AtomicCommand::get(request.key()), std::move(respond),
+            [encode](const AtomicResult& result) { return encode(result.value); });
+    return;
+  }
+  if (raft::Status s = validate_key(request.key()); !s.ok()) {
+    respond(s, std::string());
+    return;
+  }
+  // value() may be read from any thread, concurrently with on_apply, as a wait-free read needs.
+  const AtomicStateMachine* fsm = fsm_;
+  example::serve_read(node_, read_mode_, std::move(respond),
+                      [fsm, encode, key = request.key()] { return encode(fsm->value(key)); });
 }
 
 void AtomicService::handle_set(const std::string& request_body, RpcServer::Responder respond) {

@@ -1,5 +1,8 @@
 #include "atomic_state_machine.h"
 
+#include <mutex>
+#include <shared_mutex>
+
 #include "raft/check.h"
 #include "raft/logging.h"
 
@@ -64,7 +67,7 @@ void AtomicStateMachine::on_apply(raft::Iterator& iter) {
     PONTOON_CHECK_MSG(iter.index().value() > previous_index, "entries applied out of order");
     AtomicResult result;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::shared_mutex> lock(mu_);
       result = apply_command(*command, &registers_);
     }
     applied_index_.store(iter.index().value(), std::memory_order_release);
@@ -73,13 +76,13 @@ void AtomicStateMachine::on_apply(raft::Iterator& iter) {
 }
 
 int64_t AtomicStateMachine::value(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = registers_.find(key);
   return it == registers_.end() ? 0 : it->second;
 }
 
 size_t AtomicStateMachine::key_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   return registers_.size();
 }
 

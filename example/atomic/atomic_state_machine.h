@@ -11,15 +11,17 @@
 // stops rather than apply something it does not understand.
 //
 // Thread-safety: the StateMachine callbacks run on the node's state-machine lane, one at a
-// time. value(), key_count() and applied_index() may be called from any thread.
+// time. value(), key_count() and applied_index() may be called from any thread, concurrently
+// with on_apply (a wait-free read answers on the node lane while entries are applied): readers
+// share a lock that on_apply takes exclusively for each entry.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 
 #include "atomic_command.h"
@@ -82,8 +84,9 @@ class AtomicStateMachine final : public example::LoggedStateMachine {
   std::string describe_state() const override;
 
  private:
-  mutable std::mutex mu_;
-  // Guarded by mu_. Written only on the state-machine lane; the lock is for readers elsewhere.
+  mutable std::shared_mutex mu_;
+  // Guarded by mu_. Written only on the state-machine lane (exclusively locked); readers on
+  // other threads hold it shared.
   std::map<std::string, int64_t> registers_;
   // Invariant: only grows (entries are applied in log order, each once).
   std::atomic<int64_t> applied_index_{0};

@@ -7,8 +7,10 @@
 #include <memory>
 
 #include "raft/check.h"
+#include "raft/executor_pool.h"
 #include "raft/logging.h"
 #include "raft/node_options.h"
+#include "raft/rate_scaled_runtime.h"
 #include "raft/rpc/cli_service.h"
 #include "raft/storage/fault_injecting_log_storage.h"
 #include "raft/storage/file_log_storage.h"
@@ -66,6 +68,14 @@ raft::Result<std::shared_ptr<raft::LogStorage>> open_log(const ServerFlags& flag
       raft::RocksDBLogStore::open(flags.data_dir + "/log");
   if (!store.ok()) return store.status();
   return (*store)->open_group(flags.group);
+}
+
+// The node's runtime: the process-wide pool (null), or with the --clock-rate test hook the pool
+// with its clock and timers scaled. The pool is never destroyed, so it is borrowed, not owned.
+std::shared_ptr<raft::Runtime> node_runtime(const ServerFlags& flags) {
+  if (flags.clock_rate == 1.0) return nullptr;
+  std::shared_ptr<raft::Runtime> pool(std::shared_ptr<void>(), &raft::ExecutorPool::default_pool());
+  return std::make_shared<raft::RateScaledRuntime>(std::move(pool), flags.clock_rate);
 }
 
 std::string log_description(const ServerFlags& flags) {
@@ -135,6 +145,9 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   options.snapshot_storage = std::move(snapshots).value();
   options.snapshot_interval_s = flags.snapshot_interval_s;
   options.snapshot_log_index_margin = flags.snapshot_log_index_margin;
+  options.max_clock_drift_ms = flags.max_clock_drift_ms;
+  options.leader_lease_ratio = flags.leader_lease_ratio;
+  options.runtime = node_runtime(flags);
   if (raft::Status s = node->init(options); !s.ok()) {
     transport->shutdown();
     return fail(program, "starting the node", s);
@@ -150,6 +163,12 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
             << " s";
   if (flags.snapshot_log_index_margin > 0) {
     std::cout << " or " << flags.snapshot_log_index_margin << " entries";
+  }
+  std::cout << ", reads by " << service_read_mode_name(flags.read) << ", lease "
+            << flags.election_timeout_ms << " ms x " << flags.leader_lease_ratio << " - "
+            << flags.max_clock_drift_ms << " ms drift";
+  if (flags.clock_rate != 1.0) {
+    std::cout << ", CLOCK RATE " << flags.clock_rate << " (test hook)";
   }
   if (disk_fault) std::cout << "; TEST HOOK: SIGUSR2 fails the disk with EIO";
   std::cout << "; serving on " << transport->listen_address() << " (SIGTERM to stop)" << std::endl;

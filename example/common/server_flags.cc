@@ -2,9 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <system_error>
 
 #include "flag_parser.h"
@@ -38,7 +43,94 @@ raft::Status prepare_data_dir(const std::string& dir) {
   return raft::Status::OK();
 }
 
+struct ModeName {
+  ServiceReadMode mode;
+  std::string_view name;
+};
+constexpr ModeName kModes[] = {{ServiceReadMode::kIndex, "index"},
+                               {ServiceReadMode::kLease, "lease"},
+                               {ServiceReadMode::kWaitFree, "wait-free"},
+                               {ServiceReadMode::kLog, "log"}};
+
+// The value of `flag` as a number in (min_exclusive, max], `fallback` if not given.
+raft::Result<double> fraction(const FlagParser& parser, const std::string& flag, double fallback,
+                              double min_exclusive, double max) {
+  std::optional<std::string> text = parser.get(flag);
+  if (!text) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text->c_str(), &end);
+  if (text->empty() || end != text->c_str() + text->size() || errno != 0 || !std::isfinite(value)) {
+    return bad(flag, "'" + *text + "' is not a number");
+  }
+  if (!(value > min_exclusive && value <= max)) {
+    return bad(flag, "'" + *text + "' is not in (" + std::to_string(min_exclusive) + ", " +
+                         std::to_string(max) + "]");
+  }
+  return value;
+}
+
+// --read, --leader-lease-ratio, --max-clock-drift-ms and --clock-rate, into `flags`.
+// REQUIRES: flags->election_timeout_ms is set.
+raft::Status parse_read_flags(const FlagParser& parser, ServerFlags* flags) {
+  if (std::optional<std::string> read = parser.get("--read")) {
+    raft::Result<ServiceReadMode> mode = parse_service_read_mode(*read);
+    if (!mode.ok()) return mode.status();
+    flags->read = *mode;
+  }
+  raft::Result<double> ratio =
+      fraction(parser, "--leader-lease-ratio", flags->leader_lease_ratio, 0.0, 1.0);
+  if (!ratio.ok()) return ratio.status();
+  flags->leader_lease_ratio = *ratio;
+  // The lease, election_timeout_ms * ratio - drift, must keep at least a millisecond (as
+  // NodeOptions requires). The default drift (100 ms) shrinks to fit short election timeouts.
+  const auto lease_ms =
+      static_cast<int64_t>(static_cast<double>(flags->election_timeout_ms) * *ratio);
+  if (lease_ms < 1) {
+    return bad("--leader-lease-ratio",
+               "leaves no lease of at least 1 ms with an election timeout of " +
+                   std::to_string(flags->election_timeout_ms) + " ms");
+  }
+  const int64_t max_drift_ms = lease_ms - 1;
+  if (parser.has("--max-clock-drift-ms")) {
+    raft::Result<int64_t> drift = parser.integer("--max-clock-drift-ms", 0, 0, max_drift_ms);
+    if (!drift.ok()) {
+      return bad("--max-clock-drift-ms",
+                 "must be a whole number in [0, " + std::to_string(max_drift_ms) +
+                     "], below the lease (--election-timeout-ms x --leader-lease-ratio), got '" +
+                     *parser.get("--max-clock-drift-ms") + "'");
+    }
+    flags->max_clock_drift_ms = *drift;
+  } else {
+    flags->max_clock_drift_ms = std::min(flags->max_clock_drift_ms, max_drift_ms);
+  }
+  raft::Result<double> rate =
+      fraction(parser, "--clock-rate", flags->clock_rate, 0.0, ServerFlags::kMaxClockRate);
+  if (!rate.ok()) return rate.status();
+  flags->clock_rate = *rate;
+  return raft::Status::OK();
+}
+
 }  // namespace
+
+raft::Result<ServiceReadMode> parse_service_read_mode(std::string_view text) {
+  for (const ModeName& m : kModes) {
+    if (text == m.name) return m.mode;
+  }
+  return raft::Status::InvalidArgument("--read: '" + std::string(text) +
+                                       "' is not a read mode (index, lease, wait-free or log)");
+}
+
+std::string_view service_read_mode_name(ServiceReadMode mode) {
+  for (const ModeName& m : kModes) {
+    if (mode == m.mode) return m.name;
+  }
+  return "?";
+}
+
+std::string server_usage(std::string_view program) {
+  return "usage: " + std::string(program) + " " + ServerFlags::kUsage;
+}
 
 std::set<std::string> server_flag_names() {
   return {"--group",
@@ -50,6 +142,10 @@ std::set<std::string> server_flag_names() {
           "--snapshot-log-index-margin",
           "--log-storage",
           "--log-segment-max-bytes",
+          "--read",
+          "--max-clock-drift-ms",
+          "--leader-lease-ratio",
+          "--clock-rate",
           "--join",
           "--inject-disk-eio-on-signal",
           "--help"};
@@ -113,6 +209,7 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
   raft::Result<int64_t> timeout = parser.integer("--election-timeout-ms", 1000, 10, 600000);
   if (!timeout.ok()) return timeout.status();
   flags.election_timeout_ms = *timeout;
+  if (raft::Status s = parse_read_flags(parser, &flags); !s.ok()) return s;
 
   // NodeOptions accepts [0, 315360000] s (0 turns the timer off).
   raft::Result<int64_t> interval = parser.integer("--snapshot-interval-s", 3600, 0, 315360000);

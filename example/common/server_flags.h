@@ -3,7 +3,15 @@
 //
 //   --group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR
 //   [--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N]
-//   [--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--inject-disk-eio-on-signal]
+//   [--log-storage rocksdb|segments] [--log-segment-max-bytes N]
+//   [--read index|lease|wait-free|log] [--max-clock-drift-ms N] [--leader-lease-ratio R]
+//   [--clock-rate R] [--inject-disk-eio-on-signal]
+//
+// --read says how the service answers its reads (service_reads.h). --max-clock-drift-ms and
+// --leader-lease-ratio are NodeOptions' lease parameters (docs/reads.md): a leader's lease is
+// election_timeout_ms * ratio - drift, which must stay positive. --clock-rate is a TEST HOOK
+// only (raft/rate_scaled_runtime.h): the replica's clock and timers run R times as fast as
+// real time, 0 < R <= 100, to show what clock drift does to lease reads (docs/jepsen.md).
 //
 // --inject-disk-eio-on-signal is a TEST HOOK for fault injection (jepsen's disk-eio nemesis),
 // never for production: the log and the Raft meta storage are wrapped in fault-injecting
@@ -25,6 +33,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flag_parser.h"
@@ -38,6 +47,13 @@ namespace example {
 // DIR/log-segments as segment files (FileLogStorage), which frees disk by removing whole
 // segments once a snapshot covers them.
 enum class LogStorageKind { kRocksDB, kSegments };
+
+// How a replica answers its service's reads (--read; service_reads.h says what each means).
+enum class ServiceReadMode { kLog, kIndex, kLease, kWaitFree };
+
+// "log", "index", "lease", "wait-free"; EINVAL naming --read and the modes otherwise.
+raft::Result<ServiceReadMode> parse_service_read_mode(std::string_view text);
+std::string_view service_read_mode_name(ServiceReadMode mode);
 
 struct ServerFlags {
   std::string group;
@@ -59,13 +75,27 @@ struct ServerFlags {
   int64_t log_segment_max_bytes = int64_t{8} << 20;
   // --inject-disk-eio-on-signal (TEST HOOK): SIGUSR2 makes the storage fail with EIO.
   bool inject_disk_eio_on_signal = false;
+  ServiceReadMode read = ServiceReadMode::kIndex;
+  // NodeOptions.max_clock_drift_ms and leader_lease_ratio.
+  // Invariant: election_timeout_ms * leader_lease_ratio - max_clock_drift_ms >= 1.
+  int64_t max_clock_drift_ms = 100;
+  double leader_lease_ratio = 0.9;
+  // TEST HOOK: the rate of the replica's clock and timers, real time = 1.
+  // Invariant: 0 < clock_rate <= kMaxClockRate.
+  static constexpr double kMaxClockRate = 100.0;
+  double clock_rate = 1.0;
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
-      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--inject-disk-eio-on-signal]";
+      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] "
+      "[--read index|lease|wait-free|log] [--max-clock-drift-ms N] [--leader-lease-ratio R] "
+      "[--clock-rate R (test hook)] [--inject-disk-eio-on-signal]";
 };
+
+// "usage: PROGRAM" and the replica flags, for a program that takes exactly these.
+std::string server_usage(std::string_view program);
 
 // The flags parse_server_flags() reads, "--help" and "--join" included, and the switches among
 // them (which take no value).

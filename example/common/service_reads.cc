@@ -8,15 +8,6 @@
 namespace example {
 namespace {
 
-struct ModeName {
-  ServiceReadMode mode;
-  std::string_view name;
-};
-constexpr ModeName kModes[] = {{ServiceReadMode::kIndex, "index"},
-                               {ServiceReadMode::kLease, "lease"},
-                               {ServiceReadMode::kWaitFree, "wait-free"},
-                               {ServiceReadMode::kLog, "log"}};
-
 raft::ReadMode raft_mode(ServiceReadMode mode) {
   switch (mode) {
     case ServiceReadMode::kLease:
@@ -29,21 +20,6 @@ raft::ReadMode raft_mode(ServiceReadMode mode) {
 }
 
 }  // namespace
-
-raft::Result<ServiceReadMode> parse_service_read_mode(std::string_view text) {
-  for (const ModeName& m : kModes) {
-    if (text == m.name) return m.mode;
-  }
-  return raft::Status::InvalidArgument("--read: '" + std::string(text) +
-                                       "' is not a read mode (index, lease, wait-free or log)");
-}
-
-std::string_view service_read_mode_name(ServiceReadMode mode) {
-  for (const ModeName& m : kModes) {
-    if (mode == m.mode) return m.name;
-  }
-  return "?";
-}
 
 void serve_read(raft::Node* node, ServiceReadMode mode, raft::rpc::RpcServer::Responder respond,
                 std::function<std::string()> answer) {

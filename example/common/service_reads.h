@@ -21,14 +21,9 @@
 #include "raft/node.h"
 #include "raft/rpc/rpc_server.h"
 #include "raft/status.h"
+#include "server_flags.h"
 
 namespace example {
-
-enum class ServiceReadMode { kLog, kIndex, kLease, kWaitFree };
-
-// "log", "index", "lease", "wait-free"; EINVAL naming --read and the modes otherwise.
-raft::Result<ServiceReadMode> parse_service_read_mode(std::string_view text);
-std::string_view service_read_mode_name(ServiceReadMode mode);
 
 // Answers a read with `answer()` (the response body) once it is linearizable on this replica.
 // REQUIRES: mode != kLog; `node` outlives the answer; `answer` may run on the node's fsm lane

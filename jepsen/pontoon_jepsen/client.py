@@ -63,6 +63,9 @@ class Client:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                # A replica that did not answer in time may be a leader cut off from its
+                # peers: the next call tries another (which names the new leader, if any).
+                self.target = self._next_after(self.target)
                 return ("info" if sent_and_lost else "fail"), None, why
             endpoint = self.target
             try:

@@ -132,7 +132,8 @@ class Cluster:
     def __init__(self, service, nodes: int, bin_dir: str, out_dir: str, seed: int,
                  network: str, election_timeout_ms: int = 1000,
                  log_storage: Optional[str] = None, disk_limit_mb: Optional[int] = None,
-                 inject_disk_eio: bool = False):
+                 inject_disk_eio: bool = False,
+                 server_args: Optional[list[str]] = None):
         self.service = service
         self.bin = os.path.join(bin_dir, service.server_binary)
         if not os.access(self.bin, os.X_OK):
@@ -140,6 +141,7 @@ class Cluster:
         self.network = network
         self.election_timeout_ms = election_timeout_ms
         self.log_storage = log_storage  # None: the server's default.
+        self.server_args = list(server_args or [])  # Given to every server (e.g. --read).
         self.disk_limit_mb = disk_limit_mb  # None: data directories on the ordinary disk.
         # Start the servers with the test hook --inject-disk-eio-on-signal (SIGUSR2 fails
         # their storage with EIO: fail_disk()).
@@ -261,9 +263,11 @@ class Cluster:
         return ",".join(node.endpoint for node in self.nodes)
 
     def start(self, node: Node, faketime: Optional[str] = None,
-              clock_rate: Optional[float] = None) -> None:
+              clock_rate: Optional[float] = None, server_clock_rate: Optional[float] = None
+              ) -> None:
         """Starts the node's server on its data directory; with `faketime` (a FAKETIME spec),
-        under libfaketime, its clocks running at `clock_rate`."""
+        under libfaketime, its clocks running at `clock_rate`; with `server_clock_rate`, with
+        the server's own --clock-rate test hook (clock and timers)."""
         assert not node.running
         os.makedirs(node.data_dir, exist_ok=True)
         membership = ["--join"] if node.must_join else ["--conf", self.conf()]
@@ -271,6 +275,9 @@ class Cluster:
                    "--data", node.data_dir, "--election-timeout-ms", str(self.election_timeout_ms)]
         if self.log_storage is not None:
             command += ["--log-storage", self.log_storage]
+        command += self.server_args
+        if server_clock_rate is not None:
+            command += ["--clock-rate", f"{server_clock_rate:g}"]
         if self.inject_disk_eio:
             command.append("--inject-disk-eio-on-signal")
         env = None
@@ -289,7 +296,7 @@ class Cluster:
                                         env=env)
         log.close()
         node.paused = False
-        node.clock_rate = clock_rate if faketime is not None else None
+        node.clock_rate = clock_rate if faketime is not None else server_clock_rate
 
     def start_all(self) -> None:
         for node in self.nodes:

@@ -4,7 +4,8 @@ checks the history.
     python3 jepsen/run.py --service counter|atomic --nodes 3|5 --time-limit-s N \
         --nemesis LIST --seed S --out DIR [--clients N] [--bin-dir DIR] [--keys K] \
         [--network auto|loopback|netns] [--op-timeout-s T] [--log-storage rocksdb|segments]
-        [--disk-limit-mb M] [--raft-cli PATH]
+        [--disk-limit-mb M] [--read index|lease|wait-free|log] [--max-clock-drift-ms MS] \
+        [--slow-leader-rate R] [--raft-cli PATH] [--expect valid|invalid]
     python3 jepsen/run.py --cleanup
 
 Writes into --out: history.jsonl (docs/jepsen.md's format), nemesis.jsonl (each fault's start
@@ -14,7 +15,8 @@ verdict.json (check.py's, plus the driver's own checks of the nodes: "nemesis_ch
 prints a summary. A failed driver check (a node that did not catch up after the run, a full
 disk the node did not report, a configuration not whole again after membership churn) makes
 the run invalid even if the history is linearizable. Exit status: 0 valid, 1 invalid, 2 bad usage, 3 undecided, 4 the run itself
-failed (a server would not start, no leader was elected).
+failed (a server would not start, no leader was elected). With --expect invalid (a run meant
+to break linearizability): 0 if the checker found the history not linearizable, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import queue
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -70,6 +73,17 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="auto: netns if the nemesis partitions, else loopback")
     p.add_argument("--op-timeout-s", type=float, default=2.0, metavar="T")
     p.add_argument("--election-timeout-ms", type=int, default=1000, metavar="MS")
+    p.add_argument("--read", choices=("index", "lease", "wait-free", "log"), default=None,
+                   help="the servers' --read (default: theirs, index)")
+    p.add_argument("--max-clock-drift-ms", type=int, default=None, metavar="MS",
+                   help="the servers' --max-clock-drift-ms (default: theirs, 100)")
+    p.add_argument("--slow-leader-rate", type=float, default=nemesis_mod.SLOW_LEADER_RATE,
+                   metavar="R", help="slow-leader: the node's --clock-rate (0 < R <= 100)")
+    p.add_argument("--raft-cli", default=None, metavar="PATH",
+                   help="slow-leader: raft-cli (default: BIN_DIR/../raft-rpc/raft-cli)")
+    p.add_argument("--expect", choices=("valid", "invalid"), default="valid",
+                   help="invalid: a run meant to break linearizability; exit 0 iff the "
+                        "checker finds the history not linearizable (1 otherwise)")
     p.add_argument("--log-storage", choices=("rocksdb", "segments"), default=None,
                    help="passed to the servers (default: theirs, rocksdb)")
     p.add_argument("--disk-limit-mb", type=int, default=64, metavar="M",
@@ -117,6 +131,8 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
         ok, why = cluster_mod.tmpfs_available()
         if not ok:
             p.error(f"--nemesis: disk faults need {why}")
+    if not 0 < args.slow_leader_rate <= 100:
+        p.error("--slow-leader-rate: must be in (0, 100]")
     service = services.SERVICES[args.service]
     bin_dir = args.bin_dir or DEFAULT_BIN_DIR
     nested = os.path.join(bin_dir, args.service)
@@ -252,7 +268,8 @@ class Runner:
         self.nemesis_log: Optional[NemesisLog] = None
         self.workers: list[threading.Thread] = []
         self.schedule = nemesis_mod.schedule(args.faults, args.nodes, args.seed,
-                                             args.time_limit_s)
+                                             args.time_limit_s,
+                                             slow_leader_rate=args.slow_leader_rate)
         self._filled: dict[int, int] = {}  # Node index -> its log's size when its disk filled.
         self._failing: dict[int, int] = {}  # The same for disks failing with EIO.
         self.disk_reports: list[nemesis_mod.DiskFaultReport] = []
@@ -300,6 +317,8 @@ class Runner:
             return nodes, self._begin_disk_eio(self._node(nodes[0]))
         if name.startswith("skew-"):
             return nodes, self._begin_skew(self._node(nodes[0]), fault.rate)
+        if name == "slow-leader":
+            return nodes, self._begin_slow_leader(self._node(nodes[0]), fault)
         if name.startswith("disk-"):
             return nodes, self._begin_disk_full(self._node(nodes[0]))
         if name.startswith("kill-"):
@@ -322,6 +341,12 @@ class Runner:
             return self._end_churn(self._node(nodes[0]))
         if fault.name.startswith("disk-eio-"):
             return self._end_disk_eio(fault.name, self._node(nodes[0]))
+        if fault.name == "slow-leader":
+            self.cluster.heal()
+            node = self._node(nodes[0])
+            self.cluster.stop(node)
+            self.cluster.start(node)
+            return {}
         if fault.name.startswith("disk-"):
             return self._end_disk_full(fault.name, self._node(nodes[0]))
         if fault.name.startswith("kill-"):
@@ -333,6 +358,29 @@ class Runner:
         else:
             self.cluster.heal()
         return {}
+
+    def _begin_slow_leader(self, node: cluster_mod.Node, fault: nemesis_mod.Fault) -> dict:
+        """Restarts `node` with --clock-rate, hands it leadership, and cuts it from its peers
+        (its clients still reach it), so that a lease longer than it should be shows."""
+        self.cluster.stop(node)
+        self.cluster.start(node, server_clock_rate=fault.rate)
+        deadline = time.monotonic() + 3.0
+        transferred = ""
+        while time.monotonic() < deadline:
+            leader = find_leader(self.cluster, self.service)
+            if leader is node:
+                break
+            result = subprocess.run(
+                [self.args.raft_cli, "transfer-leader", node.endpoint, "--group",
+                 self.cluster.group, "--conf", self.cluster.conf(), "--timeout-ms", "1000"],
+                capture_output=True, text=True, timeout=5)
+            transferred = (result.stdout + result.stderr).strip()[-200:]
+            time.sleep(0.2)
+        leads = find_leader(self.cluster, self.service) is node
+        for other in self.cluster.nodes:
+            if other is not node:
+                self.cluster.cut(node, other)
+        return {"rate": fault.rate, "leader": leads, "raft_cli": transferred}
 
     def _begin_skew(self, node: cluster_mod.Node, rate: float) -> dict:
         """Restarts the node on its data under libfaketime, its clocks running at `rate`."""
@@ -467,10 +515,15 @@ class Runner:
         os.makedirs(os.path.join(args.out, "nodes"), exist_ok=True)
         disk_limit = (args.disk_limit_mb if nemesis_mod.needs_disk_limits(args.faults)
                       else None)
+        server_args = []
+        if args.read is not None:
+            server_args += ["--read", args.read]
+        if args.max_clock_drift_ms is not None:
+            server_args += ["--max-clock-drift-ms", str(args.max_clock_drift_ms)]
         self.cluster = cluster_mod.Cluster(self.service, args.nodes, args.server_dir, args.out,
                                            args.seed, args.network, args.election_timeout_ms,
                                            args.log_storage, disk_limit,
-                                           nemesis_mod.needs_disk_eio(args.faults))
+                                           nemesis_mod.needs_disk_eio(args.faults), server_args)
         if nemesis_mod.needs_raft_cli(args.faults):
             self.raft_cli = membership.RaftCli(args.raft_cli, self.cluster.group,
                                                self.cluster.conf())
@@ -580,6 +633,12 @@ class Runner:
         if failed and code == cli.EXIT_VALID:
             code = cli.EXIT_INVALID
         self._summary(code)
+        if self.args.expect == "invalid":
+            # Only the checker's "not linearizable" counts: a failed node check does not.
+            broken = os.path.exists(verdict_path) and _not_linearizable(verdict_path)
+            self.out.write(f"expected: not linearizable; {'so it was' if broken else 'it was not'}"
+                           "\n")
+            return cli.EXIT_VALID if broken else cli.EXIT_INVALID
         return code
 
     def _summary(self, code: int) -> None:
@@ -626,6 +685,12 @@ class Runner:
             self.cluster.close()
         if self.history is not None and self.history._writer.is_alive():
             self.history.close()
+
+
+def _not_linearizable(verdict_path: str) -> bool:
+    with open(verdict_path, encoding="utf-8") as f:
+        verdict = json.load(f)
+    return any(a.get("kind") == "not-linearizable" for a in verdict.get("anomalies", []))
 
 
 def _file_size(path: str) -> int:

@@ -13,6 +13,12 @@ Each fault is held for a few seconds and then healed, with a quiet gap between f
   skew-fast, skew-slow  one node restarted (SIGTERM, same data) under libfaketime with its
                       clocks running at SKEW_FAST_RATE or SKEW_SLOW_RATE, then restarted normally
   skew-leader         the same for the current leader, at a rate drawn from the seed
+  slow-leader         one node restarted (SIGTERM, same data) with --clock-rate R (the
+                      servers' test hook: its clock AND timers run at R x real time), made
+                      leader with raft-cli transfer-leader, then cut off from its peers (not
+                      from the clients): with R below 1 - max_clock_drift / lease it goes on
+                      answering lease reads after the others elected a new leader; healed by
+                      reconnecting it and restarting it at the real rate
   disk-full-one       one node's data directory (its own tmpfs) filled until writes fail with
   disk-full-leader    ENOSPC; healed by removing the filler and restarting the node (kill -9:
                       a node stopped on a storage error does not recover by itself)
@@ -25,7 +31,7 @@ Each fault is held for a few seconds and then healed, with a quiet gap between f
                       --join; healed by raft-cli add-peer (membership.py)
 
 --nemesis takes a comma-separated list of fault names or families ("kill", "pause",
-"partition", "skew", "disk", "disk-eio", "membership", "all"; "all" is every family but
+"partition", "skew", "lease", "disk", "disk-eio", "membership", "all"; "all" is every family but
 membership, whose heal can fail and leave a smaller group under the next faults). The schedule (which fault, which nodes, when, how long) is drawn from a
 random.Random(seed) before the run starts, so the same --seed replays the same schedule;
 "the leader" is resolved when the fault begins.
@@ -47,6 +53,7 @@ FAMILIES = {
     "disk": ["disk-full-one", "disk-full-leader"],
     "disk-eio": ["disk-eio-one", "disk-eio-leader"],
     "membership": ["churn-remove-add"],
+    "lease": ["slow-leader"],
 }
 KNOWN_FAULTS = [f for family in FAMILIES.values() for f in family]
 NOT_IN_ALL = {"membership"}
@@ -56,6 +63,7 @@ CHURN_LEADER_SHARE = 1 / 3
 FIVE_NODES_ONLY = {"partition-ring", "partition-bridge"}
 SKEW_FAST_RATE = 2.0  # The skewed node's clocks run this many times as fast as real time.
 SKEW_SLOW_RATE = 0.5
+SLOW_LEADER_RATE = 0.5  # slow-leader's default --clock-rate (run.py --slow-leader-rate).
 
 
 def parse_nemesis(text: str, nodes: int) -> list[str]:
@@ -84,7 +92,7 @@ def parse_nemesis(text: str, nodes: int) -> list[str]:
 
 
 def needs_partitions(faults: list[str]) -> bool:
-    return any(f.startswith("partition-") for f in faults)
+    return any(f.startswith("partition-") or f == "slow-leader" for f in faults)
 
 
 def needs_faketime(faults: list[str]) -> bool:
@@ -102,7 +110,8 @@ def needs_disk_eio(faults: list[str]) -> bool:
 
 
 def needs_raft_cli(faults: list[str]) -> bool:
-    return any(f.startswith("churn-") for f in faults)
+    """Membership churn and slow-leader (transfer-leader) drive the cluster with raft-cli."""
+    return any(f.startswith("churn-") or f == "slow-leader" for f in faults)
 
 
 def faketime_spec(rate: float, realtime_s: float, monotonic_s: float) -> str:
@@ -145,7 +154,7 @@ def _minority(rng: random.Random, nodes: int) -> list[int]:
 def _plan(name: str, rng: random.Random, nodes: int) -> tuple[list[int], Optional[list]]:
     everyone = list(range(1, nodes + 1))
     if name in ("kill-one", "pause-one", "partition-one", "skew-fast", "skew-slow",
-                "disk-full-one", "disk-eio-one"):
+                "disk-full-one", "disk-eio-one", "slow-leader"):
         return [rng.choice(everyone)], None
     if name == "churn-remove-add":
         # No node chosen: the leader, resolved when the fault begins.
@@ -170,7 +179,9 @@ def _plan(name: str, rng: random.Random, nodes: int) -> tuple[list[int], Optiona
     raise AssertionError(name)
 
 
-def _rate(name: str, rng: random.Random) -> Optional[float]:
+def _rate(name: str, rng: random.Random, slow_leader_rate: float) -> Optional[float]:
+    if name == "slow-leader":
+        return slow_leader_rate
     if name == "skew-fast":
         return SKEW_FAST_RATE
     if name == "skew-slow":
@@ -180,9 +191,12 @@ def _rate(name: str, rng: random.Random) -> Optional[float]:
     return None
 
 
-def schedule(faults: list[str], nodes: int, seed: int, time_limit_s: float) -> list[Fault]:
+def schedule(faults: list[str], nodes: int, seed: int, time_limit_s: float,
+             slow_leader_rate: float = SLOW_LEADER_RATE) -> list[Fault]:
     """Faults from `faults`, one at a time: quiet 2-4 s, hold 3-6 s, until the time limit (the
-    last fault is healed at least 2 s before it)."""
+    last fault is healed at least 2 s before it). slow-leader holds 6-9 s: the restart and
+    the transfer take the first seconds of it."""
+    assert 0 < slow_leader_rate <= 100, slow_leader_rate
     rng = random.Random(seed)
     planned: list[Fault] = []
     if not faults:
@@ -190,17 +204,19 @@ def schedule(faults: list[str], nodes: int, seed: int, time_limit_s: float) -> l
     t = rng.uniform(2.0, 4.0)
     while True:
         hold = rng.uniform(3.0, 6.0)
+        name = rng.choice(faults)
+        if name == "slow-leader":
+            hold += 3.0
         if t + hold > time_limit_s - 2.0:
             return planned
-        name = rng.choice(faults)
         chosen, links = _plan(name, rng, nodes)
-        rate = _rate(name, rng)
+        rate = _rate(name, rng, slow_leader_rate)
         planned.append(Fault(name, round(t, 3), round(hold, 3), chosen, links, rate))
         t += hold + rng.uniform(2.0, 4.0)
 
 
 def blocked_pairs(fault: Fault, nodes: int) -> list[tuple[int, int]]:
-    """For a partition, the node pairs to cut."""
+    """For a partition (and slow-leader: its node from every other), the node pairs to cut."""
     everyone = range(1, nodes + 1)
     all_pairs = [(a, b) for a in everyone for b in everyone if a < b]
     if fault.links is not None:

@@ -15,8 +15,8 @@ atomic (example/atomic/atomic.proto, example/atomic/atomic_method_ids.h):
 
 The history names operations as the checkers expect (docs/jepsen.md): the counter's "incr"
 (value: the delta; ok value: the counter after it) and "read"; the registers' "read", "write"
-and "cas" ([expected, new]; a cas that found another value completes "fail"). fetch_add is
-not in the register model, so the atomic workload does not issue it.
+and "cas" ([expected, new]; a cas that found another value completes "fail"), and "fetch_add"
+(value: the delta; ok value: the register before, FetchAddResponse.previous).
 """
 
 from __future__ import annotations
@@ -88,6 +88,11 @@ def register_cas(key: str, expected: int, new: int) -> Request:
     return Request("cas", key, [expected, new], 2102, body, False, decode)
 
 
+def register_fetch_add(key: str, delta: int) -> Request:
+    body = wire.field_bytes(1, key.encode()) + wire.field_sint64(2, delta)
+    return Request("fetch_add", key, delta, 2103, body, False, _value_of)
+
+
 def parse_status(body: bytes) -> dict:
     fields = wire.decode_message(body)
     return {"peer": wire.get_string(fields, 1), "role": wire.get_string(fields, 2),
@@ -98,9 +103,11 @@ def parse_status(body: bytes) -> dict:
 class Workload:
     """Generates one client's operations. Each client has its own, seeded from the run's seed.
 
-    counter: 80% incr 1, 20% read. atomic: over `keys` registers k0..k{keys-1}, 50% read, 30%
-    write of a value unique to the run, 20% cas from the value this client last saw for that key
-    to a unique value (so cas sometimes succeeds and sometimes finds another value).
+    counter: 80% incr 1, 20% read. atomic: over `keys` registers k0..k{keys-1}, 50% read, 25%
+    write of a value unique to the run (below 10**9), 15% cas from the value this client last
+    saw for that key to a unique value (so cas sometimes succeeds and sometimes finds another
+    value), 10% fetch_add of 1..9 x 10**9 (so a sum never equals a written value, and the
+    checker can tell which write an unknown fetch_add may have added to).
     """
 
     def __init__(self, service: Service, client: int, seed: int, keys: int):
@@ -122,9 +129,11 @@ class Workload:
         key = self.rng.choice(self.keys)
         if roll < 0.5:
             return register_read(key)
-        if roll < 0.8:
+        if roll < 0.75:
             return register_write(key, self._unique())
-        return register_cas(key, self.last_seen.get(key, 0), self._unique())
+        if roll < 0.9:
+            return register_cas(key, self.last_seen.get(key, 0), self._unique())
+        return register_fetch_add(key, self.rng.randint(1, 9) * 1_000_000_000)
 
     def observe(self, request: Request, kind: str, value: Any) -> None:
         """Remembers what an ok operation says about its register (for the next cas)."""
@@ -134,6 +143,8 @@ class Workload:
             self.last_seen[request.key] = value
         elif request.f == "cas":
             self.last_seen[request.key] = value[1]
+        elif request.f == "fetch_add":
+            self.last_seen[request.key] = value + request.value
 
     def final_reads(self) -> list[Request]:
         """Reads issued after the workload and every fault are over."""

@@ -19,6 +19,8 @@ import json
 import random
 from typing import Any, Callable, Optional
 
+from . import register
+
 REGISTER_FAULTS = ("stale-read", "lost-write", "future-read")
 COUNTER_FAULTS = ("duplicate-apply", "duplicate-value", "stale-read", "future-read")
 
@@ -115,7 +117,7 @@ class _Simulator:
             complete(op)
             value = op.result if op.outcome == "ok" else None
             if op.outcome == "ok" and op.f in ("write", "set", "cas", "compare_and_set"):
-                value = op.value
+                value = op.value  # A fetch_add answers its result: the value before.
             op.complete_index = self.record(op, op.outcome, value)
             self.at(self.now + self.delay(200_000), lambda: start(op.process))
 
@@ -128,8 +130,12 @@ class _Simulator:
 
 def simulate_register(seed: int, ops: int = 2000, processes: int = 5, keys: int = 3,
                       p_info: float = 0.05, p_fail: float = 0.05, info_applied: float = 0.5,
-                      fault: Optional[str] = None, initial: Any = None) -> SimulationResult:
-    """Per-key registers with read, write (unique values) and cas.
+                      fault: Optional[str] = None, initial: Any = None,
+                      p_fetch_add: float = 0.0) -> SimulationResult:
+    """Per-key registers with read, write (unique values), cas and, with `p_fetch_add`,
+    fetch_add (of a multiple of 10**9, so that sums never equal a written value).
+
+    REQUIRES: initial is an integer if p_fetch_add > 0 (fetch_add adds to an integer).
 
     Faults (process 0 runs a short script in the middle of the run, the others go on):
       stale-read   write x, write y (both ok), then a read answered x;
@@ -138,8 +144,10 @@ def simulate_register(seed: int, ops: int = 2000, processes: int = 5, keys: int 
       future-read  a read answered with a value that process 0 writes right afterwards.
     """
     assert fault is None or fault in REGISTER_FAULTS, fault
+    assert p_fetch_add == 0 or type(initial) is int, initial
     rng = random.Random(seed)
     sim = _Simulator(rng, processes, ops, p_info, p_fail, info_applied)
+    written_twice: set = set()  # Sums two fetch_adds made alike: no longer tell their writer.
     names = [f"k{n}" for n in range(keys)]
     state = {k: initial for k in names}
     writer: dict[Any, _Op] = {}  # value -> the op that wrote it (values are unique)
@@ -173,6 +181,8 @@ def simulate_register(seed: int, ops: int = 2000, processes: int = 5, keys: int 
         if process == 0 and script:
             return script.pop(0)
         key = rng.choice(names)
+        if p_fetch_add and rng.random() < p_fetch_add:
+            return _Op(process, "fetch_add", key, rng.randint(1, 9) * 1_000_000_000, None)
         roll = rng.random()
         if roll < 0.5:
             return _Op(process, "read", key, None, None)
@@ -183,6 +193,8 @@ def simulate_register(seed: int, ops: int = 2000, processes: int = 5, keys: int 
 
     def write(op: _Op, value: Any) -> None:
         state[op.key] = value
+        if value in writer:
+            written_twice.add(value)
         writer[value] = op
         op.applied = True
 
@@ -209,13 +221,18 @@ def simulate_register(seed: int, ops: int = 2000, processes: int = 5, keys: int 
                 write(op, op.value[1])
             elif op.outcome == "ok":
                 op.outcome = "fail"
+        elif op.f == "fetch_add":
+            op.result = state[op.key]
+            write(op, register.add_wrapping(op.result, op.value))
 
     def confirm_lost(read: _Op) -> None:
         # Certain only if the value read was written by an op that completed (ok) before the
         # lost write was invoked: then every linearization has overwritten it by this read.
         dropped = lost[read.key]
         source = writer.get(read.result)
-        if read.result == initial and source is None:
+        if read.result in written_twice:
+            armed[0] = True  # Which write it saw is unclear: try again later.
+        elif read.result == initial and source is None:
             result.guaranteed = True
         elif source is not None and source.outcome == "ok" and \
                 source.complete_index is not None and \

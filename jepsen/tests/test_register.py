@@ -2,11 +2,12 @@
 
 import json
 import random
+import time
 import unittest
 
 from pontoon_jepsen import simulation
 from pontoon_jepsen.history import FAIL, INFO, OK, HistoryError, parse_history
-from pontoon_jepsen.register import UNKNOWN, canonical, check_register
+from pontoon_jepsen.register import UNKNOWN, add_wrapping, canonical, check_register
 
 from .builders import HistoryBuilder
 
@@ -237,6 +238,136 @@ class ModelUsageTest(unittest.TestCase):
         self.assertRejected(HistoryBuilder().invoke(0, "read", "x").ok(0), 2, "must carry")
 
 
+class FetchAddTest(unittest.TestCase):
+    """fetch_add: "value" the delta, ok "value" the register before; registers start at 0."""
+
+    def test_sequential_fetch_adds_answer_the_value_before(self):
+        h = HistoryBuilder()
+        h.invoke(0, "fetch_add", "x", 5).ok(0, 0)
+        h.invoke(1, "fetch_add", "x", -2).ok(1, 5)
+        h.invoke(0, "read", "x").ok(0, 3)
+        h.invoke(0, "cas", "x", [3, 10]).ok(0)
+        h.invoke(1, "fetch_add", "x", 1).ok(1, 10)
+        h.invoke(1, "read", "x").ok(1, 11)
+        self.assertIs(check(h, initial=0).valid, True)
+
+    def test_a_fetch_add_answering_a_wrong_previous_value_is_caught(self):
+        h = HistoryBuilder()
+        h.invoke(0, "write", "x", 7).ok(0)
+        h.invoke(1, "fetch_add", "x", 1).ok(1, 6)  # The register held 7.
+        anomaly = only_anomaly(self, check(h, initial=0))
+        self.assertEqual(anomaly["key"], "x")
+        self.assertIn("fetch_add", anomaly["blocking"])
+
+    def test_two_fetch_adds_cannot_both_see_the_same_previous_value(self):
+        h = HistoryBuilder()
+        h.invoke(0, "fetch_add", "x", 1)
+        h.invoke(1, "fetch_add", "x", 1)
+        h.ok(0, 0)
+        h.ok(1, 0)  # A lost update.
+        only_anomaly(self, check(h, initial=0))
+        h2 = HistoryBuilder()
+        h2.invoke(0, "fetch_add", "x", 1)
+        h2.invoke(1, "fetch_add", "x", 1)
+        h2.ok(0, 1)
+        h2.ok(1, 0)  # Concurrent: either order.
+        self.assertIs(check(h2, initial=0).valid, True)
+
+    def test_a_read_missing_an_acknowledged_fetch_add_is_stale(self):
+        h = HistoryBuilder()
+        h.invoke(0, "fetch_add", "x", 4).ok(0, 0)
+        h.invoke(1, "read", "x").ok(1, 0)
+        self.assertEqual(only_anomaly(self, check(h, initial=0))["hint"], "stale-read")
+
+    def test_an_info_fetch_add_may_have_been_applied_once_or_never(self):
+        for seen, valid in ((10, True), (13, True), (16, False), (11, False)):
+            with self.subTest(seen=seen):
+                h = HistoryBuilder()
+                h.invoke(0, "write", "x", 10).ok(0)
+                h.invoke(1, "fetch_add", "x", 3).info(1)
+                h.invoke(0, "read", "x").ok(0, seen)
+                self.assertIs(check(h, initial=0).valid, valid)
+
+    def test_an_info_fetch_add_is_not_applied_before_its_invoke(self):
+        h = HistoryBuilder()
+        h.invoke(0, "write", "x", 10).ok(0)
+        h.invoke(0, "read", "x").ok(0, 13)
+        h.invoke(1, "fetch_add", "x", 3).info(1)
+        only_anomaly(self, check(h, initial=0))
+
+    def test_an_info_fetch_add_may_add_to_a_value_nobody_read(self):
+        # The write of 5 is unknown and nobody reads 5, but the unknown fetch_add may turn it
+        # into the 8 that is read: neither may be dropped as unobserved.
+        h = HistoryBuilder()
+        h.invoke(0, "write", "x", 5).info(0)
+        h.invoke(1, "fetch_add", "x", 3).info(1)
+        h.invoke(2, "read", "x").ok(2, 8)
+        self.assertIs(check(h, initial=0).valid, True)
+        # Two acknowledged writes, neither read: which one the info fetch_add adds to matters.
+        h2 = HistoryBuilder()
+        h2.invoke(0, "write", "x", 1).ok(0)
+        h2.invoke(0, "write", "x", 2).ok(0)
+        h2.invoke(1, "fetch_add", "x", 10).info(1)
+        h2.invoke(2, "read", "x").ok(2, 12)
+        self.assertIs(check(h2, initial=0).valid, True)
+        h3 = HistoryBuilder()
+        h3.invoke(0, "write", "x", 1).ok(0)
+        h3.invoke(0, "write", "x", 2).ok(0)
+        h3.invoke(1, "fetch_add", "x", 10).info(1)
+        h3.invoke(2, "read", "x").ok(2, 11)  # 1 was overwritten before the fetch_add began.
+        only_anomaly(self, check(h3, initial=0))
+
+    def test_info_fetch_adds_chain(self):
+        h = HistoryBuilder()
+        h.invoke(1, "fetch_add", "x", 3).info(1)
+        h.invoke(2, "fetch_add", "x", 4).info(2)
+        h.invoke(0, "read", "x").ok(0, 7)
+        self.assertIs(check(h, initial=0).valid, True)
+        h.invoke(0, "read", "x").ok(0, 3)  # Neither can be taken back.
+        only_anomaly(self, check(h, initial=0))
+
+    def test_a_fetch_add_needs_an_integer_register(self):
+        h = HistoryBuilder()
+        h.invoke(0, "write", "x", "text").ok(0)
+        h.invoke(1, "fetch_add", "x", 1).info(1)
+        h.invoke(0, "read", "x").ok(0, "text")
+        self.assertIs(check(h).valid, True)  # The fetch_add never took effect.
+        h2 = HistoryBuilder()
+        h2.invoke(1, "fetch_add", "x", 1).info(1)
+        h2.invoke(0, "read", "x").ok(0, 1)
+        only_anomaly(self, check(h2))  # null + 1 is nothing.
+        self.assertIs(check(h2, initial=0).valid, True)
+
+    def test_fetch_add_wraps_around_as_a_signed_64_bit_integer(self):
+        top = (1 << 63) - 1
+        h = HistoryBuilder()
+        h.invoke(0, "write", "x", top).ok(0)
+        h.invoke(0, "fetch_add", "x", 1).ok(0, top)
+        h.invoke(0, "read", "x").ok(0, -(1 << 63))
+        self.assertIs(check(h, initial=0).valid, True)
+
+    def test_a_failed_fetch_add_had_no_effect_and_an_info_one_of_zero_none(self):
+        h = HistoryBuilder()
+        h.invoke(0, "fetch_add", "x", 5).fail(0)
+        h.invoke(1, "fetch_add", "x", 0).info(1)
+        h.invoke(0, "read", "x").ok(0, 0)
+        result = check(h, initial=0)
+        self.assertIs(result.valid, True)
+        self.assertEqual(result.keys[0].dropped_info, 1)
+        h.invoke(0, "read", "x").ok(0, 5)
+        only_anomaly(self, check(h, initial=0))
+
+    def test_a_fetch_add_without_an_integer_delta_or_result(self):
+        h = HistoryBuilder()
+        h.invoke(0, "fetch_add", "x", "one").ok(0, 0)
+        with self.assertRaisesRegex(HistoryError, "integer"):
+            check(h)
+        h2 = HistoryBuilder()
+        h2.invoke(0, "fetch_add", "x", 1).ok(0, "zero")
+        with self.assertRaisesRegex(HistoryError, "integer"):
+            check(h2)
+
+
 class BudgetTest(unittest.TestCase):
     @staticmethod
     def sixty_steps():
@@ -276,6 +407,12 @@ def brute_force_linearizable(history, initial=None):
             return state if state == canonical(op.result) else illegal
         if op.f in ("write", "set"):
             return canonical(op.value)
+        if op.f == "fetch_add":
+            if type(state) is not int:
+                return illegal
+            if op.status == OK and state != op.result:
+                return illegal
+            return add_wrapping(state, op.value)
         return canonical(op.value[1]) if state == canonical(op.value[0]) else illegal
 
     def search(state, left):
@@ -324,7 +461,48 @@ def random_history(rng, processes=3, events=16, values=3, keys=1):
     return parse_history(lines)
 
 
+def random_history_with_adds(rng, processes=3, events=16, values=3, keys=1):
+    """Like random_history over integers from 0, with fetch_adds of 1 or 2 (ok: a previous
+    value near what could be there), so that sums collide with written values."""
+    lines = []
+    open_ops = {}
+    for index in range(events):
+        process = rng.randrange(processes)
+        if process in open_ops:
+            f, key = open_ops.pop(process)
+            outcome = rng.choices(["ok", "fail", "info"], [6, 1, 2])[0]
+            event = {"type": outcome, "f": f, "key": key}
+            if outcome == "ok" and f in ("read", "fetch_add"):
+                event["value"] = rng.randrange(values + 3)
+        else:
+            f = rng.choice(["read", "write", "cas", "fetch_add", "fetch_add"])
+            key = f"k{rng.randrange(keys)}"
+            event = {"type": "invoke", "f": f, "key": key}
+            if f == "write":
+                event["value"] = rng.randrange(values)
+            elif f == "cas":
+                event["value"] = [rng.randrange(values), rng.randrange(values)]
+            elif f == "fetch_add":
+                event["value"] = rng.choice([1, 2])
+            open_ops[process] = (f, key)
+        event.update(process=process, time=index, index=index)
+        lines.append(json.dumps(event))
+    return parse_history(lines)
+
+
 class ReferenceTest(unittest.TestCase):
+    def test_agrees_with_trying_every_order_with_fetch_adds(self):
+        rng = random.Random(11)
+        verdicts = {True: 0, False: 0}
+        for n in range(2000):
+            history = random_history_with_adds(rng, keys=1 + n % 2)
+            expected = brute_force_linearizable(history, initial=0)
+            with self.subTest(n=n):
+                self.assertIs(check_register(history, initial=0).valid, expected)
+            verdicts[expected] += 1
+        self.assertGreater(verdicts[True], 100)
+        self.assertGreater(verdicts[False], 300)
+
     def test_agrees_with_trying_every_order_on_random_small_histories(self):
         rng = random.Random(7)
         verdicts = {True: 0, False: 0}
@@ -364,6 +542,34 @@ class SimulatedTest(unittest.TestCase):
                     result = check_register(parse_history(sim.lines()))
                     self.assertIs(result.valid, False)
                     self.assertIn(sim.fault_key, [a["key"] for a in result.anomalies])
+
+    def test_with_fetch_adds_correct_runs_pass_and_faults_are_found(self):
+        for seed in range(10):
+            sim = simulation.simulate_register(seed, ops=1500, processes=8, keys=3, p_info=0.1,
+                                               initial=0, p_fetch_add=0.2)
+            with self.subTest(seed=seed):
+                result = check_register(parse_history(sim.lines()), initial=0)
+                self.assertIs(result.valid, True, result.anomalies)
+        for fault in simulation.REGISTER_FAULTS:
+            for seed in range(3):
+                sim = simulation.simulate_register(seed, ops=1500, processes=8, keys=3,
+                                                   p_info=0.05, fault=fault, initial=0,
+                                                   p_fetch_add=0.2)
+                with self.subTest(fault=fault, seed=seed):
+                    self.assertTrue(sim.guaranteed)
+                    result = check_register(parse_history(sim.lines()), initial=0)
+                    self.assertIs(result.valid, False)
+                    self.assertIn(sim.fault_key, [a["key"] for a in result.anomalies])
+
+    def test_100000_operations_with_fetch_adds_over_20_keys_are_decided_quickly(self):
+        sim = simulation.simulate_register(1, ops=100_000, processes=30, keys=20, p_info=0.05,
+                                           initial=0, p_fetch_add=0.1)
+        history = parse_history(sim.lines())
+        started = time.perf_counter()
+        result = check_register(history, initial=0)
+        elapsed = time.perf_counter() - started
+        self.assertIs(result.valid, True)
+        self.assertLess(elapsed, 60.0)  # About 10 s on one unloaded core.
 
     def test_the_same_run_without_the_fault_is_accepted(self):
         # The control for the test above: the detections come from the faults.
