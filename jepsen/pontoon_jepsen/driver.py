@@ -79,8 +79,6 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="the servers' --max-clock-drift-ms (default: theirs, 100)")
     p.add_argument("--slow-leader-rate", type=float, default=nemesis_mod.SLOW_LEADER_RATE,
                    metavar="R", help="slow-leader: the node's --clock-rate (0 < R <= 100)")
-    p.add_argument("--raft-cli", default=None, metavar="PATH",
-                   help="slow-leader: raft-cli (default: BIN_DIR/../raft-rpc/raft-cli)")
     p.add_argument("--expect", choices=("valid", "invalid"), default="valid",
                    help="invalid: a run meant to break linearizability; exit 0 iff the "
                         "checker finds the history not linearizable (1 otherwise)")
@@ -91,8 +89,8 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    "%(default)s: below the ~70 MB RocksDB preallocates for its write-ahead log, "
                    "so that a full disk fails the next write instead of filling a reserve)")
     p.add_argument("--raft-cli", default=None, metavar="PATH",
-                   help="with the membership nemesis: raft-cli (default: raft-rpc/raft-cli "
-                   "next to --bin-dir's example/)")
+                   help="with the membership and slow-leader nemeses: raft-cli (default: "
+                   "raft-rpc/raft-cli next to --bin-dir's example/)")
     args = p.parse_args(argv)
     if args.cleanup:
         return args

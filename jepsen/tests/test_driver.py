@@ -2,7 +2,21 @@
 
 import unittest
 
-from pontoon_jepsen import nemesis, services, wire
+import contextlib
+import io
+
+from pontoon_jepsen import driver, nemesis, services, wire
+
+
+class ArgumentsTest(unittest.TestCase):
+    def test_the_command_line_builds_and_help_exits_0(self):
+        # Building the parser raises on two options with one name; --help builds all of them.
+        with contextlib.redirect_stdout(io.StringIO()) as out, \
+                self.assertRaises(SystemExit) as exit_:
+            driver._arguments(["--help"])
+        self.assertEqual(exit_.exception.code, 0)
+        for option in ("--raft-cli", "--read", "--slow-leader-rate", "--log-storage"):
+            self.assertIn(option, out.getvalue())
 
 
 class WireTest(unittest.TestCase):
