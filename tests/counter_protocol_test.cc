@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -288,4 +289,41 @@ TEST_CASE("counter-client flags are checked, each error naming its flag or comma
     CHECK(parsed.status().is_invalid_argument());
     CHECK(std::string(parsed.status().message()).starts_with(c.named));
   }
+}
+
+TEST_CASE("a replica's log store is the one named, else the one its data directory holds",
+          "[counter]") {
+  const std::string data = fresh_dir();
+  // A new directory: the segment store.
+  raft::Result<example::ServerFlags> fresh = example::parse_server_flags(server_args(data));
+  REQUIRE(fresh.ok());
+  CHECK(fresh->log_storage == example::LogStorageKind::kSegments);
+  std::vector<std::string> rocksdb = server_args(data);
+  rocksdb.insert(rocksdb.end(), {"--log-storage", "rocksdb"});
+  raft::Result<example::ServerFlags> named = example::parse_server_flags(rocksdb);
+  REQUIRE(named.ok());
+  CHECK(named->log_storage == example::LogStorageKind::kRocksDB);
+
+  // A directory that already holds a RocksDB log keeps it without the flag, and naming the
+  // other store is refused instead of opening an empty one beside it.
+  std::filesystem::create_directories(data + "/log");
+  std::ofstream(data + "/log/CURRENT") << "MANIFEST-000001\n";
+  raft::Result<example::ServerFlags> kept = example::parse_server_flags(server_args(data));
+  REQUIRE(kept.ok());
+  CHECK(kept->log_storage == example::LogStorageKind::kRocksDB);
+  std::vector<std::string> segments = server_args(data);
+  segments.insert(segments.end(), {"--log-storage", "segments"});
+  raft::Result<example::ServerFlags> refused = example::parse_server_flags(segments);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("--log-storage") != std::string_view::npos);
+  CHECK(refused.status().message().find("holds a rocksdb log") != std::string_view::npos);
+
+  // Both present: only a named store is accepted.
+  std::filesystem::create_directories(data + "/log-segments");
+  std::ofstream(data + "/log-segments/00000000000000000001.log") << "x";
+  CHECK_FALSE(example::parse_server_flags(server_args(data)).ok());
+  raft::Result<example::ServerFlags> chosen = example::parse_server_flags(segments);
+  REQUIRE(chosen.ok());
+  CHECK(chosen->log_storage == example::LogStorageKind::kSegments);
+  std::filesystem::remove_all(data);
 }

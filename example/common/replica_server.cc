@@ -59,13 +59,14 @@ raft::Result<std::shared_ptr<raft::LogStorage>> open_log(const ServerFlags& flag
     raft::FileLogStorage::Options options;
     options.segment_max_bytes = static_cast<uint64_t>(flags.log_segment_max_bytes);
     raft::Result<std::unique_ptr<raft::FileLogStorage>> log = raft::FileLogStorage::open(
-        raft::PosixFileSystem::instance(), flags.data_dir + "/log-segments", flags.group, options);
+        raft::PosixFileSystem::instance(), flags.data_dir + "/" + std::string(kSegmentLogDir),
+        flags.group, options);
     if (!log.ok()) return log.status();
     return std::shared_ptr<raft::LogStorage>(std::move(log).value());
   }
   // Each LogStorage keeps its store alive.
   raft::Result<std::shared_ptr<raft::RocksDBLogStore>> store =
-      raft::RocksDBLogStore::open(flags.data_dir + "/log");
+      raft::RocksDBLogStore::open(flags.data_dir + "/" + std::string(kRocksDBLogDir));
   if (!store.ok()) return store.status();
   return (*store)->open_group(flags.group);
 }

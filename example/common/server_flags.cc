@@ -155,6 +155,45 @@ std::set<std::string> server_flag_switches() {
   return {"--help", "--join", "--inject-disk-eio-on-signal"};
 }
 
+namespace {
+
+std::string_view store_name(LogStorageKind kind) {
+  return kind == LogStorageKind::kRocksDB ? "rocksdb" : "segments";
+}
+
+// A store holds a log in `dir` if its directory exists and is not empty.
+bool holds_log(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec);
+}
+
+// The log store for data directory `dir`: the one --log-storage named, else the one the
+// directory already holds a log in, else the segment store. A restart therefore never opens
+// an empty store beside the log it wrote (which would lose that log), and naming the other
+// store than the one the directory holds is refused.
+raft::Result<LogStorageKind> choose_log_store(const std::string& dir,
+                                              std::optional<LogStorageKind> chosen) {
+  const bool has_rocksdb = holds_log(dir + "/" + std::string(kRocksDBLogDir));
+  const bool has_segments = holds_log(dir + "/" + std::string(kSegmentLogDir));
+  if (has_rocksdb && has_segments && !chosen) {
+    return bad("--log-storage", "'" + dir + "' holds both a RocksDB log (" +
+                                    std::string(kRocksDBLogDir) + "/) and a segment log (" +
+                                    std::string(kSegmentLogDir) + "/); name the one to use");
+  }
+  std::optional<LogStorageKind> existing;
+  if (has_rocksdb) existing = LogStorageKind::kRocksDB;
+  if (has_segments && !has_rocksdb) existing = LogStorageKind::kSegments;
+  if (chosen && existing && *chosen != *existing && !(has_rocksdb && has_segments)) {
+    return bad("--log-storage",
+               std::string(store_name(*chosen)) + " was named, but '" + dir + "' holds a " +
+                   std::string(store_name(*existing)) + " log; start with --log-storage " +
+                   std::string(store_name(*existing)) + " (or remove the data to start over)");
+  }
+  return chosen.value_or(existing.value_or(LogStorageKind::kSegments));
+}
+
+}  // namespace
+
 raft::Result<ServerFlags> parse_server_flags(const std::vector<std::string>& args) {
   FlagParser parser(server_flag_names(), server_flag_switches());
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
@@ -220,13 +259,15 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
   if (!margin.ok()) return margin.status();
   flags.snapshot_log_index_margin = *margin;
 
-  const std::string log_storage = parser.get("--log-storage").value_or("rocksdb");
-  if (log_storage == "rocksdb") {
-    flags.log_storage = LogStorageKind::kRocksDB;
-  } else if (log_storage == "segments") {
-    flags.log_storage = LogStorageKind::kSegments;
-  } else {
-    return bad("--log-storage", "'" + log_storage + "' is neither rocksdb nor segments");
+  std::optional<LogStorageKind> chosen_store;
+  if (std::optional<std::string> log_storage = parser.get("--log-storage")) {
+    if (*log_storage == "rocksdb") {
+      chosen_store = LogStorageKind::kRocksDB;
+    } else if (*log_storage == "segments") {
+      chosen_store = LogStorageKind::kSegments;
+    } else {
+      return bad("--log-storage", "'" + *log_storage + "' is neither rocksdb nor segments");
+    }
   }
   raft::Result<int64_t> segment_bytes =
       parser.integer("--log-segment-max-bytes", flags.log_segment_max_bytes,
@@ -238,6 +279,9 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
   if (!data.ok()) return data.status();
   if (raft::Status s = prepare_data_dir(*data); !s.ok()) return s;
   flags.data_dir = *data;
+  raft::Result<LogStorageKind> store = choose_log_store(flags.data_dir, chosen_store);
+  if (!store.ok()) return store.status();
+  flags.log_storage = *store;
   return flags;
 }
 

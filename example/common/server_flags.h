@@ -47,6 +47,9 @@ namespace example {
 // DIR/log-segments as segment files (FileLogStorage), which frees disk by removing whole
 // segments once a snapshot covers them.
 enum class LogStorageKind { kRocksDB, kSegments };
+// Where each store keeps a replica's log, under its --data directory.
+inline constexpr std::string_view kRocksDBLogDir = "log";
+inline constexpr std::string_view kSegmentLogDir = "log-segments";
 
 // How a replica answers its service's reads (--read; service_reads.h says what each means).
 enum class ServiceReadMode { kLog, kIndex, kLease, kWaitFree };
@@ -66,7 +69,9 @@ struct ServerFlags {
   // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
   int64_t snapshot_interval_s = 3600;
   int64_t snapshot_log_index_margin = 0;
-  LogStorageKind log_storage = LogStorageKind::kRocksDB;
+  // --log-storage, or when it is not given the store the data directory already holds a log
+  // in (kRocksDBLogDir or kSegmentLogDir), or the segment store for a new directory.
+  LogStorageKind log_storage = LogStorageKind::kSegments;
   // FileLogStorage::Options.segment_max_bytes; used with kSegments only. The bounds are
   // FileLogStorage's (replica_server.cc checks that they agree), repeated here so that the
   // clients, which share this library, need not link raft-storage.

@@ -83,7 +83,7 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="invalid: a run meant to break linearizability; exit 0 iff the "
                         "checker finds the history not linearizable (1 otherwise)")
     p.add_argument("--log-storage", choices=("rocksdb", "segments"), default=None,
-                   help="passed to the servers (default: theirs, rocksdb)")
+                   help="passed to the servers (default: theirs, segments)")
     p.add_argument("--disk-limit-mb", type=int, default=64, metavar="M",
                    help="with a disk nemesis: the size of each node's tmpfs (default "
                    "%(default)s: below the ~70 MB RocksDB preallocates for its write-ahead log, "
@@ -605,7 +605,7 @@ class Runner:
                   "nemesis": a.nemesis, "faults": a.faults, "seed": a.seed,
                   "clients": a.clients, "keys": a.keys, "network": a.network,
                   "op_timeout_s": a.op_timeout_s, "election_timeout_ms": a.election_timeout_ms,
-                  "log_storage": a.log_storage or "rocksdb",
+                  "log_storage": a.log_storage or "segments",
                   "disk_limit_mb": a.disk_limit_mb if self.cluster.disk_limit_mb else None,
                   "inject_disk_eio": self.cluster.inject_disk_eio, "raft_cli": a.raft_cli,
                   "endpoints": self.cluster.conf().split(","),
