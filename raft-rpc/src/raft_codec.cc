@@ -154,7 +154,8 @@ Status check_get_file_range(uint64_t offset, uint64_t max_bytes, std::string_vie
 
 // Checks entry `i` of an AppendEntriesRequest against its predecessor (`prev_term` is the
 // term of the entry before it, or prev_log_id.term for the first).
-Status decode_entry(const pb::Entry& wire, size_t i, LogIndex expected_index, Term prev_term,
+// Takes the payload out of `wire` (moved, not copied: the parsed message is scratch).
+Status decode_entry(pb::Entry& wire, size_t i, LogIndex expected_index, Term prev_term,
                     Term request_term, LogEntryPtr* out) {
   constexpr std::string_view kWhat = "AppendEntriesRequest";
   const std::string where = "entries[" + std::to_string(i) + "]";
@@ -177,7 +178,7 @@ Status decode_entry(const pb::Entry& wire, size_t i, LogIndex expected_index, Te
                               ", above the request's term " + std::to_string(request_term.value()));
   }
   *out = make_entry(static_cast<EntryType>(wire.type()), LogIndex(wire.index()), Term(wire.term()),
-                    wire.data());
+                    std::move(*wire.mutable_data()));
   return Status::OK();
 }
 
@@ -374,8 +375,8 @@ Status decode(std::string_view bytes, AppendEntriesRequest* out) {
   for (size_t i = 0; i < count; ++i) {
     LogEntryPtr entry;
     const LogIndex expected_index = out->prev_log_id.index + static_cast<int64_t>(i + 1);
-    if (Status s = decode_entry(wire.entries(static_cast<int>(i)), i, expected_index, prev_term,
-                                out->term, &entry);
+    if (Status s = decode_entry(*wire.mutable_entries(static_cast<int>(i)), i, expected_index,
+                                prev_term, out->term, &entry);
         !s.ok()) {
       return s;
     }
