@@ -13,6 +13,7 @@
 
 #include "bench_report.h"
 #include "closed_loop_load.h"
+#include "common/bench_json.h"
 #include "in_process_cluster.h"
 #include "process_cluster.h"
 #include "process_stats.h"
@@ -227,7 +228,7 @@ int run_driver(const BenchFlags& flags) {
   }
   BenchReport report;
   report.flags = flags;
-  report.started_at = utc_now_iso8601();
+  report.started_at = utc_timestamp();
   print_header(flags);
 
   raft::Status outcome;

@@ -1,6 +1,5 @@
 #include "bench_report.h"
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "common/bench_json.h"
 
 namespace bench {
 namespace {
@@ -28,47 +29,67 @@ std::string optional_number(const std::optional<double>& value) {
   return value ? number(*value) : "null";
 }
 
-// `text` as a JSON string. The values are flags' names and uname fields: escaping quotes,
-// backslashes and control characters is all that is needed.
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escape[8];
-      std::snprintf(escape, sizeof(escape), "\\u%04x", c);
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string latency_json(const LatencySummary& l) {
-  return "{\"p50\": " + number(l.p50_ms) + ", \"p90\": " + number(l.p90_ms) +
-         ", \"p99\": " + number(l.p99_ms) + ", \"p999\": " + number(l.p999_ms) +
-         ", \"max\": " + number(l.max_ms) + "}";
+JsonObject latency_json(const HistogramSummary& l) {
+  return JsonObject()
+      .add("p50", l.p50_ms)
+      .add("p90", l.p90_ms)
+      .add("p99", l.p99_ms)
+      .add("p999", l.p999_ms)
+      .add("max", l.max_ms);
 }
 
 // null when nothing was measured (the reads of a write workload).
-std::string optional_latency_json(const LatencySummary& l) {
-  return l.count == 0 ? "null" : latency_json(l);
+void add_optional_latency(JsonObject& json, std::string_view key, const HistogramSummary& l) {
+  if (l.count == 0) {
+    json.add_null(key);
+  } else {
+    json.add(key, latency_json(l));
+  }
 }
 
-std::string machine_json() {
-  utsname names{};
-  ::uname(&names);
-  return "{\"cores\": " + std::to_string(std::thread::hardware_concurrency()) +
-         ", \"kernel\": " + quoted(names.release) + ", \"hostname\": " + quoted(names.nodename) +
-         "}";
+JsonObject report_object(const BenchReport& r) {
+  const BenchFlags& f = r.flags;
+  double max_rss = 0;
+  for (double mb : r.rss_mb) max_rss = std::max(max_rss, mb);
+  JsonObject json;
+  json.add("tool", "raft-bench")
+      .add("target", "pontoon")
+      .add("topology", topology_name(f.topology))
+      .add("replicas", f.cluster.replicas)
+      .add("groups", f.cluster.groups)
+      .add("clients", f.clients)
+      .add("client_threads", f.client_threads)
+      .add("workload", workload_name(f.workload))
+      .add("read_on", read_on_name(f.read_on))
+      .add("read_fraction", f.read_fraction())
+      .add("payload_bytes", f.payload_bytes)
+      .add("fsync", f.cluster.fsync)
+      .add("log_storage", log_storage_name(f.cluster.log_storage))
+      .add("election_timeout_ms", f.cluster.election_timeout_ms())
+      .add("seconds", r.seconds)
+      .add("ops", r.ops())
+      .add("writes", r.writes)
+      .add("reads", r.reads)
+      .add("failed", r.failed)
+      .add("ops_per_s", r.per_second(r.ops()))
+      .add("writes_per_s", r.per_second(r.writes))
+      .add("reads_per_s", r.per_second(r.reads))
+      .add("latency_ms", latency_json(r.latency));
+  add_optional_latency(json, "write_latency_ms", r.write_latency);
+  add_optional_latency(json, "read_latency_ms", r.read_latency);
+  json.add("cpu_s_per_1000_ops", r.cpu_s_per_1000_ops())
+      .add("fsyncs_per_s", r.fsyncs_per_s)
+      .add("entries_per_fsync", r.entries_per_fsync)
+      .add("rss_mb", JsonObject().add("max", max_rss).add("per_process", r.rss_mb))
+      .add("driver_rss_mb", r.driver_rss_mb)
+      .add("machine", machine_json())
+      .add("started_at", r.started_at);
+  return json;
 }
 
 }  // namespace
 
-LatencySummary summarize(const LatencyHistogram& histogram) {
+HistogramSummary summarize(const LatencyHistogram& histogram) {
   return {histogram.count(),
           ms(histogram.percentile_ns(50)),
           ms(histogram.percentile_ns(90)),
@@ -84,15 +105,6 @@ double BenchReport::per_second(uint64_t count) const {
 std::optional<double> BenchReport::cpu_s_per_1000_ops() const {
   if (ops() == 0) return std::nullopt;
   return cpu_seconds / (static_cast<double>(ops()) / 1000.0);
-}
-
-std::string utc_now_iso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 void print_report(const BenchReport& r, std::FILE* out) {
@@ -122,53 +134,10 @@ void print_report(const BenchReport& r, std::FILE* out) {
   std::fprintf(out, "; peak RSS MB: %s\n", rss.c_str());
 }
 
-std::string report_json(const BenchReport& r) {
-  const BenchFlags& f = r.flags;
-  double max_rss = 0;
-  std::string per_process;
-  for (double mb : r.rss_mb) {
-    max_rss = std::max(max_rss, mb);
-    per_process += (per_process.empty() ? "" : ", ") + number(mb);
-  }
-  std::ostringstream json;
-  json << "{\"tool\": \"raft-bench\", \"target\": \"pontoon\""
-       << ", \"topology\": " << quoted(std::string(topology_name(f.topology)))
-       << ", \"replicas\": " << f.cluster.replicas << ", \"groups\": " << f.cluster.groups
-       << ", \"clients\": " << f.clients << ", \"client_threads\": " << f.client_threads
-       << ", \"workload\": " << quoted(std::string(workload_name(f.workload)))
-       << ", \"read_on\": " << quoted(std::string(read_on_name(f.read_on)))
-       << ", \"read_fraction\": " << number(f.read_fraction())
-       << ", \"payload_bytes\": " << f.payload_bytes
-       << ", \"fsync\": " << (f.cluster.fsync ? "true" : "false")
-       << ", \"log_storage\": " << quoted(std::string(log_storage_name(f.cluster.log_storage)))
-       << ", \"election_timeout_ms\": " << f.cluster.election_timeout_ms()
-       << ", \"seconds\": " << number(r.seconds) << ", \"ops\": " << r.ops()
-       << ", \"writes\": " << r.writes << ", \"reads\": " << r.reads << ", \"failed\": " << r.failed
-       << ", \"ops_per_s\": " << number(r.per_second(r.ops()))
-       << ", \"writes_per_s\": " << number(r.per_second(r.writes))
-       << ", \"reads_per_s\": " << number(r.per_second(r.reads))
-       << ", \"latency_ms\": " << latency_json(r.latency)
-       << ", \"write_latency_ms\": " << optional_latency_json(r.write_latency)
-       << ", \"read_latency_ms\": " << optional_latency_json(r.read_latency)
-       << ", \"cpu_s_per_1000_ops\": " << optional_number(r.cpu_s_per_1000_ops())
-       << ", \"fsyncs_per_s\": " << optional_number(r.fsyncs_per_s)
-       << ", \"entries_per_fsync\": " << optional_number(r.entries_per_fsync)
-       << ", \"rss_mb\": {\"max\": " << number(max_rss) << ", \"per_process\": [" << per_process
-       << "]}, \"driver_rss_mb\": " << number(r.driver_rss_mb)
-       << ", \"machine\": " << machine_json() << ", \"started_at\": " << quoted(r.started_at)
-       << "}";
-  return json.str();
-}
+std::string report_json(const BenchReport& r) { return report_object(r).str(); }
 
 raft::Status append_report_json(const BenchReport& report, const std::string& path) {
-  std::ofstream out(path, std::ios::app);
-  if (!out) {
-    return raft::Status::IoError("--json: cannot open " + path + ": " + std::strerror(errno));
-  }
-  out << report_json(report) << '\n';
-  out.flush();
-  if (!out) return raft::Status::IoError("--json: cannot write " + path);
-  return raft::Status::OK();
+  return append_json_line(path, report_object(report));
 }
 
 }  // namespace bench

@@ -14,7 +14,7 @@
 
 namespace bench {
 
-struct LatencySummary {
+struct HistogramSummary {
   uint64_t count = 0;
   double p50_ms = 0;
   double p90_ms = 0;
@@ -22,7 +22,7 @@ struct LatencySummary {
   double p999_ms = 0;
   double max_ms = 0;
 };
-LatencySummary summarize(const LatencyHistogram& histogram);
+HistogramSummary summarize(const LatencyHistogram& histogram);
 
 struct BenchReport {
   BenchFlags flags;
@@ -31,9 +31,9 @@ struct BenchReport {
   uint64_t writes = 0;
   uint64_t reads = 0;
   uint64_t failed = 0;
-  LatencySummary latency;
-  LatencySummary write_latency;
-  LatencySummary read_latency;
+  HistogramSummary latency;
+  HistogramSummary write_latency;
+  HistogramSummary read_latency;
   double cpu_seconds = 0;  // Over the measured window, every process.
   // Unset without fsync (nothing is counted then).
   std::optional<double> fsyncs_per_s;
@@ -46,9 +46,6 @@ struct BenchReport {
   // Unset before any operation.
   std::optional<double> cpu_s_per_1000_ops() const;
 };
-
-// "2026-12-02T01:50:00Z", now.
-std::string utc_now_iso8601();
 
 // The table at the end of a run.
 void print_report(const BenchReport& report, std::FILE* out);
