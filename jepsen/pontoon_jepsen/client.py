@@ -33,10 +33,14 @@ def _hint(message: str) -> Optional[str]:
 
 
 class Client:
-    def __init__(self, endpoints: list[str], op_timeout_s: float):
-        self.endpoints = endpoints
+    def __init__(self, endpoints: list[str], op_timeout_s: float,
+                 pinned_to: Optional[str] = None):
+        """With `pinned_to`, every call goes to that replica alone: hints and failures never
+        move the client (a reader that keeps asking one replica, whatever it says)."""
+        self.endpoints = [pinned_to] if pinned_to is not None else endpoints
         self.op_timeout_s = op_timeout_s
-        self.target = endpoints[0]
+        self.target = self.endpoints[0]
+        self.pinned = pinned_to is not None
         self.connections: dict[str, wire.Connection] = {}
 
     def close(self) -> None:
@@ -73,18 +77,21 @@ class Client:
                 kind, value = request.decode(body)
                 return kind, value, ""
             except wire.NotSent as e:
-                why = str(e)
+                why = f"{endpoint}: not sent: {e}"
                 self.target = self._next_after(endpoint)
             except wire.Lost as e:
-                why = f"lost: {e}"
+                why = f"{endpoint}: lost: {e}"
+                # The replica that lost the call (it timed out, or closed the connection) may
+                # be a leader cut off from its peers or a dead one: the next call tries
+                # another, which names the new leader, if any.
+                self.target = self._next_after(endpoint)
                 if not request.read_only:
                     return "info", None, why
                 sent_and_lost = True
-                self.target = self._next_after(endpoint)
             except wire.RpcError as e:
                 why = f"{endpoint}: {e}"
                 if e.code == "EPERM":
-                    hint = _hint(e.message)
+                    hint = None if self.pinned else _hint(e.message)
                     fresh = hint is not None and hint != endpoint
                     self.target = hint if fresh else self._next_after(endpoint)
                     if fresh and hints_in_a_row < len(self.endpoints):

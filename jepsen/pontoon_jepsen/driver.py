@@ -2,7 +2,7 @@
 checks the history.
 
     python3 jepsen/run.py --service counter|atomic --nodes 3|5 --time-limit-s N \
-        --nemesis LIST --seed S --out DIR [--clients N] [--bin-dir DIR] [--keys K] \
+        --nemesis LIST --seed S --out DIR [--clients N] [--pinned-readers N] [--bin-dir DIR] [--keys K] \
         [--network auto|loopback|netns] [--op-timeout-s T] [--log-storage rocksdb|segments]
         [--disk-limit-mb M] [--read index|lease|wait-free|log] [--max-clock-drift-ms MS] \
         [--slow-leader-rate R] [--raft-cli PATH] [--expect valid|invalid]
@@ -65,6 +65,9 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="default: from the clock (printed)")
     p.add_argument("--out", metavar="DIR")
     p.add_argument("--clients", type=int, default=30, metavar="N")
+    p.add_argument("--pinned-readers", type=int, default=0, metavar="N",
+                   help="N more clients per replica that only read, always from that replica "
+                   "(they follow no hint: a cut-off leader's lease reads meet them; default 0)")
     p.add_argument("--keys", type=int, default=20, metavar="K", help="atomic: registers")
     p.add_argument("--bin-dir", default=None, metavar="DIR",
                    help="where counter/ and atomic/ hold the servers, or the servers themselves "
@@ -101,6 +104,8 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
         p.error("--time-limit-s must be positive")
     if not 1 <= args.clients <= 1000:
         p.error("--clients must be in [1, 1000]")
+    if not 0 <= args.pinned_readers <= 100:
+        p.error("--pinned-readers must be in [0, 100]")
     if not 1 <= args.keys <= 10000:
         p.error("--keys must be in [1, 10000]")
     if args.op_timeout_s <= 0:
@@ -167,12 +172,17 @@ class History:
         return time.monotonic_ns() - self.start_ns
 
     def record(self, process: int, kind: str, request: services.Request, value: Any = None,
-               with_value: bool = False) -> None:
+               with_value: bool = False, replica: Optional[str] = None,
+               error: Optional[str] = None) -> None:
         event: dict[str, Any] = {"process": process, "type": kind, "f": request.f}
         if request.key is not None:
             event["key"] = request.key
         if with_value:
             event["value"] = value
+        if replica is not None:
+            event["replica"] = replica
+        if error is not None:
+            event["error"] = error  # Why a call failed or ended unknown, for people.
         with self._lock:
             event["time"] = self.now_ns()
             self.counts[kind] += 1
@@ -273,6 +283,7 @@ class Runner:
         self.disk_reports: list[nemesis_mod.DiskFaultReport] = []
         self.raft_cli: Optional[membership.RaftCli] = None  # With the membership nemesis.
         self.checks: list[dict] = []  # The driver's own checks, for verdict.json.
+        self.lease_windows: list[nemesis_mod.LeaseWindow] = []  # With slow-leader.
 
     # -- clients -------------------------------------------------------------------------
 
@@ -287,12 +298,26 @@ class Runner:
         finally:
             client.close()
 
+    def _pinned_reader_loop(self, process: int, endpoint: str) -> None:
+        workload = services.Workload(self.service, process, self.args.seed, self.args.keys,
+                                     reads_only=True)
+        client = Client([], self.args.op_timeout_s, pinned_to=endpoint)
+        try:
+            while not self.stop.is_set():
+                self._run_op(client, process, workload.next(), replica=endpoint)
+        finally:
+            client.close()
+
     def _run_op(self, client: Client, process: int, request: services.Request,
-                workload: Optional[services.Workload] = None) -> str:
+                workload: Optional[services.Workload] = None,
+                replica: Optional[str] = None) -> str:
+        """Runs one operation and records it; `replica` (a pinned reader's) goes into its
+        completion, for finding who served a read the checker objects to."""
         self.history.record(process, "invoke", request, request.value,
                             with_value=request.value is not None)
-        kind, value, _ = client.invoke(request)
-        self.history.record(process, kind, request, value, with_value=kind == "ok")
+        kind, value, why = client.invoke(request)
+        self.history.record(process, kind, request, value, with_value=kind == "ok",
+                            replica=replica, error=why or None)
         if workload is not None:
             workload.observe(request, kind, value)
         return kind
@@ -306,7 +331,9 @@ class Runner:
         """Injects the fault; returns the nodes it hit and what to log with its start."""
         name = fault.name
         nodes = fault.nodes
-        if name.endswith("-leader") or (name.startswith("churn-") and not nodes):
+        # slow-leader names its node in the plan (and makes it the leader itself).
+        if ((name.endswith("-leader") and name != "slow-leader") or
+                (name.startswith("churn-") and not nodes)):
             leader = find_leader(self.cluster, self.service)
             nodes = [leader.index] if leader else [1]
         if name.startswith("churn-"):
@@ -539,6 +566,15 @@ class Runner:
                                       name=f"client-{process}", daemon=True)
             worker.start()
             self.workers.append(worker)
+        # Pinned readers come after the final reads' process (args.clients).
+        endpoints = self.cluster.conf().split(",")
+        for i in range(args.pinned_readers * len(endpoints)):
+            process = args.clients + 1 + i
+            worker = threading.Thread(target=self._pinned_reader_loop,
+                                      args=(process, endpoints[i % len(endpoints)]),
+                                      name=f"reader-{process}", daemon=True)
+            worker.start()
+            self.workers.append(worker)
         try:
             self._run_nemesis(time.monotonic())
         finally:
@@ -552,6 +588,11 @@ class Runner:
         self._final_reads()
         self.history.close()
         self.nemesis_log.close()
+        if "slow-leader" in args.faults:
+            self.lease_windows = nemesis_mod.lease_windows(
+                _json_lines(os.path.join(args.out, "history.jsonl")),
+                _json_lines(os.path.join(args.out, "nemesis.jsonl")),
+                self.cluster.conf().split(","))
         self._check_nodes()
         return self._check()
 
@@ -603,7 +644,10 @@ class Runner:
         a = self.args
         record = {"service": a.service, "nodes": a.nodes, "time_limit_s": a.time_limit_s,
                   "nemesis": a.nemesis, "faults": a.faults, "seed": a.seed,
-                  "clients": a.clients, "keys": a.keys, "network": a.network,
+                  "clients": a.clients, "pinned_readers": a.pinned_readers, "keys": a.keys,
+                  "network": a.network, "read": a.read,
+                  "max_clock_drift_ms": a.max_clock_drift_ms,
+                  "slow_leader_rate": a.slow_leader_rate,
                   "op_timeout_s": a.op_timeout_s, "election_timeout_ms": a.election_timeout_ms,
                   "log_storage": a.log_storage or "segments",
                   "disk_limit_mb": a.disk_limit_mb if self.cluster.disk_limit_mb else None,
@@ -624,6 +668,8 @@ class Runner:
             with open(verdict_path, encoding="utf-8") as f:
                 verdict = json.load(f)
             verdict["nemesis_checks"] = self.checks
+            if self.lease_windows:
+                verdict["lease_windows"] = [w.to_json() for w in self.lease_windows]
             if failed:
                 verdict["valid"] = False
             with open(verdict_path, "w", encoding="utf-8") as f:
@@ -648,8 +694,9 @@ class Runner:
         verdict = {cli.EXIT_VALID: "valid", cli.EXIT_INVALID: "INVALID",
                    cli.EXIT_UNKNOWN: "unknown"}.get(code, f"checker exit {code}")
         lines = [
-            f"run: {a.service} on {a.nodes} nodes ({a.network}), {a.clients} clients, "
-            f"{a.time_limit_s:g} s, seed {a.seed}",
+            f"run: {a.service} on {a.nodes} nodes ({a.network}), {a.clients} clients"
+            + (f" and {a.pinned_readers} pinned readers per replica" if a.pinned_readers else "")
+            + f", {a.time_limit_s:g} s, seed {a.seed}",
             f"operations: {counts['invoke']} invoked, {counts['ok']} ok, {counts['fail']} fail, "
             f"{counts['info']} info",
             "faults: " + (", ".join(f"{n} x{c}" for n, c in sorted(faults.items())) or "none"),
@@ -658,12 +705,15 @@ class Runner:
         lines += [f"  FAILED {c['check']}{' n' + str(c['node']) if c['node'] else ''}: "
                   f"{c['detail']}"
                   for c in self.checks if not c["ok"]]
+        for w in self.lease_windows:
+            lines.append(
+                f"slow-leader n{w.node}: cut off for {w.healed_s:g} s, answered "
+                f"{w.reads_served} reads, the last at +{w.last_read_s} s; the first write "
+                f"acknowledged elsewhere at +{w.first_write_elsewhere_s} s"
+                + (" (overlap: its reads may be stale)" if w.overlapped else ""))
         lines.append(f"verdict: {verdict} (verdict.json in {a.out})")
         if code != cli.EXIT_VALID:
-            storage = f" --log-storage {a.log_storage}" if a.log_storage else ""
-            lines.append(f"replay: python3 jepsen/run.py --service {a.service} --nodes {a.nodes} "
-                         f"--time-limit-s {a.time_limit_s:g} --nemesis {a.nemesis} "
-                         f"--seed {a.seed} --clients {a.clients}{storage} --out DIR")
+            lines.append("replay: " + replay_command(a))
             lines.append("schedule (seconds after the workload started):")
             for f in self.schedule:
                 lines.append(f"  {f.start_s:7.3f} +{f.hold_s:.3f}  {f.name} {f.nodes or ''}"
@@ -685,10 +735,41 @@ class Runner:
             self.history.close()
 
 
+# The options that shape a run, beyond --service/--nodes/--nemesis/--seed, and their defaults:
+# a replay line names those that differ.
+_REPLAYED_OPTIONS = (("--time-limit-s", "time_limit_s", None), ("--clients", "clients", None),
+                     ("--pinned-readers", "pinned_readers", 0), ("--keys", "keys", 20),
+                     ("--op-timeout-s", "op_timeout_s", 2.0),
+                     ("--election-timeout-ms", "election_timeout_ms", 1000),
+                     ("--read", "read", None), ("--max-clock-drift-ms", "max_clock_drift_ms", None),
+                     ("--slow-leader-rate", "slow_leader_rate", nemesis_mod.SLOW_LEADER_RATE),
+                     ("--log-storage", "log_storage", None),
+                     ("--disk-limit-mb", "disk_limit_mb", 64), ("--expect", "expect", "valid"))
+
+
+def replay_command(args: argparse.Namespace) -> str:
+    """The command line that runs `args`'s run again (its schedule follows from the seed)."""
+    words = ["python3", "jepsen/run.py", "--service", args.service, "--nodes", str(args.nodes),
+             "--nemesis", args.nemesis, "--seed", str(args.seed)]
+    for flag, attr, default in _REPLAYED_OPTIONS:
+        value = getattr(args, attr)
+        if value is not None and (default is None or value != default):
+            words += [flag, format(value, "g") if isinstance(value, float) else str(value)]
+    return " ".join(words + ["--out", "DIR"])
+
+
 def _not_linearizable(verdict_path: str) -> bool:
+    """The checker found an anomaly in the history: the register model's "not-linearizable",
+    or any of the counter's (a read out of its bounds, a duplicated or lost increment...).
+    The driver's own node checks live apart ("nemesis_checks") and do not count."""
     with open(verdict_path, encoding="utf-8") as f:
         verdict = json.load(f)
-    return any(a.get("kind") == "not-linearizable" for a in verdict.get("anomalies", []))
+    return bool(verdict.get("anomalies"))
+
+
+def _json_lines(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _file_size(path: str) -> int:

@@ -287,3 +287,55 @@ def check_disk_fault(report: DiskFaultReport) -> dict:
                 "detail": f"n{report.node} logged a storage error but still says role "
                           f"{report.role}: {report.storage_errors[0]}"}
     return {**check, "ok": True, "detail": f"role {report.role}: {report.storage_errors[0]}"}
+
+
+@dataclasses.dataclass
+class LeaseWindow:
+    """What a slow-leader fault let happen, read from the history: the evidence that a run
+    did (or did not) open a window for stale lease reads. Times in s after the cut."""
+    node: int
+    reads_served: int  # ok reads the cut-off node answered to its pinned readers
+    last_read_s: Optional[float]
+    first_write_elsewhere_s: Optional[float]  # the first ok write/cas/fetch_add after the cut
+    healed_s: float
+
+    @property
+    def overlapped(self) -> bool:
+        """The cut-off node answered a read after a write was acknowledged elsewhere."""
+        return (self.last_read_s is not None and self.first_write_elsewhere_s is not None and
+                self.last_read_s > self.first_write_elsewhere_s)
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "overlapped": self.overlapped}
+
+
+def lease_windows(history: "list[dict]", nemesis_records: "list[dict]",
+                  endpoints: "list[str]") -> list[LeaseWindow]:
+    """For each slow-leader fault in nemesis.jsonl's records: what its node served while cut
+    off (reads tagged with its "replica") against the first write acknowledged meanwhile.
+    Only ok writes count: the node, cut off, acknowledges none, so every one was elsewhere."""
+    windows = []
+    starts: dict[int, dict] = {}
+    for record in nemesis_records:
+        if record.get("fault") != "slow-leader":
+            continue
+        node = record["nodes"][0]
+        if record["event"] == "start":
+            starts[node] = record
+            continue
+        start = starts.pop(node, None)
+        if start is None:
+            continue
+        t0, t1 = start["time"], record["time"]
+        endpoint = endpoints[node - 1]
+        reads = [e["time"] for e in history
+                 if e.get("replica") == endpoint and e["type"] == "ok" and t0 <= e["time"] <= t1]
+        writes = [e["time"] for e in history
+                  if e["type"] == "ok" and e["f"] != "read" and t0 <= e["time"] <= t1]
+
+        def since(ns: int) -> float:
+            return round((ns - t0) / 1e9, 3)
+
+        windows.append(LeaseWindow(node, len(reads), since(max(reads)) if reads else None,
+                                   since(min(writes)) if writes else None, since(t1)))
+    return windows

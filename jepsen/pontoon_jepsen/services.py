@@ -107,11 +107,14 @@ class Workload:
     write of a value unique to the run (below 10**9), 15% cas from the value this client last
     saw for that key to a unique value (so cas sometimes succeeds and sometimes finds another
     value), 10% fetch_add of 1..9 x 10**9 (so a sum never equals a written value, and the
-    checker can tell which write an unknown fetch_add may have added to).
+    checker can tell which write an unknown fetch_add may have added to). A `reads_only`
+    workload (run.py --pinned-readers) only reads: the counter, or a random register.
     """
 
-    def __init__(self, service: Service, client: int, seed: int, keys: int):
+    def __init__(self, service: Service, client: int, seed: int, keys: int,
+                 reads_only: bool = False):
         self.service = service
+        self.reads_only = reads_only
         self.client = client
         self.rng = random.Random(seed * 1_000_003 + client)
         self.keys = [f"k{i}" for i in range(keys)]
@@ -123,8 +126,10 @@ class Workload:
         return self.client * 10_000_000 + self.next_unique
 
     def next(self) -> Request:
-        roll = self.rng.random()
+        roll = 0.0 if self.reads_only else self.rng.random()
         if self.service is COUNTER:
+            if self.reads_only:
+                return counter_read()
             return counter_incr(1) if roll < 0.8 else counter_read()
         key = self.rng.choice(self.keys)
         if roll < 0.5:

@@ -4,8 +4,10 @@ import unittest
 
 import contextlib
 import io
+import os
 
 from pontoon_jepsen import driver, nemesis, services, wire
+from pontoon_jepsen.client import Client
 
 
 class ArgumentsTest(unittest.TestCase):
@@ -17,6 +19,152 @@ class ArgumentsTest(unittest.TestCase):
         self.assertEqual(exit_.exception.code, 0)
         for option in ("--raft-cli", "--read", "--slow-leader-rate", "--log-storage"):
             self.assertIn(option, out.getvalue())
+
+
+    def test_the_replay_line_parses_back_to_the_same_run(self):
+        argv = ["--service", "atomic", "--nodes", "3", "--time-limit-s", "40", "--nemesis",
+                "slow-leader", "--seed", "7", "--clients", "12", "--pinned-readers", "2",
+                "--keys", "5", "--read", "lease", "--max-clock-drift-ms", "0",
+                "--slow-leader-rate", "0.15", "--expect", "invalid", "--out", "/tmp/x",
+                "--bin-dir", "/nonexistent"]
+        namespace = _namespace(argv)
+        words = driver.replay_command(namespace).split()
+        self.assertEqual(words[:2], ["python3", "jepsen/run.py"])
+        replayed = _namespace(words[2:-2] + ["--out", "/tmp/x", "--bin-dir", "/nonexistent"])
+        for attr in ("service", "nodes", "nemesis", "seed", "time_limit_s", "clients",
+                     "pinned_readers", "keys", "read", "max_clock_drift_ms",
+                     "slow_leader_rate", "expect", "op_timeout_s", "log_storage"):
+            self.assertEqual(getattr(replayed, attr), getattr(namespace, attr), attr)
+        self.assertNotIn("--op-timeout-s", words)  # Defaults are left out.
+
+
+def _namespace(argv):
+    """run.py's arguments as parsed, before the checks that need servers on disk."""
+    import argparse
+    seen = {}
+
+    class Capture(driver._Parser):
+        def parse_args(self, args=None, namespace=None):
+            seen["args"] = argparse.ArgumentParser.parse_args(self, args, namespace)
+            raise SystemExit(0)
+
+    original = driver._Parser
+    driver._Parser = Capture
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
+            driver._arguments(argv)
+    finally:
+        driver._Parser = original
+    return seen["args"]
+
+
+class PinnedClientTest(unittest.TestCase):
+    def test_a_pinned_client_stays_on_its_replica_whatever_it_is_told(self):
+        client = Client(["127.0.0.1:1", "127.0.0.1:2"], 0.05, pinned_to="127.0.0.1:2")
+        calls = []
+
+        class NotLeader:
+            def call(self, method_id, body, timeout_s):
+                calls.append(method_id)
+                raise wire.RpcError("EPERM", "not the leader; leader_hint=127.0.0.1:1")
+
+            def close(self):
+                pass
+
+        client.connections["127.0.0.1:2"] = NotLeader()
+        kind, _, _ = client.invoke(services.register_read("k0"))
+        self.assertEqual(kind, "fail")
+        self.assertGreater(len(calls), 1)  # It retried, and every time on its own replica.
+        self.assertEqual(client.target, "127.0.0.1:2")
+        self.assertEqual(list(client.connections), ["127.0.0.1:2"])
+
+    def test_an_unpinned_client_follows_the_hint(self):
+        client = Client(["127.0.0.1:1", "127.0.0.1:2"], 0.05)
+        client.target = "127.0.0.1:2"
+
+        class Answers:
+            def __init__(self, error):
+                self.error = error
+
+            def call(self, method_id, body, timeout_s):
+                if self.error:
+                    raise wire.RpcError("EPERM", "leader_hint=127.0.0.1:1")
+                return b""
+
+            def close(self):
+                pass
+
+        client.connections = {"127.0.0.1:2": Answers(True), "127.0.0.1:1": Answers(False)}
+        kind, _, _ = client.invoke(services.register_read("k0"))
+        self.assertEqual((kind, client.target), ("ok", "127.0.0.1:1"))
+
+    def test_a_write_lost_to_a_timeout_is_info_and_the_next_call_tries_another_replica(self):
+        client = Client(["127.0.0.1:1", "127.0.0.1:2"], 0.05)
+
+        class Silent:
+            def call(self, method_id, body, timeout_s):
+                raise wire.Lost("timed out")
+
+            def close(self):
+                pass
+
+        client.connections = {"127.0.0.1:1": Silent()}
+        kind, _, why = client.invoke(services.register_write("k0", 1))
+        self.assertEqual(kind, "info")
+        self.assertIn("127.0.0.1:1", why)
+        self.assertEqual(client.target, "127.0.0.1:2")
+
+    def test_a_reads_only_workload_only_reads(self):
+        for service in (services.COUNTER, services.ATOMIC):
+            workload = services.Workload(service, 3, 1, 5, reads_only=True)
+            self.assertEqual({workload.next().f for _ in range(200)}, {"read"})
+
+
+class LeaseWindowTest(unittest.TestCase):
+    def test_reads_the_cut_off_node_served_after_a_write_elsewhere_are_an_overlap(self):
+        endpoints = ["a:1", "b:1", "c:1"]
+        s = 1_000_000_000
+        nemesis_records = [
+            {"time": 10 * s, "event": "start", "fault": "slow-leader", "nodes": [2]},
+            {"time": 16 * s, "event": "stop", "fault": "slow-leader", "nodes": [2]},
+            {"time": 20 * s, "event": "start", "fault": "slow-leader", "nodes": [3]},
+            {"time": 26 * s, "event": "stop", "fault": "slow-leader", "nodes": [3]}]
+        history = [
+            {"type": "ok", "f": "read", "replica": "b:1", "time": 9 * s},  # Before the cut.
+            {"type": "ok", "f": "read", "replica": "b:1", "time": 11 * s},
+            {"type": "ok", "f": "read", "replica": "a:1", "time": 12 * s},  # Another node.
+            {"type": "ok", "f": "write", "time": 12 * s},
+            {"type": "ok", "f": "read", "replica": "b:1", "time": 14 * s},  # After the write.
+            {"type": "info", "f": "read", "replica": "b:1", "time": 15 * s},  # Not served.
+            {"type": "ok", "f": "read", "replica": "c:1", "time": 21 * s},
+            {"type": "fail", "f": "cas", "time": 21 * s},  # Not acknowledged.
+            {"type": "ok", "f": "fetch_add", "time": 22 * s}]
+        first, second = nemesis.lease_windows(history, nemesis_records, endpoints)
+        self.assertEqual((first.node, first.reads_served, first.last_read_s,
+                          first.first_write_elsewhere_s, first.healed_s), (2, 2, 4.0, 2.0, 6.0))
+        self.assertTrue(first.overlapped)
+        self.assertEqual((second.node, second.reads_served, second.last_read_s,
+                          second.first_write_elsewhere_s), (3, 1, 1.0, 2.0))
+        self.assertFalse(second.overlapped)
+        self.assertTrue(second.to_json()["overlapped"] is False)
+
+
+class ExpectInvalidTest(unittest.TestCase):
+    def test_any_anomaly_of_either_checker_counts_and_a_failed_node_check_does_not(self):
+        import json
+        import tempfile
+        cases = [({"valid": False, "anomalies": [{"kind": "not-linearizable"}]}, True),
+                 ({"valid": False, "anomalies": [{"kind": "read-bounds"}]}, True),
+                 ({"valid": False, "anomalies": [],
+                   "nemesis_checks": [{"ok": False, "check": "caught-up"}]}, False),
+                 ({"valid": "unknown", "anomalies": [], "undecided": ["k1"]}, False)]
+        for verdict, broken in cases:
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                json.dump(verdict, f)
+            try:
+                self.assertEqual(driver._not_linearizable(f.name), broken, verdict)
+            finally:
+                os.unlink(f.name)
 
 
 class WireTest(unittest.TestCase):
