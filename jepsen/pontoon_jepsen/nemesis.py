@@ -296,7 +296,9 @@ class LeaseWindow:
     node: int
     reads_served: int  # ok reads the cut-off node answered to its pinned readers
     last_read_s: Optional[float]
-    first_write_elsewhere_s: Optional[float]  # the first ok write/cas/fetch_add after the cut
+    # The first ok write/cas/fetch_add invoked after the cut (one invoked before may have been
+    # committed by the node itself just before it).
+    first_write_elsewhere_s: Optional[float]
     healed_s: float
 
     @property
@@ -313,9 +315,17 @@ def lease_windows(history: "list[dict]", nemesis_records: "list[dict]",
                   endpoints: "list[str]") -> list[LeaseWindow]:
     """For each slow-leader fault in nemesis.jsonl's records: what its node served while cut
     off (reads tagged with its "replica") against the first write acknowledged meanwhile.
-    Only ok writes count: the node, cut off, acknowledges none, so every one was elsewhere."""
+    Only ok writes invoked after the cut count: the node, cut off, can commit none of those, so
+    every one was acknowledged elsewhere."""
     windows = []
     starts: dict[int, dict] = {}
+    invoked: dict[int, int] = {}  # id of a completion -> the time of its invoke
+    pending: dict[int, int] = {}  # process -> the time of its outstanding invoke
+    for e in history:
+        if e["type"] == "invoke":
+            pending[e.get("process", -1)] = e["time"]
+        else:
+            invoked[id(e)] = pending.pop(e.get("process", -1), e["time"])
     for record in nemesis_records:
         if record.get("fault") != "slow-leader":
             continue
@@ -331,7 +341,8 @@ def lease_windows(history: "list[dict]", nemesis_records: "list[dict]",
         reads = [e["time"] for e in history
                  if e.get("replica") == endpoint and e["type"] == "ok" and t0 <= e["time"] <= t1]
         writes = [e["time"] for e in history
-                  if e["type"] == "ok" and e["f"] != "read" and t0 <= e["time"] <= t1]
+                  if e["type"] == "ok" and e["f"] != "read" and t0 <= e["time"] <= t1 and
+                  invoked[id(e)] >= t0]
 
         def since(ns: int) -> float:
             return round((ns - t0) / 1e9, 3)

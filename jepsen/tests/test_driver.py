@@ -129,16 +129,24 @@ class LeaseWindowTest(unittest.TestCase):
             {"time": 16 * s, "event": "stop", "fault": "slow-leader", "nodes": [2]},
             {"time": 20 * s, "event": "start", "fault": "slow-leader", "nodes": [3]},
             {"time": 26 * s, "event": "stop", "fault": "slow-leader", "nodes": [3]}]
-        history = [
-            {"type": "ok", "f": "read", "replica": "b:1", "time": 9 * s},  # Before the cut.
-            {"type": "ok", "f": "read", "replica": "b:1", "time": 11 * s},
-            {"type": "ok", "f": "read", "replica": "a:1", "time": 12 * s},  # Another node.
-            {"type": "ok", "f": "write", "time": 12 * s},
-            {"type": "ok", "f": "read", "replica": "b:1", "time": 14 * s},  # After the write.
-            {"type": "info", "f": "read", "replica": "b:1", "time": 15 * s},  # Not served.
-            {"type": "ok", "f": "read", "replica": "c:1", "time": 21 * s},
-            {"type": "fail", "f": "cas", "time": 21 * s},  # Not acknowledged.
-            {"type": "ok", "f": "fetch_add", "time": 22 * s}]
+        history = []
+        for process, f, invoke_s, kind, complete_s, replica in [
+                (1, "read", 8, "ok", 9, "b:1"),  # Before the cut.
+                (2, "write", 9.5, "ok", 10.5, None),  # Invoked before the cut: not counted.
+                (1, "read", 10.5, "ok", 11, "b:1"),
+                (3, "read", 11.5, "ok", 12, "a:1"),  # Another node.
+                (2, "write", 11, "ok", 12, None),
+                (1, "read", 13, "ok", 14, "b:1"),  # After the write.
+                (1, "read", 14, "info", 15, "b:1"),  # Not served.
+                (4, "read", 20.5, "ok", 21, "c:1"),
+                (5, "cas", 20.5, "fail", 21, None),  # Not acknowledged.
+                (5, "fetch_add", 21.5, "ok", 22, None)]:
+            history.append({"process": process, "type": "invoke", "f": f,
+                            "time": int(invoke_s * s)})
+            history.append({"process": process, "type": kind, "f": f,
+                            "time": int(complete_s * s),
+                            **({"replica": replica} if replica else {})})
+        history.sort(key=lambda e: e["time"])
         first, second = nemesis.lease_windows(history, nemesis_records, endpoints)
         self.assertEqual((first.node, first.reads_served, first.last_read_s,
                           first.first_write_elsewhere_s, first.healed_s), (2, 2, 4.0, 2.0, 6.0))
