@@ -10,6 +10,7 @@
 #include "raft/storage/fault_injecting_log_storage.h"
 #include "raft/storage/memory_log_storage.h"
 #include "raft/storage/memory_meta_storage.h"
+#include "support/faulty_log_storage.h"
 #include "support/log_entries.h"
 
 using namespace raft;
@@ -95,4 +96,22 @@ TEST_CASE("an armed fault fails term and vote writes and keeps what was durable"
   CHECK(meta.term() == Term(4));
   CHECK(inner->term() == Term(4));
   CHECK(inner->successful_writes() == 2);
+}
+
+TEST_CASE("a deferred sync of a wrapped storage fails once writes are armed", "[fault_injection]") {
+  auto inner = std::make_shared<FaultyLogStorage>();
+  inner->defer_syncs = true;
+  auto fault = std::make_shared<InjectedDiskFault>("test");
+  FaultInjectingLogStorage log(inner, fault);
+  CHECK(log.defers_sync());
+  std::vector<Status> synced;
+  log.sync_then([&](const Status& s) { synced.push_back(s); });
+  fault->arm(InjectedDiskFault::kReads);  // Reads only: that sync still succeeds.
+  inner->release_syncs();
+  log.sync_then([&](const Status& s) { synced.push_back(s); });
+  fault->arm(InjectedDiskFault::kWrites);  // Armed while the sync runs: it fails.
+  inner->release_syncs();
+  REQUIRE(synced.size() == 2);
+  CHECK(synced[0].ok());
+  check_injected(synced[1]);
 }

@@ -696,3 +696,45 @@ TEST_CASE("entries a record cannot hold are rejected before encoding", "[log_rec
                                    kGroup)
             .is_invalid_argument());
 }
+
+TEST_CASE("a store's groups defer their syncs to its shared WAL sync by default",
+          "[log_storage][rocksdb]") {
+  TempDir dir;
+  {
+    auto store = open_store(dir);
+    CHECK(store->shared_sync());
+    auto a = open_group(*store, "a");
+    auto b = open_group(*store, "b");
+    REQUIRE(a->defers_sync());
+    LogWrite unsynced = append(entries(1, 5, 1));
+    unsynced.sync = false;
+    REQUIRE(a->write(unsynced).ok());
+    REQUIRE(b->write(unsynced).ok());
+    std::vector<Status> synced;
+    a->sync_then([&](const Status& s) { synced.push_back(s); });
+    b->sync_then([&](const Status& s) { synced.push_back(s); });
+    // Asked one after the other from one thread, each finds the syncer idle and syncs at once.
+    REQUIRE(synced.size() == 2);
+    CHECK(synced[0].ok());
+    CHECK(synced[1].ok());
+    CHECK(store->shared_syncs() == 2);
+    CHECK(store->shared_sync_writes() == 2);
+  }
+  auto reopened = open_store(dir);
+  check_log(*open_group(*reopened, "a"), 1, 5);
+  check_log(*open_group(*reopened, "b"), 1, 5);
+}
+
+TEST_CASE("without shared sync a store's groups sync their own writes", "[log_storage][rocksdb]") {
+  TempDir dir;
+  RocksDBLogStore::Options options;
+  options.shared_sync = false;
+  Result<std::shared_ptr<RocksDBLogStore>> store = RocksDBLogStore::open(dir.path(), options);
+  REQUIRE(store.ok());
+  CHECK_FALSE((*store)->shared_sync());
+  auto log = open_group(**store, "a");
+  CHECK_FALSE(log->defers_sync());
+  REQUIRE(log->write(append(entries(1, 3, 1))).ok());
+  CHECK((*store)->shared_syncs() == 0);
+  check_log(*log, 1, 3);
+}

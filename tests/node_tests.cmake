@@ -22,6 +22,9 @@ pontoon_test(node_read_test SOURCES node_read_test.cc LIBS pontoon-test-support 
 pontoon_test(ballot_box_test SOURCES ballot_box_test.cc LIBS raft-core LABELS unit)
 target_include_directories(ballot_box_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 pontoon_test(log_manager_test SOURCES log_manager_test.cc LIBS raft-core raft-storage LABELS unit)
+pontoon_test(log_manager_deferred_sync_test SOURCES log_manager_deferred_sync_test.cc
+             LIBS raft-core raft-storage LABELS unit)
+target_include_directories(log_manager_deferred_sync_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 # memory_footprint() against the allocator's real per-entry cost (its own operator new).
 pontoon_test(log_entry_footprint_test SOURCES log_entry_footprint_test.cc LIBS raft-core LABELS unit)
 target_include_directories(log_manager_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)

@@ -103,6 +103,13 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
   (*handlers)["--log-storage"] = [cluster](const std::string& v) {
     return parse_enum(kLogStorages, "--log-storage", v, &cluster->log_storage);
   };
+  (*handlers)["--shared-sync"] = [cluster](const std::string& v) {
+    if (v != "on" && v != "off") {
+      return Status::InvalidArgument("--shared-sync must be on or off, got '" + v + "'");
+    }
+    cluster->shared_sync = v == "on";
+    return Status::OK();
+  };
   (*handlers)["--executor-threads"] = [cluster](const std::string& v) {
     return parse_int_into("--executor-threads", v, 0, 256, &cluster->executor_threads);
   };
@@ -139,7 +146,8 @@ const char kUsage[] =
     "                  [--workload write|read-index|lease|wait-free] [--read-on leader|followers]\n"
     "                  [--clients 64] [--client-threads 1] [--payload-bytes 256]\n"
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage rocksdb|segments]\n"
-    "                  [--no-fsync] [--election-timeout-ms N] [--executor-threads N]\n"
+    "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
+    "                  [--executor-threads N]\n"
     "                  [--data DIR] [--json PATH]\n"
     "See docs/benchmarks.md for what each flag and each number means.\n";
 
@@ -262,7 +270,9 @@ std::vector<std::string> cluster_flags_for_replica(const ClusterFlags& cluster) 
                                    "--election-timeout-ms",
                                    std::to_string(cluster.election_timeout_ms()),
                                    "--executor-threads",
-                                   std::to_string(cluster.executor_threads)};
+                                   std::to_string(cluster.executor_threads),
+                                   "--shared-sync",
+                                   cluster.shared_sync ? "on" : "off"};
   if (!cluster.fsync) args.push_back("--no-fsync");
   return args;
 }

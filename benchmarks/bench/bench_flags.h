@@ -33,6 +33,9 @@ struct ClusterFlags {
   int groups = 1;
   LogStorageKind log_storage = LogStorageKind::kRocksDB;
   bool fsync = true;
+  // With --log-storage rocksdb: the groups of a replica share one WAL sync (--shared-sync
+  // on, RocksDBLogStore::Options::shared_sync), or each group syncs its own writes (off).
+  bool shared_sync = true;
   // 0: derived from the number of groups (election_timeout_ms()).
   int64_t election_timeout_ms_flag = 0;
   // Threads of each process's ExecutorPool; 0: one per core.

@@ -51,7 +51,7 @@ void serve_read(const ReplicaHost* host, const std::string& body, RpcServer::Res
 
 ReplicaStatus replica_status(const ReplicaHost& host) {
   ReplicaStatus status;
-  status.synced_writes = host.sync_counters().synced_writes.load(std::memory_order_relaxed);
+  status.synced_writes = host.fsyncs();
   status.synced_entries = host.sync_counters().synced_entries.load(std::memory_order_relaxed);
   if (!host.started()) return status;
   for (int g = 0; g < host.groups(); ++g) status.leads.push_back(host.node(g)->is_leader());

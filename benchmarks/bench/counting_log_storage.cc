@@ -12,7 +12,13 @@ CountingLogStorage::CountingLogStorage(std::shared_ptr<raft::LogStorage> inner,
 }
 
 raft::Status CountingLogStorage::write(const raft::LogWrite& write) {
-  if (!write.sync) return inner_->write(write);
+  if (!write.sync) {
+    raft::Status status = inner_->write(write);
+    if (status.ok() && defers_sync()) {
+      counters_->synced_entries.fetch_add(write.entries.size(), std::memory_order_relaxed);
+    }
+    return status;
+  }
   if (!fsync_) {
     // A copy of the entry pointers, not of the entries: cheap next to the write itself.
     raft::LogWrite unsynced = write;

@@ -1,10 +1,11 @@
 // CountingLogStorage: a LogStorage decorator that counts the synced writes of a log and the
 // entries they carry, and can turn sync off (--no-fsync) without a change to raft-core.
 //
-// LogManager writes everything its disk lane drained in one LogWrite with sync set, so the
-// counts say how many fsyncs were asked for and how many entries each covered (group commit).
-// RocksDB may merge the synced writes of several groups into one WAL fsync; the counts are
-// those asked of the storage, an upper bound on the fsyncs the disk saw.
+// LogManager writes everything its disk lane drained in one LogWrite, so the counts say how
+// many fsyncs were asked for and how many entries each covered (group commit). A synced write
+// counts as one fsync. An unsynced one that a shared sync will cover (defers_sync: the groups
+// of one RocksDB store) counts its entries only; the store counts the syncs
+// (RocksDBLogStore::shared_syncs), and the two together are the fsyncs the disk saw.
 //
 // Thread-safety: as the wrapped storage (LogStorage's contract); the counters are atomics that
 // any thread may read, and may be shared by the logs of many groups.
@@ -41,6 +42,11 @@ class CountingLogStorage final : public raft::LogStorage {
   raft::Status write(const raft::LogWrite& write) override;
   raft::Status truncate_prefix(raft::LogIndex first_index_kept) override {
     return inner_->truncate_prefix(first_index_kept);
+  }
+  // Without fsync nothing is deferred: the writes go out unsynced and are "durable" at once.
+  bool defers_sync() const override { return fsync_ && inner_->defers_sync(); }
+  void sync_then(std::function<void(const raft::Status&)> done) override {
+    inner_->sync_then(std::move(done));
   }
 
  private:

@@ -44,7 +44,7 @@ raft::Result<ClusterUsage> InProcessCluster::usage() {
   ClusterUsage usage;
   usage.cpu_seconds = self_cpu_seconds();
   for (const auto& host : hosts_) {
-    usage.synced_writes += host->sync_counters().synced_writes.load(std::memory_order_relaxed);
+    usage.synced_writes += host->fsyncs();
     usage.synced_entries += host->sync_counters().synced_entries.load(std::memory_order_relaxed);
   }
   return usage;

@@ -62,10 +62,13 @@ raft::Status ReplicaHost::open_storage(const std::string& data_dir) {
   std::shared_ptr<raft::RocksDBLogStore> store;
   if (cluster_.log_storage == LogStorageKind::kRocksDB) {
     // One database for all groups: their synced writes share WAL fsyncs (DESIGN.md).
+    raft::RocksDBLogStore::Options options;
+    options.shared_sync = cluster_.shared_sync;
     raft::Result<std::shared_ptr<raft::RocksDBLogStore>> opened =
-        raft::RocksDBLogStore::open(data_dir + "/log");
+        raft::RocksDBLogStore::open(data_dir + "/log", options);
     if (!opened.ok()) return opened.status();
     store = std::move(opened).value();
+    store_ = store;
   }
   for (int g = 0; g < cluster_.groups; ++g) {
     const std::string group = bench_group_id(g);

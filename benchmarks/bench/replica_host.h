@@ -25,6 +25,7 @@
 #include "raft/executor_pool.h"
 #include "raft/node.h"
 #include "raft/rpc/tcp_transport.h"
+#include "raft/storage/rocksdb_log_store.h"
 
 namespace bench {
 
@@ -69,6 +70,12 @@ class ReplicaHost {
   raft::Node* node(int group) const { return nodes_[static_cast<size_t>(group)].get(); }
 
   const SyncCounters& sync_counters() const { return *sync_counters_; }
+  // The fsyncs this replica's logs asked for: synced writes, plus the shared WAL syncs of its
+  // RocksDB store (--shared-sync on).
+  uint64_t fsyncs() const {
+    return sync_counters_->synced_writes.load(std::memory_order_relaxed) +
+           (store_ != nullptr ? store_->shared_syncs() : 0);
+  }
 
   // Idempotent.
   void shutdown();
@@ -80,6 +87,7 @@ class ReplicaHost {
   const ClusterFlags cluster_;
   const std::shared_ptr<raft::ExecutorPool> pool_;
   const std::shared_ptr<SyncCounters> sync_counters_ = std::make_shared<SyncCounters>();
+  std::shared_ptr<raft::RocksDBLogStore> store_;  // With --log-storage rocksdb.
   std::shared_ptr<raft::rpc::TcpTransport> transport_;
   raft::PeerId self_;
   // One per group, indexed by group number; filled by open().

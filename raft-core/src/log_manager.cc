@@ -15,7 +15,13 @@ LogManager::LogManager(GroupId group_id, std::shared_ptr<LogStorage> storage,
       [this](std::vector<DiskOp>& ops) { handle_disk_batch(ops); });
 }
 
-LogManager::~LogManager() { shutdown(); }
+LogManager::~LogManager() {
+  shutdown();
+  // The drain task may still run; once the ring is gone no new batch starts, and a batch
+  // whose sync is still pending holds `this` in its callback.
+  disk_queue_.reset();
+  wait_for_deferred_syncs();
+}
 
 Status LogManager::init(std::optional<LogId> snapshot) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -207,6 +213,8 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
   // suffix truncations merge into one write (the lowest truncation point wins, and appended
   // entries that a later truncation in the same batch removes are never written); a prefix
   // truncation flushes what came before it, so it never discards an entry still unwritten.
+  const bool deferred = storage_->defers_sync();
+  DeferredWrites pending;
   LogWrite write;
   Status status;
   for (DiskOp& op : ops) {
@@ -219,24 +227,66 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
     }
     write.entries.insert(write.entries.end(), op.entries.begin(), op.entries.end());
     if (op.truncate_prefix && status.ok()) {
-      status = flush_write(write);
+      status = flush_write(write, deferred ? &pending : nullptr);
       if (status.ok()) status = storage_->truncate_prefix(*op.truncate_prefix);
     }
   }
-  if (status.ok()) status = flush_write(write);
+  if (status.ok()) status = flush_write(write, deferred ? &pending : nullptr);
   if (!status.ok()) {
     PONTOON_LOG(kError) << "group " << group_id_ << ": log write failed: " << status;
   }
+  pending.status = status;
   for (DiskOp& op : ops) {
-    if (op.on_stable) op.on_stable(status);
+    if (op.on_stable) pending.callbacks.push_back(std::move(op.on_stable));
   }
+  if (!deferred) {
+    for (StableCallback& callback : pending.callbacks) callback(status);
+    return;
+  }
+  bool durable_already = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Nothing new to sync and nothing of ours still syncing: everything queued so far is
+    // durable already. (deferred_in_flight_ only grows on this lane, so it stays 0.)
+    durable_already = !pending.wrote && deferred_in_flight_ == 0;
+    if (!durable_already) ++deferred_in_flight_;
+  }
+  if (durable_already) {
+    for (StableCallback& callback : pending.callbacks) callback(status);
+    return;
+  }
+  // The callbacks run in order with the other batches' (sync_then keeps the order), on this
+  // thread or the shared syncer's.
+  storage_->sync_then([this, pending = std::move(pending)](const Status& synced) mutable {
+    finish_deferred(pending, synced);
+  });
 }
 
-Status LogManager::flush_write(LogWrite& write) {
-  if (!write.truncate_after && write.entries.empty()) return Status::OK();
-  write.sync = true;
-  Status status = storage_->write(write);
+void LogManager::finish_deferred(DeferredWrites& pending, const Status& synced) {
+  Status status = pending.status.ok() ? synced : pending.status;
+  if (pending.status.ok() && !synced.ok()) {
+    PONTOON_LOG(kError) << "group " << group_id_ << ": log sync failed: " << synced;
+  }
   if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance_stable_locked(pending.written);
+    evict_cache_locked();
+  }
+  for (StableCallback& callback : pending.callbacks) callback(status);
+  std::lock_guard<std::mutex> lock(mutex_);
+  --deferred_in_flight_;
+  deferred_done_.notify_all();
+}
+
+Status LogManager::flush_write(LogWrite& write, DeferredWrites* deferred) {
+  if (!write.truncate_after && write.entries.empty()) return Status::OK();
+  write.sync = deferred == nullptr;
+  Status status = storage_->write(write);
+  if (status.ok() && deferred != nullptr) {
+    // Durable only once the shared sync has run: the stable index advances then.
+    deferred->wrote = true;
+    deferred->written.insert(deferred->written.end(), write.entries.begin(), write.entries.end());
+  } else if (status.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     advance_stable_locked(write.entries);
     evict_cache_locked();
@@ -325,6 +375,11 @@ Result<Term> LogManager::get_term(LogIndex index) const {
 
 void LogManager::shutdown() {
   if (disk_queue_) disk_queue_->shutdown();
+}
+
+void LogManager::wait_for_deferred_syncs() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  deferred_done_.wait(lock, [this] { return deferred_in_flight_ == 0; });
 }
 
 }  // namespace raft

@@ -4,8 +4,11 @@
 // Writes come from the node lane only (one writer): append() and truncate_and_append() change
 // the in-memory view at once and queue the disk work on the disk ring. The disk lane drains
 // the ring and turns everything it drained into one LogWrite (one write batch, one fsync), then
-// runs each operation's callback. The leader therefore sends new entries to followers while
-// its own fsync is still running (DESIGN: "leader appends in parallel with replication").
+// runs each operation's callback. With a storage that defers its syncs (the groups of one
+// RocksDB store), the write goes out unsynced and the storage's shared sync, one fsync for
+// every group that wrote meanwhile, runs the callbacks; the disk lane does not wait for it. The
+// leader therefore sends new entries to followers while its own fsync is still running (DESIGN:
+// "leader appends in parallel with replication").
 //
 // Reads (get_entry, get_term, indexes) may come from any thread.
 //
@@ -16,6 +19,7 @@
 //   every entry with index <= stable_index_ is durable with exactly the content mem_ shows.
 #pragma once
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -31,7 +35,9 @@ namespace raft {
 
 class LogManager {
  public:
-  // Runs on the disk lane once the operation is durable, or with the error that stopped it.
+  // Runs once the operation is durable, or with the error that stopped it: on the disk lane,
+  // or, with a storage that defers its syncs (LogStorage::defers_sync), on whichever thread ran
+  // the shared sync. Callbacks run in the order their operations were queued.
   using StableCallback = std::function<void(const Status&)>;
 
   struct Options {
@@ -99,10 +105,22 @@ class LogManager {
     StableCallback on_stable;
   };
 
+  // One drained batch written without sync, waiting for the storage's shared sync.
+  struct DeferredWrites {
+    Status status;                     // of the writes themselves
+    bool wrote = false;                // anything reached the storage
+    std::vector<LogEntryPtr> written;  // in index order: durable once the sync succeeds
+    std::vector<StableCallback> callbacks;
+  };
+
   Status enqueue(DiskOp op);
   void handle_disk_batch(std::vector<DiskOp>& ops);
-  // Writes `write` (if it changes anything) and advances the stable index.
-  Status flush_write(LogWrite& write);
+  // Writes `write` (if it changes anything). Without `deferred`, synced, and the stable index
+  // advances at once; with it, unsynced, and what it wrote is added to `deferred`.
+  Status flush_write(LogWrite& write, DeferredWrites* deferred);
+  // The shared sync covering `pending` is done.
+  void finish_deferred(DeferredWrites& pending, const Status& synced);
+  void wait_for_deferred_syncs();
   // REQUIRES: mutex_ held; no operation queued yet (init).
   Status recover_with_snapshot_locked(LogId snapshot);
   // REQUIRES: mutex_ held. Drops the in-memory view below `first`.
@@ -127,6 +145,9 @@ class LogManager {
   LogIndex mem_first_{1};        // Guarded by mutex_. Index of mem_.front().
   std::deque<LogEntryPtr> mem_;  // Guarded by mutex_.
   size_t mem_bytes_ = 0;         // Guarded by mutex_.
+  // Guarded by mutex_. Batches whose shared sync has not finished (their callbacks hold this).
+  int deferred_in_flight_ = 0;
+  std::condition_variable deferred_done_;
 };
 
 }  // namespace raft

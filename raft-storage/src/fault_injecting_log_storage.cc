@@ -49,6 +49,15 @@ Status FaultInjectingLogStorage::write(const LogWrite& write) {
   return inner_->write(write);
 }
 
+void FaultInjectingLogStorage::sync_then(std::function<void(const Status&)> done) {
+  // Checked when the sync completes: a fault armed meanwhile fails it, as a disk that went bad
+  // under an fsync would.
+  inner_->sync_then([fault = fault_, done = std::move(done)](const Status& synced) {
+    done(synced.ok() && fault->armed(InjectedDiskFault::kWrites) ? fault->error("log sync")
+                                                                 : synced);
+  });
+}
+
 Status FaultInjectingLogStorage::truncate_prefix(LogIndex first_index_kept) {
   if (fault_->armed(InjectedDiskFault::kTruncatePrefix)) {
     return fault_->error("log prefix truncation");

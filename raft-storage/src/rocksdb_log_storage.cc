@@ -197,6 +197,11 @@ Status RocksDBLogStorage::truncate_prefix(LogIndex first_index_kept) {
                 "truncate prefix before " + str(first_index_kept));
 }
 
+void RocksDBLogStorage::sync_then(std::function<void(const Status&)> done) {
+  PONTOON_CHECK(store_->shared_sync());
+  store_->syncer().sync_then(std::move(done));
+}
+
 Status RocksDBLogStorage::commit(rocksdb::WriteBatch* batch, bool sync, LogIndex new_first,
                                  LogIndex new_last, const std::string& what) {
   PONTOON_CHECK(new_first >= LogIndex(1));

@@ -35,6 +35,9 @@ class RocksDBLogStorage : public LogStorage {
   Result<Term> get_term(LogIndex index) const override;
   Status write(const LogWrite& write) override;
   Status truncate_prefix(LogIndex first_index_kept) override;
+  // With the store's shared sync (RocksDBLogStore::Options::shared_sync).
+  bool defers_sync() const override { return store_->shared_sync(); }
+  void sync_then(std::function<void(const Status&)> done) override;
 
  private:
   RocksDBLogStorage(std::shared_ptr<RocksDBLogStore> store, rocksdb::DB* db, GroupId group,

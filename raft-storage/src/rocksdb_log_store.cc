@@ -30,20 +30,36 @@ rocksdb::Options log_store_options() {
 }  // namespace
 
 Result<std::shared_ptr<RocksDBLogStore>> RocksDBLogStore::open(const std::string& path) {
+  return open(path, Options());
+}
+
+Result<std::shared_ptr<RocksDBLogStore>> RocksDBLogStore::open(const std::string& path,
+                                                               const Options& options) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(log_store_options(), path, &raw);
   if (!s.ok()) return from_rocksdb(s, "open log store " + path);
   PONTOON_CHECK(raw != nullptr);
   return std::shared_ptr<RocksDBLogStore>(
-      new RocksDBLogStore(path, std::unique_ptr<rocksdb::DB>(raw)));
+      new RocksDBLogStore(path, std::unique_ptr<rocksdb::DB>(raw), options));
 }
 
-RocksDBLogStore::RocksDBLogStore(std::string path, std::unique_ptr<rocksdb::DB> db)
-    : path_(std::move(path)), db_(std::move(db)) {}
+RocksDBLogStore::RocksDBLogStore(std::string path, std::unique_ptr<rocksdb::DB> db,
+                                 const Options& options)
+    : path_(std::move(path)), db_(std::move(db)) {
+  if (options.shared_sync) {
+    rocksdb::DB* raw = db_.get();
+    std::string what = "sync the write-ahead log of log store " + path_;
+    syncer_ = std::make_unique<GroupCommitSyncer>([raw, what] {
+      rocksdb::Status s = raw->SyncWAL();
+      return s.ok() ? Status::OK() : from_rocksdb(s, what);
+    });
+  }
+}
 
 RocksDBLogStore::~RocksDBLogStore() {
   // Every LogStorage holds a reference to the store, so none can be open now.
   PONTOON_CHECK(open_groups_.empty());
+  syncer_.reset();  // Runs what is still queued, then stops its thread.
   rocksdb::Status s = db_->Close();
   if (!s.ok()) {
     PONTOON_LOG(kError) << "closing log store " << path_ << ": " << s.ToString();

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <mutex>
+#include <vector>
 
 #include "raft/storage/memory_log_storage.h"
 
@@ -18,19 +21,45 @@ class FaultyLogStorage final : public LogStorage {
   Result<Term> get_term(LogIndex index) const override { return inner_.get_term(index); }
   Status write(const LogWrite& write) override {
     ++writes;
+    if (!write.sync) ++unsynced_writes;
     if (fail_all || fail_next.exchange(false)) return Status::IoError("injected write failure");
     return inner_.write(write);
   }
   Status truncate_prefix(LogIndex first) override { return inner_.truncate_prefix(first); }
+
+  // With defer_syncs set (before the LogManager is built), the storage defers its syncs:
+  // sync_then() only holds the callback, and release_syncs() runs the held ones, as a shared
+  // sync finishing would.
+  bool defers_sync() const override { return defer_syncs; }
+  void sync_then(std::function<void(const Status&)> done) override {
+    std::lock_guard lock(mu_);
+    held_.push_back(std::move(done));
+  }
+  size_t held_syncs() const {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  void release_syncs(const Status& status = Status::OK()) {
+    std::vector<std::function<void(const Status&)>> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& done : held) done(status);
+  }
 
   std::atomic<int> writes{0};
   // The next write fails, once.
   std::atomic<bool> fail_next{false};
   // Every write fails from now on.
   std::atomic<bool> fail_all{false};
+  bool defer_syncs = false;
+  std::atomic<int> unsynced_writes{0};
 
  private:
   MemoryLogStorage inner_;
+  mutable std::mutex mu_;
+  std::vector<std::function<void(const Status&)>> held_;  // Guarded by mu_.
 };
 
 }  // namespace raft::testing

@@ -11,6 +11,7 @@
 // thread at a time (the LogManager's disk lane).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -67,6 +68,17 @@ class LogStorage {
   // Discards entries before `first_index_kept` (after a snapshot covers them). Removing past
   // last_log_index() leaves an empty log whose next entry is `first_index_kept`.
   virtual Status truncate_prefix(LogIndex first_index_kept) = 0;
+
+  // Deferred durability, optional. A storage that can make many writes durable with one
+  // later sync shared with other logs (the groups of one RocksDB store) says so here; the
+  // LogManager then writes with sync cleared and calls sync_then(), and its disk lane goes on
+  // without waiting for the fsync.
+  virtual bool defers_sync() const { return false; }
+  // REQUIRES: defers_sync(). Runs `done` once everything this storage returned OK for before
+  // the call is durable, or with the sync's error: on the caller's thread before returning,
+  // or later on another thread. The callbacks of one storage run in the order of the calls.
+  // `done` must not call back into this storage's writes.
+  virtual void sync_then(std::function<void(const Status&)> done) { done(Status::OK()); }
 };
 
 // The durable term and vote of one group's replica (Raft §5.1, Figure 2 "persistent state").

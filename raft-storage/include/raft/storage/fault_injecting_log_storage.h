@@ -67,6 +67,9 @@ class FaultInjectingLogStorage final : public LogStorage {
   Result<Term> get_term(LogIndex index) const override;
   Status write(const LogWrite& write) override;
   Status truncate_prefix(LogIndex first_index_kept) override;
+  // As the inner storage; an armed write fault fails the sync too (a failing disk fails both).
+  bool defers_sync() const override { return inner_->defers_sync(); }
+  void sync_then(std::function<void(const Status&)> done) override;
 
  private:
   const std::shared_ptr<LogStorage> inner_;
