@@ -464,3 +464,28 @@ TEST_CASE("after a failed write the log refuses changes until reopened, then rec
   REQUIRE(log->write(append(entries(last + 1, 20, 1))).ok());
   check_log(*log, 1, 20);
 }
+
+TEST_CASE("the in-memory index keeps about 4 bytes per record and every term", "[file_log]") {
+  FileLogHarness h;
+  // Terms change every 7 records, and again inside segments after a cut.
+  const int64_t n = 3000;
+  for (int64_t first = 1; first <= n; first += 7) {
+    const int64_t last = std::min(n, first + 6);
+    REQUIRE(h.log().write(append(entries(first, last, 1 + first / 7))).ok());
+  }
+  auto expected_term = [](int64_t index) { return Term(1 + ((index - 1) / 7 * 7 + 1) / 7); };
+  for (int64_t i = 1; i <= n; ++i) REQUIRE(term_at(h.log(), i) == expected_term(i));
+  // A cut in the middle of a run, then a new term from there.
+  REQUIRE(h.log().write(append(entries(1004, 1010, 9999), 1003)).ok());
+  for (int64_t i = 1; i <= 1003; ++i) REQUIRE(term_at(h.log(), i) == expected_term(i));
+  for (int64_t i = 1004; i <= 1010; ++i) REQUIRE(term_at(h.log(), i) == Term(9999));
+  REQUIRE(h.log().write(append(entries(1011, n, 10000))).ok());
+  h.reopen();
+  for (int64_t i = 1; i <= 1003; ++i) REQUIRE(term_at(h.log(), i) == expected_term(i));
+  CHECK(term_at(h.log(), 1010) == Term(9999));
+  CHECK(term_at(h.log(), n) == Term(10000));
+  // Reopened, the sealed segments hold no spare capacity: 4 bytes per offset plus one run per
+  // change of term (these changes are far more frequent than elections).
+  const size_t runs = 1003 / 7 + 3;
+  CHECK(h.log().index_memory_bytes() <= static_cast<size_t>(n) * 4 + runs * 16 + 4096);
+}

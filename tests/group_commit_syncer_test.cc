@@ -49,10 +49,13 @@ class HeldSync {
 
 // Callbacks record into this from the syncer's threads; the test reads it after joining.
 struct Recorder {
+  // Notifies under the lock: a waiter that sees the last entry may destroy the recorder at
+  // once, so nothing may touch it after the lock is released.
   void add(int id, const Status& status) {
     std::lock_guard lock(mu);
     order.push_back(id);
     statuses.push_back(status);
+    done.notify_all();
   }
   void wait_for(size_t n) {
     std::unique_lock lock(mu);
@@ -69,10 +72,7 @@ struct Recorder {
 std::thread hold_first_and_queue(GroupCommitSyncer& syncer, HeldSync& held, Recorder& recorder,
                                  int n) {
   auto record = [&recorder](int id) {
-    return [&recorder, id](const Status& s) {
-      recorder.add(id, s);
-      recorder.done.notify_all();
-    };
+    return [&recorder, id](const Status& s) { recorder.add(id, s); };
   };
   held.hold();
   std::thread first([&syncer, record] { syncer.sync_then(record(0)); });
@@ -106,8 +106,8 @@ TEST_CASE("group commit syncer: an idle syncer syncs at once on the caller's thr
 TEST_CASE("group commit syncer: writers that ask during a sync share the next one, in order",
           "[group_commit_syncer]") {
   auto held = std::make_shared<HeldSync>();
+  Recorder recorder;  // Outlives the syncer, whose thread runs the callbacks.
   GroupCommitSyncer syncer([held] { return (*held)(); });
-  Recorder recorder;
   // The first caller syncs on its own thread and stays in the held sync; ten more return at
   // once, with nothing synced for them yet.
   std::thread first = hold_first_and_queue(syncer, *held, recorder, 10);
@@ -132,8 +132,8 @@ TEST_CASE("group commit syncer: writers that ask during a sync share the next on
 TEST_CASE("group commit syncer: a failed sync fails every writer it covered",
           "[group_commit_syncer]") {
   auto held = std::make_shared<HeldSync>();
+  Recorder recorder;  // Outlives the syncer, whose thread runs the callbacks.
   GroupCommitSyncer syncer([held] { return (*held)(); });
-  Recorder recorder;
   std::thread first = hold_first_and_queue(syncer, *held, recorder, 3);
   held->release(Status::IoError("injected fsync failure"));
   first.join();

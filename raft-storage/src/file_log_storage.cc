@@ -146,6 +146,7 @@ Status FileLogStorage::recover(const std::vector<std::string>& names) {
           str((*segment)->first()) +
           ((*segment)->first() > previous.last() + 1 ? " (a gap)" : " (an overlap)"));
     }
+    if (i + 1 < firsts.size()) (*segment)->seal();  // Only the last one takes new records.
     segments_.push_back(std::move(segment).value());
   }
   // The last segment may be empty (a crash right after it was started, or its only record was
@@ -357,6 +358,13 @@ Status FileLogStorage::prepare_tail(uint64_t record_size) {
   return start_segment();
 }
 
+size_t FileLogStorage::index_memory_bytes() const {
+  std::shared_lock lock(mu_);
+  size_t bytes = 0;
+  for (const auto& segment : segments_) bytes += segment->index_bytes();
+  return bytes;
+}
+
 Status FileLogStorage::start_segment() {
   const LogIndex first = last_ + 1;
   const std::string path = join_path(dir_, segment_file_name(first));
@@ -372,6 +380,7 @@ Status FileLogStorage::start_segment() {
   auto segment = std::make_unique<LogSegment>(first, path, std::move(reader).value());
   {
     std::unique_lock lock(mu_);
+    if (!segments_.empty()) segments_.back()->seal();  // It takes no more records.
     segments_.push_back(std::move(segment));
   }
   writer_ = std::move(file).value();

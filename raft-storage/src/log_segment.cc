@@ -1,7 +1,10 @@
 #include "log_segment.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -112,11 +115,26 @@ Result<SegmentTail> LogSegment::index_file(const GroupId& group) {
   return tail;
 }
 
+Term LogSegment::term(LogIndex index) const {
+  const size_t at = position(index);
+  // The last run starting at or before `at`.
+  auto run = std::upper_bound(
+      term_runs_.begin(), term_runs_.end(), at,
+      [](size_t position, const TermRun& r) { return position < r.first_position; });
+  PONTOON_CHECK(run != term_runs_.begin());
+  return std::prev(run)->term;
+}
+
 void LogSegment::add_record(Term term, uint64_t size) {
   PONTOON_CHECK(term >= Term(1));
   PONTOON_CHECK(size >= log_record::kHeaderSize);
-  offsets_.push_back(end_);
-  terms_.push_back(term);
+  PONTOON_CHECK_MSG(end_ <= std::numeric_limits<uint32_t>::max(),
+                    "a record starts past 4 GiB into a segment");
+  const auto position = static_cast<uint32_t>(offsets_.size());
+  if (term_runs_.empty() || term_runs_.back().term != term) {
+    term_runs_.push_back(TermRun{position, term});
+  }
+  offsets_.push_back(static_cast<uint32_t>(end_));
   end_ += size;
 }
 
@@ -127,7 +145,16 @@ void LogSegment::truncate_after(LogIndex index) {
   size_t keep = static_cast<size_t>(index + 1 - first_);
   end_ = offsets_[keep];
   offsets_.resize(keep);
-  terms_.resize(keep);
+  while (!term_runs_.empty() && term_runs_.back().first_position >= keep) term_runs_.pop_back();
+}
+
+void LogSegment::seal() {
+  offsets_.shrink_to_fit();
+  term_runs_.shrink_to_fit();
+}
+
+size_t LogSegment::index_bytes() const {
+  return offsets_.capacity() * sizeof(uint32_t) + term_runs_.capacity() * sizeof(TermRun);
 }
 
 }  // namespace raft

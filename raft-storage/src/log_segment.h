@@ -57,7 +57,7 @@ class LogSegment {
   uint64_t end() const { return end_; }
 
   // REQUIRES (all three): first() <= index <= last().
-  Term term(LogIndex index) const { return terms_[position(index)]; }
+  Term term(LogIndex index) const;
   uint64_t offset(LogIndex index) const { return offsets_[position(index)]; }
   uint64_t record_size(LogIndex index) const;
 
@@ -74,17 +74,30 @@ class LogSegment {
   void add_record(Term term, uint64_t size);
   // Forgets the records after `index`. REQUIRES: first() - 1 <= index <= last().
   void truncate_after(LogIndex index);
+  // No record will be added any more (a newer segment took over): gives back the index's
+  // spare capacity.
+  void seal();
+  // Bytes of memory the index holds (4 per record, plus a few per change of term).
+  size_t index_bytes() const;
 
  private:
   size_t position(LogIndex index) const;
 
   const LogIndex first_;
   const std::string path_;
-  // offsets_[i] is where the record of index first_ + i starts and terms_[i] is its term.
-  // Invariant: offsets_.size() == terms_.size(); offsets_ start at 0 and strictly increase; the
-  // last record ends at end_.
-  std::vector<uint64_t> offsets_;
-  std::vector<Term> terms_;
+  // The index costs 4 bytes per record, for logs of millions of entries between snapshots:
+  // offsets_[i] is where the record of index first_ + i starts (a record only starts below the
+  // segment size limit, at most 1 GiB, so 32 bits hold it), and the terms are kept as runs,
+  // since a term changes only with an election.
+  // Invariant: offsets_ start at 0 and strictly increase; the last record ends at end_.
+  // term_runs_ holds (position of the run's first record, its term) with increasing
+  // positions, the first at 0 if any record exists, none at or past offsets_.size().
+  struct TermRun {
+    uint32_t first_position;
+    Term term;
+  };
+  std::vector<uint32_t> offsets_;
+  std::vector<TermRun> term_runs_;
   uint64_t end_ = 0;
 
   mutable std::mutex read_mu_;

@@ -9,7 +9,8 @@
 // Writes append to the last segment; a record that would take it past
 // Options::segment_max_bytes starts a new one. In memory the storage keeps, per segment, where
 // each record starts and its term: get_term needs no IO, get_entry one read and a decode (which
-// verifies the checksum). Opening reads every segment once to rebuild that index.
+// verifies the checksum). That index costs about 4 bytes per record (index_memory_bytes()).
+// Opening reads every segment once to rebuild it.
 //
 // Durability and crash safety, given the FileSystem durability contract:
 //   - write() with sync set returns OK only once its records are durable; a new segment's name
@@ -111,6 +112,9 @@ class FileLogStorage final : public LogStorage {
   Result<Term> get_term(LogIndex index) const override;
   Status write(const LogWrite& write) override;
   Status truncate_prefix(LogIndex first_index_kept) override;
+
+  // The memory the in-memory index of every segment holds (offsets and terms). Any thread.
+  size_t index_memory_bytes() const;
 
   // The file and byte range holding the record of `index`; ENOENT outside the log. For tools
   // and tests that inspect or damage the files.
