@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "allocation_count.h"
 #include "bench_report.h"
 #include "closed_loop_load.h"
 #include "common/bench_json.h"
@@ -148,6 +149,7 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
   load.start(measure_from, stop_at);
 
   std::optional<ClusterUsage> at_start;
+  std::optional<uint64_t> allocations_at_start;
   SteadyTime next_tick = after_seconds(started, 1);
   uint64_t completed_at_tick = 0;
   SteadyTime ended = stop_at;
@@ -159,6 +161,7 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
       raft::Result<ClusterUsage> usage = cluster.usage();
       if (!usage.ok()) return usage.status();
       at_start = *usage;
+      allocations_at_start = allocation_count();
     }
     if (cluster.leaders().take_stale()) (void)cluster.refresh_leaders();
     if (g_stop_signal != 0) {
@@ -174,6 +177,7 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
       next_tick = after_seconds(next_tick, 1);
     }
   }
+  const std::optional<uint64_t> allocations_at_end = allocation_count();
   raft::Result<ClusterUsage> at_end = cluster.usage();
   if (!at_end.ok()) return at_end.status();
   load.join();
@@ -195,6 +199,9 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
       report->entries_per_fsync =
           static_cast<double>(synced_entries) / static_cast<double>(synced_writes);
     }
+  }
+  if (flags.topology == Topology::kInProcess && allocations_at_start && allocations_at_end) {
+    report->allocations = *allocations_at_end - *allocations_at_start;
   }
   report->rss_mb = cluster.peak_rss_mb();
   raft::Result<ResidentMemory> driver_memory = resident_memory(0);

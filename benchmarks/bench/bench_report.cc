@@ -80,6 +80,7 @@ JsonObject report_object(const BenchReport& r) {
   json.add("cpu_s_per_1000_ops", r.cpu_s_per_1000_ops())
       .add("fsyncs_per_s", r.fsyncs_per_s)
       .add("entries_per_fsync", r.entries_per_fsync)
+      .add("allocations_per_op", r.allocations_per_op())
       .add("rss_mb", JsonObject().add("max", max_rss).add("per_process", r.rss_mb))
       .add("driver_rss_mb", r.driver_rss_mb)
       .add("machine", machine_json())
@@ -100,6 +101,11 @@ HistogramSummary summarize(const LatencyHistogram& histogram) {
 
 double BenchReport::per_second(uint64_t count) const {
   return seconds > 0 ? static_cast<double>(count) / seconds : 0;
+}
+
+std::optional<double> BenchReport::allocations_per_op() const {
+  if (ops() == 0 || !allocations) return std::nullopt;
+  return static_cast<double>(*allocations) / static_cast<double>(ops());
 }
 
 std::optional<double> BenchReport::cpu_s_per_1000_ops() const {
@@ -128,6 +134,9 @@ void print_report(const BenchReport& r, std::FILE* out) {
                  optional_number(r.entries_per_fsync).c_str());
   } else {
     std::fprintf(out, "; fsync off");
+  }
+  if (const std::optional<double> allocations = r.allocations_per_op()) {
+    std::fprintf(out, "; %s allocations per op", number(*allocations).c_str());
   }
   std::string rss;
   for (double mb : r.rss_mb) rss += (rss.empty() ? "" : " ") + number(mb);

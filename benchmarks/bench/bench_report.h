@@ -38,6 +38,10 @@ struct BenchReport {
   // Unset without fsync (nothing is counted then).
   std::optional<double> fsyncs_per_s;
   std::optional<double> entries_per_fsync;
+  // Operator-new calls during the window in the driver's process (in-process: clients and
+  // every replica); unset where not counted (allocation_count.h) or in the processes
+  // topology, whose replicas allocate in their own processes.
+  std::optional<uint64_t> allocations;
   std::vector<double> rss_mb;  // Peak, per process hosting replicas.
   double driver_rss_mb = 0;    // Peak of this process (the clients; in-process also replicas).
 
@@ -45,6 +49,7 @@ struct BenchReport {
   double per_second(uint64_t count) const;
   // Unset before any operation.
   std::optional<double> cpu_s_per_1000_ops() const;
+  std::optional<double> allocations_per_op() const;
 };
 
 // The table at the end of a run.
