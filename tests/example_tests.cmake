@@ -45,3 +45,8 @@ add_test(NAME atomic_bad_flags
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/atomic_flags_test.sh
           $<TARGET_FILE:atomic-server> $<TARGET_FILE:atomic-client>)
 set_tests_properties(atomic_bad_flags PROPERTIES LABELS unit TIMEOUT 60)
+
+pontoon_test(leader_client_test
+  SOURCES leader_client_test.cc
+  LIBS example-common
+  LABELS unit)

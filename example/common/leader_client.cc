@@ -54,6 +54,11 @@ void LeaderClient::remember_leader(const std::string& endpoint) {
   leader_ = endpoint;
 }
 
+void LeaderClient::move_on_from(const std::string& endpoint) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leader_ == endpoint) leader_ = next_after(endpoint);
+}
+
 std::string LeaderClient::next_after(const std::string& endpoint) const {
   auto it = std::find(endpoints_.begin(), endpoints_.end(), endpoint);
   if (it == endpoints_.end() || ++it == endpoints_.end()) return endpoints_.front();
@@ -107,12 +112,16 @@ CallResult LeaderClient::call_leader(uint32_t method_id, const std::string& requ
       case CallFailure::kBusy:
         break;  // Same replica, after the backoff.
       case CallFailure::kNotSent:
+        move_on_from(target);
         target = next_after(target);
         break;
       case CallFailure::kRejected:
         result.outcome = CallResult::Outcome::kFailed;
         return result;
       case CallFailure::kUnknown:
+        // The replica went silent (a timeout, a lost connection): it may be a leader cut off
+        // or stopped, so the next call, of any thread, tries another, which names the leader.
+        move_on_from(target);
         result.outcome = CallResult::Outcome::kUnknown;
         return result;
     }

@@ -2,7 +2,9 @@
 // finding the leader on the way and retrying what service_protocol.h says may be retried.
 //
 // A call tries the replica it believes leads (initially the first in the list), follows EPERM
-// leader hints, and moves on to the next replica when one cannot be reached, backing off
+// leader hints, and moves on to the next replica when one cannot be reached or goes silent (a
+// write that timed out there ends kUnknown, and the next call starts at the next replica),
+// backing off
 // briefly (a few ms, doubling up to 200 ms) between attempts that do not follow a fresh hint,
 // until the call's timeout. What it may retry depends on what the failure proves:
 //   - a write retries only failures that prove it was not applied; any other failure ends it
@@ -71,6 +73,8 @@ class LeaderClient {
   void remember_leader(const std::string& endpoint);
   // The replica after `endpoint` in the list (the first if it is not in the list).
   std::string next_after(const std::string& endpoint) const;
+  // `endpoint` failed to answer: if it is the leader guess, the guess moves to the next one.
+  void move_on_from(const std::string& endpoint);
 
   raft::rpc::RpcClient* const rpc_;
   const std::vector<std::string> endpoints_;
