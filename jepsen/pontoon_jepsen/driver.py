@@ -51,7 +51,8 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(cli.EXIT_USAGE)
 
 
-def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
+def _parser() -> _Parser:
+    """run.py's command line, before the checks that need the machine (servers, netns...)."""
     p = _Parser(prog="run.py", description="Runs a service under faults and checks it.")
     p.add_argument("--cleanup", action="store_true",
                    help="remove servers, namespaces and links left by interrupted runs, and exit")
@@ -94,6 +95,11 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--raft-cli", default=None, metavar="PATH",
                    help="with the membership and slow-leader nemeses: raft-cli (default: "
                    "raft-rpc/raft-cli next to --bin-dir's example/)")
+    return p
+
+
+def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
+    p = _parser()
     args = p.parse_args(argv)
     if args.cleanup:
         return args

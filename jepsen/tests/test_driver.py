@@ -40,22 +40,7 @@ class ArgumentsTest(unittest.TestCase):
 
 def _namespace(argv):
     """run.py's arguments as parsed, before the checks that need servers on disk."""
-    import argparse
-    seen = {}
-
-    class Capture(driver._Parser):
-        def parse_args(self, args=None, namespace=None):
-            seen["args"] = argparse.ArgumentParser.parse_args(self, args, namespace)
-            raise SystemExit(0)
-
-    original = driver._Parser
-    driver._Parser = Capture
-    try:
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-            driver._arguments(argv)
-    finally:
-        driver._Parser = original
-    return seen["args"]
+    return driver._parser().parse_args(argv)
 
 
 class PinnedClientTest(unittest.TestCase):
