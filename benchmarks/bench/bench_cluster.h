@@ -18,6 +18,8 @@ namespace bench {
 struct ClusterUsage {
   // CPU time of every process involved: this one (clients included) and the replica processes.
   double cpu_seconds = 0;
+  // Context switches of every thread of the same processes (process_stats.h).
+  uint64_t context_switches = 0;
   // Sums over all replicas of their CountingLogStorage counters.
   uint64_t synced_writes = 0;
   uint64_t synced_entries = 0;

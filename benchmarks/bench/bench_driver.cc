@@ -191,6 +191,10 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
   report->write_latency = summarize(load.write_latency());
   report->read_latency = summarize(load.read_latency());
   report->cpu_seconds = at_end->cpu_seconds - at_start->cpu_seconds;
+  // Threads that exited during the window take their counts with them: clamp at zero.
+  report->context_switches = at_end->context_switches > at_start->context_switches
+                                 ? at_end->context_switches - at_start->context_switches
+                                 : 0;
   const uint64_t synced_writes = at_end->synced_writes - at_start->synced_writes;
   const uint64_t synced_entries = at_end->synced_entries - at_start->synced_entries;
   if (flags.cluster.fsync && report->seconds > 0) {

@@ -81,6 +81,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("fsyncs_per_s", r.fsyncs_per_s)
       .add("entries_per_fsync", r.entries_per_fsync)
       .add("allocations_per_op", r.allocations_per_op())
+      .add("context_switches_per_op", r.context_switches_per_op())
       .add("rss_mb", JsonObject().add("max", max_rss).add("per_process", r.rss_mb))
       .add("driver_rss_mb", r.driver_rss_mb)
       .add("machine", machine_json())
@@ -106,6 +107,11 @@ double BenchReport::per_second(uint64_t count) const {
 std::optional<double> BenchReport::allocations_per_op() const {
   if (ops() == 0 || !allocations) return std::nullopt;
   return static_cast<double>(*allocations) / static_cast<double>(ops());
+}
+
+std::optional<double> BenchReport::context_switches_per_op() const {
+  if (ops() == 0) return std::nullopt;
+  return static_cast<double>(context_switches) / static_cast<double>(ops());
 }
 
 std::optional<double> BenchReport::cpu_s_per_1000_ops() const {
@@ -134,6 +140,9 @@ void print_report(const BenchReport& r, std::FILE* out) {
                  optional_number(r.entries_per_fsync).c_str());
   } else {
     std::fprintf(out, "; fsync off");
+  }
+  if (const std::optional<double> switches = r.context_switches_per_op()) {
+    std::fprintf(out, "; %s context switches per op", number(*switches).c_str());
   }
   if (const std::optional<double> allocations = r.allocations_per_op()) {
     std::fprintf(out, "; %s allocations per op", number(*allocations).c_str());

@@ -35,6 +35,10 @@ struct BenchReport {
   HistogramSummary write_latency;
   HistogramSummary read_latency;
   double cpu_seconds = 0;  // Over the measured window, every process.
+  // Context switches over the measured window, every thread of every process: each time a
+  // thread waits for work and is woken again counts, so per op this counts the thread hand-offs
+  // (and the disk waits) that an operation costs.
+  uint64_t context_switches = 0;
   // Unset without fsync (nothing is counted then).
   std::optional<double> fsyncs_per_s;
   std::optional<double> entries_per_fsync;
@@ -50,6 +54,7 @@ struct BenchReport {
   // Unset before any operation.
   std::optional<double> cpu_s_per_1000_ops() const;
   std::optional<double> allocations_per_op() const;
+  std::optional<double> context_switches_per_op() const;
 };
 
 // The table at the end of a run.

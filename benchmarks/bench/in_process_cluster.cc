@@ -43,6 +43,9 @@ raft::Status InProcessCluster::refresh_leaders() {
 raft::Result<ClusterUsage> InProcessCluster::usage() {
   ClusterUsage usage;
   usage.cpu_seconds = self_cpu_seconds();
+  raft::Result<uint64_t> switches = process_context_switches(0);
+  if (!switches.ok()) return switches.status();
+  usage.context_switches = *switches;
   for (const auto& host : hosts_) {
     usage.synced_writes += host->fsyncs();
     usage.synced_entries += host->sync_counters().synced_entries.load(std::memory_order_relaxed);

@@ -105,10 +105,16 @@ raft::Status ProcessCluster::refresh_leaders() {
 raft::Result<ClusterUsage> ProcessCluster::usage() {
   ClusterUsage usage;
   usage.cpu_seconds = self_cpu_seconds();
+  raft::Result<uint64_t> own_switches = process_context_switches(0);
+  if (!own_switches.ok()) return own_switches.status();
+  usage.context_switches = *own_switches;
   for (size_t r = 0; r < processes_.size(); ++r) {
     raft::Result<double> cpu = process_cpu_seconds(processes_[r]->pid());
     if (!cpu.ok()) return cpu.status();
     usage.cpu_seconds += *cpu;
+    raft::Result<uint64_t> switches = process_context_switches(processes_[r]->pid());
+    if (!switches.ok()) return switches.status();
+    usage.context_switches += *switches;
     raft::Result<ReplicaStatus> status = ask_status(r);
     if (!status.ok()) return status.status();
     usage.synced_writes += status->synced_writes;

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -44,6 +45,28 @@ raft::Result<double> process_cpu_seconds(pid_t pid) {
   if (!(fields >> utime >> stime)) return raft::Status::IoError(path + ": cannot parse " + line);
   const double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
   return static_cast<double>(utime + stime) / ticks_per_s;
+}
+
+raft::Result<uint64_t> process_context_switches(pid_t pid) {
+  const std::string tasks = proc_path(pid, "task");
+  std::error_code error;
+  std::filesystem::directory_iterator threads(tasks, error);
+  if (error) return raft::Status::NotFound(tasks + " cannot be listed (process gone?)");
+  uint64_t switches = 0;
+  for (const std::filesystem::directory_entry& thread : threads) {
+    // A thread that exits meanwhile has no status any more; it is simply not counted.
+    std::ifstream in(thread.path() / "status");
+    std::string key;
+    while (in >> key) {
+      uint64_t count = 0;
+      if ((key == "voluntary_ctxt_switches:" || key == "nonvoluntary_ctxt_switches:") &&
+          (in >> count)) {
+        switches += count;
+      }
+      in.ignore(1 << 20, '\n');
+    }
+  }
+  return switches;
 }
 
 raft::Result<ResidentMemory> resident_memory(pid_t pid) {
