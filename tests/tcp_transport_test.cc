@@ -997,3 +997,95 @@ TEST_CASE("read_index answers and its EAGAIN both cross the wire", "[tcp_transpo
   CHECK(std::string(refused->status().message()).find("no entry of this term") !=
         std::string::npos);
 }
+
+// The write path sends from the calling thread when nothing is queued and leaves the rest
+// (a frame larger than the socket buffer takes) to the connection's strand; calls made
+// before the connection is up go out through the strand too. Neither may reorder frames.
+TEST_CASE("frames from one thread arrive in call order, across connection setup and partial writes",
+          "[rpc]") {
+  IoContextPool pool(2, "test-rpc");
+  RpcServer server(&pool, RpcServerOptions{});
+  std::mutex arrived_mu;
+  std::vector<std::string> arrived;  // Each request's sequence number, in arrival order.
+  REQUIRE(server
+              .register_method(7,
+                               [&](const std::string& body, RpcServer::Responder respond) {
+                                 {
+                                   std::lock_guard<std::mutex> lock(arrived_mu);
+                                   arrived.push_back(body.substr(0, body.find(':')));
+                                 }
+                                 // Echoed whole: large answers take the partial path back.
+                                 respond(Status::OK(), body);
+                               })
+              .ok());
+  REQUIRE(server.start("127.0.0.1:0").ok());
+  RpcClient client(&pool, RpcClientOptions{});
+  PoolStopper stopper{pool};
+  pool.start();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(server.port());
+
+  // Enough calls, made back to back, that the connection comes up while they are made.
+  constexpr int kCalls = 3000;
+  // Every 40th of the first 400 requests is 4 MiB, far more than a loopback socket buffer
+  // takes at once.
+  auto body_of = [](int i) {
+    std::string body = std::to_string(i) + ":";
+    const bool large = i < 400 && i % 40 == 7;
+    body.append(large ? (size_t{4} << 20) : 16, static_cast<char>('a' + i % 26));
+    return body;
+  };
+  std::vector<std::promise<std::pair<Status, std::string>>> answers(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    client.call(endpoint, 7, body_of(i), kLongTimeout,
+                [&answers, i](const Status& status, std::string body) {
+                  answers[i].set_value({status, std::move(body)});
+                });
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    INFO("call " << i);
+    auto answer = answers[i].get_future();
+    REQUIRE(answer.wait_for(kDeadline) == std::future_status::ready);
+    auto [status, body] = answer.get();
+    REQUIRE(status.ok());
+    CHECK(body == body_of(i));
+  }
+  {
+    std::lock_guard<std::mutex> lock(arrived_mu);
+    REQUIRE(arrived.size() == kCalls);
+    for (int i = 0; i < kCalls; ++i) CHECK(arrived[i] == std::to_string(i));
+  }
+  CHECK(server.accepted_connections() == 1);
+  pool.stop();
+  server.stop();
+  client.shutdown();
+}
+
+// Timeouts have no timer per call: one sweep per endpoint, armed for the earliest deadline.
+TEST_CASE("a short call times out at its own deadline while a longer one stays pending",
+          "[tcp_transport]") {
+  Pair pair;
+  pair.service.hold(true);
+  auto patient = std::make_shared<Outcome<RequestVoteResponse>>();
+  auto hasty = std::make_shared<Outcome<RequestVoteResponse>>();
+  pair.a->request_vote(vote_request("g1", pair.a_id, pair.b_id, 2), kLongTimeout,
+                       patient->callback());
+  REQUIRE(pair.service.wait_for_requests(1, 0));  // The long call is pending and armed first.
+  const auto started = std::chrono::steady_clock::now();
+  pair.a->request_vote(vote_request("g1", pair.a_id, pair.b_id, 3),
+                       std::chrono::duration_cast<Duration>(150ms), hasty->callback());
+  REQUIRE(hasty->wait());
+  const auto waited = std::chrono::steady_clock::now() - started;
+  CHECK(hasty->status().is_timed_out());
+  CHECK(waited >= 150ms);
+  CHECK(waited < 5s);  // Not held back to the long call's 10 s deadline.
+  CHECK(patient->calls() == 0);
+  // The long call still completes normally once answered.
+  REQUIRE(pair.service.wait_for_requests(2, 0));
+  auto held = pair.service.take_held_votes();
+  REQUIRE(held.size() == 2);
+  for (auto& done : held) done(Status::OK(), RequestVoteResponse{Term(3), true});
+  REQUIRE(patient->wait());
+  CHECK(patient->status().ok());
+  CHECK(patient->calls() == 1);
+  CHECK(hasty->calls() == 1);
+}

@@ -2,6 +2,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+#include <utility>
 
 #include "raft/check.h"
 #include "raft/logging.h"
@@ -72,39 +76,68 @@ void Connection::on_read(const boost::system::error_code& ec, size_t bytes) {
   do_read();
 }
 
-void Connection::send(std::string frame) {
-  if (closed_) return;
+bool Connection::send(std::string frame) {
   PONTOON_DCHECK(frame.size() >= kFrameHeaderBytes);
+  std::unique_lock<std::mutex> lock(write_mu_);
+  if (write_closed_) return false;
   if (queued_bytes_ + frame.size() > limits_.max_write_queue_bytes) {
-    close(Status::Busy("write queue would exceed max_write_queue_bytes " +
-                       std::to_string(limits_.max_write_queue_bytes) + "; the peer is not reading"),
-          /*protocol_error=*/true);
-    return;
+    write_closed_ = true;
+    lock.unlock();
+    post_close(Status::Busy("write queue would exceed max_write_queue_bytes " +
+                            std::to_string(limits_.max_write_queue_bytes) +
+                            "; the peer is not reading"),
+               /*protocol_error=*/true);
+    return false;
   }
+  size_t written = 0;
+  if (!writing_) {
+    // Nothing queued before this frame: try it on the socket from this thread.
+    const ssize_t n = ::send(socket_.native_handle(), frame.data(), frame.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(frame.size())) return true;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      const int error = errno;
+      write_closed_ = true;
+      lock.unlock();
+      post_close(Status::Unavailable("write failed: " + std::string(std::strerror(error))),
+                 /*protocol_error=*/false);
+      return false;
+    }
+    written = n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  // The rest goes out from the strand, after anything already queued.
+  if (written > 0) frame.erase(0, written);
   queued_bytes_ += frame.size();
   outbox_.push_back(std::move(frame));
-  do_write();
-}
-
-bool Connection::post_send(std::string frame) {
-  std::lock_guard<std::mutex> lock(post_mu_);
-  if (!accepting_posts_) return false;
-  boost::asio::post(executor_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
-    self->send(std::move(frame));
-  });
+  if (!std::exchange(writing_, true)) {
+    lock.unlock();
+    boost::asio::post(executor_, [self = shared_from_this()] { self->do_write(); });
+  }
   return true;
 }
 
+void Connection::post_close(Status reason, bool protocol_error) {
+  boost::asio::post(executor_, [self = shared_from_this(), reason = std::move(reason),
+                                protocol_error] { self->close(reason, protocol_error); });
+}
+
 void Connection::do_write() {
-  if (writing_ || outbox_.empty() || closed_) return;
+  if (closed_) return;
   PONTOON_DCHECK(write_batch_.empty());
-  writing_ = true;
   std::vector<boost::asio::const_buffer> buffers;
-  buffers.reserve(outbox_.size());
-  while (!outbox_.empty()) {
-    write_batch_.push_back(std::move(outbox_.front()));
-    outbox_.pop_front();
-    buffers.push_back(boost::asio::buffer(write_batch_.back()));
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    PONTOON_CHECK(writing_);
+    if (outbox_.empty()) {
+      writing_ = false;
+      return;
+    }
+    buffers.reserve(outbox_.size());
+    while (!outbox_.empty()) {
+      write_batch_.push_back(std::move(outbox_.front()));
+      outbox_.pop_front();
+      buffers.push_back(boost::asio::buffer(write_batch_.back()));
+    }
   }
   boost::asio::async_write(socket_, buffers,
                            [self = shared_from_this()](const boost::system::error_code& ec,
@@ -112,11 +145,12 @@ void Connection::do_write() {
 }
 
 void Connection::on_write(const boost::system::error_code& ec) {
-  PONTOON_CHECK(writing_);
-  writing_ = false;
-  for (const std::string& frame : write_batch_) {
-    PONTOON_DCHECK(queued_bytes_ >= frame.size());
-    queued_bytes_ -= frame.size();
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    for (const std::string& frame : write_batch_) {
+      PONTOON_DCHECK(queued_bytes_ >= frame.size());
+      queued_bytes_ -= frame.size();
+    }
   }
   write_batch_.clear();
   if (closed_) return;
@@ -131,19 +165,20 @@ void Connection::close(const Status& reason, bool protocol_error) {
   PONTOON_CHECK(!reason.ok());
   if (closed_) return;
   closed_ = true;
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    accepting_posts_ = false;
-  }
   if (protocol_error) {
     PONTOON_LOG(kWarn) << description_ << ": closing: " << reason;
   } else {
     PONTOON_LOG(kDebug) << description_ << ": closing: " << reason;
   }
-  boost::system::error_code ignored;
-  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
-  outbox_.clear();
+  {
+    // Under write_mu_: no send() is inside ::send() on this socket while it closes.
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    outbox_.clear();
+  }
   // Moved out first: the handler may drop the last other reference to this connection.
   CloseHandler on_close = std::move(on_close_);
   on_close_ = nullptr;

@@ -1,15 +1,20 @@
 // Connection: one TCP connection carrying frames both ways. RpcServer wraps each accepted
 // socket in one, RpcChannel each socket it connects.
 //
-// Reads feed a FrameDecoder and hand every complete frame to the frame handler; writes are
-// queued and sent in batches (one gathered write for everything queued while the previous
-// write was in flight). Any read or write error, framing error, or write queue over its limit
-// closes the connection; the close handler then runs exactly once with the reason. Framing
-// errors and a peer closing mid-frame are logged at kWarn: they mean a broken or hostile peer.
+// Reads feed a FrameDecoder and hand every complete frame to the frame handler. Writes go out
+// from the sending thread when nothing else is queued: one non-blocking send() on the socket,
+// so a lane answering or calling does not wake an IO thread for it. Whatever that send cannot
+// take (a full socket buffer) and everything sent while it is queued goes out from the strand
+// in batches (one gathered write for everything queued while the previous write was in
+// flight), in the order sent. Any read or write error, framing error, or write queue over its
+// limit closes the connection; the close handler then runs exactly once with the reason.
+// Framing errors and a peer closing mid-frame are logged at kWarn: they mean a broken or
+// hostile peer.
 //
-// Threading: the socket's executor must be a strand. Every method runs on that strand, except
-// post_send() (any thread) and close(), which may also be called from any thread once the
-// IoContextPool has stopped (no handler can then run concurrently).
+// Threading: the socket's executor must be a strand. Reads, the handlers and close() run on
+// it; send() may be called from any thread; close() may also be called from any thread once
+// the IoContextPool has stopped (no handler can then run concurrently). The write side is
+// guarded by write_mu_, which also keeps a direct send() off a socket that close() has closed.
 // Ownership: always held by shared_ptr; in-flight operations keep it alive.
 #pragma once
 
@@ -52,12 +57,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // close(). REQUIRES: called once.
   void start(FrameHandler on_frame, CloseHandler on_close);
 
-  // Queues an encoded frame for writing. Dropped if the connection is closed.
-  void send(std::string frame);
-
-  // Any thread: queues `frame` through the strand. Returns false (and drops the frame) if the
-  // connection is already closed.
-  bool post_send(std::string frame);
+  // Any thread: writes an encoded frame, at once if nothing is queued before it. Returns
+  // false (and drops the frame) if the connection is closed or closing.
+  bool send(std::string frame);
 
   // Closes the socket and runs the close handler with `reason`. Idempotent. `protocol_error`
   // selects kWarn logging.
@@ -72,8 +74,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, size_t bytes);
+  // Strand: writes everything queued in one gathered write.
   void do_write();
   void on_write(const boost::system::error_code& ec);
+  // Any thread: closes the connection from its strand.
+  void post_close(Status reason, bool protocol_error);
 
   boost::asio::ip::tcp::socket socket_;
   const boost::asio::any_io_executor executor_;  // The strand; immutable, so any thread may post.
@@ -84,17 +89,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameDecoder decoder_;
   std::vector<char> read_buffer_;
   std::vector<Frame> decoded_;  // Reused across reads.
-  std::deque<std::string> outbox_;
-  std::vector<std::string> write_batch_;  // Owned by the in-flight write.
-  bool writing_ = false;
-  // Invariant: queued_bytes_ == total size of outbox_ and write_batch_ (until closed).
-  uint64_t queued_bytes_ = 0;
   bool closed_ = false;
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  std::vector<std::string> write_batch_;  // Owned by the in-flight write.
 
-  std::mutex post_mu_;
-  bool accepting_posts_ = true;  // Guarded by post_mu_; false once closed.
+  // The write side, guarded by write_mu_. Invariants: writing_ is true while the strand owns
+  // the socket's writes (a write in flight or posted), and outbox_ is empty unless writing_;
+  // queued_bytes_ == total size of outbox_ and write_batch_ (until closed).
+  std::mutex write_mu_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  uint64_t queued_bytes_ = 0;
+  bool write_closed_ = false;  // Set by close() before the socket closes, or when closing.
 
   std::atomic<uint64_t> unanswered_requests_{0};
 };

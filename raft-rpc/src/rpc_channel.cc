@@ -26,6 +26,7 @@ RpcChannel::RpcChannel(boost::asio::io_context& context, tcp::endpoint endpoint,
       strand_(boost::asio::make_strand(context)),
       connect_timer_(strand_),
       backoff_timer_(strand_),
+      sweep_timer_(strand_),
       backoff_(options.min_reconnect_backoff) {
   PONTOON_CHECK(endpoint_.port() != 0);
   PONTOON_CHECK(options_.validate().ok());
@@ -48,6 +49,8 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
     return;
   }
   Status refused;
+  std::shared_ptr<Connection> direct;
+  bool arm = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutdown_) {
@@ -62,33 +65,42 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
       PendingCall& pending = pending_[frame.request_id];
       pending.done = std::move(done);
       pending.request_bytes = request_bytes;
+      pending.timeout = timeout;
+      // Clamped so that a "never" timeout cannot overflow the deadline.
+      pending.deadline = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::min<Duration>(timeout, std::chrono::hours(24 * 365 * 100)));
       pending_bytes_ += request_bytes;
-      // The call is in pending_ before start_call can run. If the pool stops first,
-      // start_call never runs and shutdown() fails the call from pending_ instead.
-      boost::asio::post(strand_, [self = shared_from_this(), id = frame.request_id,
-                                  bytes = std::move(encoded).value(), timeout]() mutable {
-        self->start_call(id, std::move(bytes), timeout);
-      });
+      if (pending.deadline < sweep_at_) {
+        sweep_at_ = pending.deadline;
+        arm = true;
+      }
+      if (live_connection_ != nullptr && strand_starts_ == 0) {
+        direct = live_connection_;
+      } else {
+        // The call is in pending_ before start_call can run. If the pool stops first,
+        // start_call never runs and shutdown() fails the call from pending_ instead.
+        ++strand_starts_;
+        boost::asio::post(strand_, [self = shared_from_this(), id = frame.request_id,
+                                    bytes = std::move(encoded).value()]() mutable {
+          self->start_call(id, std::move(bytes));
+        });
+      }
     }
   }
+  if (arm) boost::asio::post(strand_, [self = shared_from_this()] { self->arm_sweep(); });
+  // A connection that refuses the frame is closing: its close fails every pending call,
+  // this one included (it was pending before live_connection_ could be cleared).
+  if (direct != nullptr) (void)direct->send(std::move(encoded).value());
   if (!refused.ok()) done(refused, std::string());
 }
 
-void RpcChannel::start_call(uint64_t request_id, std::string frame, Duration timeout) {
+void RpcChannel::start_call(uint64_t request_id, std::string frame) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(request_id);
-    if (it == pending_.end()) return;  // Already failed, e.g. with a lost connection.
-    auto timer = std::make_unique<boost::asio::steady_timer>(strand_, timeout);
-    timer->async_wait([self = shared_from_this(), request_id,
-                       timeout](const boost::system::error_code& ec) {
-      if (ec) return;  // Cancelled: the call completed first.
-      self->complete(request_id,
-                     Status::TimedOut("call " + std::to_string(request_id) + " to " + self->name_ +
-                                      " timed out after " + std::to_string(to_ms(timeout)) + " ms"),
-                     std::string());
-    });
-    it->second.timer = std::move(timer);
+    PONTOON_CHECK(strand_starts_ > 0);
+    --strand_starts_;
+    if (pending_.count(request_id) == 0) return;  // Already failed, e.g. with a lost connection.
   }
   if (state_ == State::kConnected) {
     connection_->send(std::move(frame));
@@ -99,6 +111,44 @@ void RpcChannel::start_call(uint64_t request_id, std::string frame, Duration tim
   if (outbox_.size() >= options_.max_pending_calls_per_endpoint) prune_outbox();
   outbox_.emplace_back(request_id, std::move(frame));
   if (state_ == State::kIdle) connect();
+}
+
+void RpcChannel::arm_sweep() {
+  SteadyTime at;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    at = sweep_at_;
+  }
+  if (at == SteadyTime::max()) return;
+  // Re-arming cancels the wait before; its handler sees operation_aborted and returns.
+  sweep_timer_.expires_at(at);
+  sweep_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->sweep();
+  });
+}
+
+void RpcChannel::sweep() {
+  std::vector<std::pair<uint64_t, Duration>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const SteadyTime now = std::chrono::steady_clock::now();
+    SteadyTime next = SteadyTime::max();
+    for (const auto& [request_id, call] : pending_) {
+      if (call.deadline <= now) {
+        expired.emplace_back(request_id, call.timeout);
+      } else {
+        next = std::min(next, call.deadline);
+      }
+    }
+    sweep_at_ = next;
+  }
+  for (const auto& [request_id, timeout] : expired) {
+    complete(request_id,
+             Status::TimedOut("call " + std::to_string(request_id) + " to " + name_ +
+                              " timed out after " + std::to_string(to_ms(timeout)) + " ms"),
+             std::string());
+  }
+  arm_sweep();
 }
 
 void RpcChannel::prune_outbox() {
@@ -171,6 +221,8 @@ void RpcChannel::on_connect(const boost::system::error_code& ec,
   std::deque<std::pair<uint64_t, std::string>> waiting;
   waiting.swap(outbox_);
   for (auto& [request_id, frame] : waiting) connection_->send(std::move(frame));
+  std::lock_guard<std::mutex> lock(mu_);
+  live_connection_ = connection_;
 }
 
 void RpcChannel::enter_backoff() {
@@ -213,6 +265,10 @@ void RpcChannel::on_frame(const std::shared_ptr<Connection>& connection, Frame f
 void RpcChannel::on_close(const std::shared_ptr<Connection>& connection, const Status& reason) {
   if (connection != connection_) return;
   connection_.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_connection_.reset();
+  }
   PONTOON_LOG(kInfo) << "connection to " << name_ << " lost: " << reason;
   enter_backoff();
   fail_all(
@@ -230,7 +286,6 @@ bool RpcChannel::complete(uint64_t request_id, const Status& status, std::string
     PONTOON_CHECK(pending_bytes_ >= call.request_bytes);
     pending_bytes_ -= call.request_bytes;
   }
-  call.timer.reset();
   call.done(status, std::move(body));
   return true;
 }
@@ -243,10 +298,7 @@ void RpcChannel::fail_all(const Status& status) {
     pending_bytes_ = 0;
   }
   // In request-id order, i.e. the order the calls were made.
-  for (auto& [request_id, call] : calls) {
-    call.timer.reset();
-    call.done(status, std::string());
-  }
+  for (auto& [request_id, call] : calls) call.done(status, std::string());
 }
 
 void RpcChannel::shutdown() {
@@ -254,6 +306,7 @@ void RpcChannel::shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutdown_) return;
     shutdown_ = true;
+    live_connection_.reset();
   }
   // No pool thread runs any more, so strand state may be touched from here.
   boost::system::error_code ignored;
@@ -266,6 +319,7 @@ void RpcChannel::shutdown() {
   }
   connect_timer_.cancel();
   backoff_timer_.cancel();
+  sweep_timer_.cancel();
   outbox_.clear();
   state_ = State::kIdle;
   fail_all(Status::Shutdown("rpc client is shut down"));

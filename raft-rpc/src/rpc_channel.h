@@ -7,6 +7,12 @@
 // between a response, a timeout, a broken connection and shutdown. Everything else (socket,
 // connection state, timers, outbox) belongs to strand_. shutdown() touches strand state
 // directly, which is sound only because the pool's threads have been joined by then.
+//
+// The fast path: once connected, a call writes its frame from the calling thread
+// (Connection::send), without a hop to the strand, unless calls posted to the strand before
+// it have not gone out yet (they go first, so frames leave in call order). Timeouts need no
+// timer per call: each call carries its deadline, and one sweep timer on the strand, armed
+// for the earliest deadline, fails the calls that passed theirs.
 #pragma once
 
 #include <atomic>
@@ -14,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -46,11 +53,13 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
   using tcp = boost::asio::ip::tcp;
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   struct PendingCall {
     RpcClient::Callback done;
     uint64_t request_bytes = 0;
-    // Armed on the strand by start_call(); destroying it cancels the wait.
-    std::unique_ptr<boost::asio::steady_timer> timer;
+    SteadyTime deadline;
+    Duration timeout{};  // For the message.
   };
 
   enum class State {
@@ -61,7 +70,10 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   };
 
   // Strand.
-  void start_call(uint64_t request_id, std::string frame, Duration timeout);
+  void start_call(uint64_t request_id, std::string frame);
+  // Arms sweep_timer_ for sweep_at_; sweep() fails the calls past their deadline.
+  void arm_sweep();
+  void sweep();
   void connect();
   void on_connect(const boost::system::error_code& ec, const std::shared_ptr<tcp::socket>& socket);
   void enter_backoff();
@@ -84,6 +96,14 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   bool shutdown_ = false;                    // Guarded by mu_.
   std::map<uint64_t, PendingCall> pending_;  // Guarded by mu_.
   uint64_t pending_bytes_ = 0;               // Guarded by mu_. Sum of request_bytes.
+  // Guarded by mu_: the open connection calls may write to directly (set once on_connect has
+  // flushed the outbox, cleared before on_close fails the pending calls), and the calls
+  // posted to start_call() that have not run yet.
+  std::shared_ptr<Connection> live_connection_;
+  uint64_t strand_starts_ = 0;
+  // Guarded by mu_: when sweep_timer_ fires (max() when it is not armed). A call whose
+  // deadline is earlier posts arm_sweep().
+  SteadyTime sweep_at_ = SteadyTime::max();
 
   // Strand-only state.
   State state_ = State::kIdle;
@@ -91,6 +111,7 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   bool connect_timed_out_ = false;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer backoff_timer_;
+  boost::asio::steady_timer sweep_timer_;
   Duration backoff_;                        // Delay before the next attempt after a failure.
   std::shared_ptr<Connection> connection_;  // Set iff state_ == kConnected.
   // Frames of calls waiting for a connection, in call order.

@@ -75,7 +75,7 @@ class ResponseSlot {
     std::shared_ptr<Connection> connection = connection_.lock();
     if (connection == nullptr) return;  // The client is gone; nobody to answer.
     PONTOON_CHECK(connection->unanswered_requests().fetch_sub(1) >= 1);
-    connection->post_send(
+    connection->send(
         encode_response(method_id_, request_id_, status, std::move(body), max_frame_bytes_));
   }
 
