@@ -443,3 +443,88 @@ TEST_CASE("without IO threads, IO strands run on the workers", "[executor_pool][
   REQUIRE(ready(worker_future));
   CHECK(future.get() == worker_future.get());  // One worker: the same thread.
 }
+
+TEST_CASE("dispatch runs inline only inside an InlineDispatchScope on an idle strand",
+          "[executor_pool][dispatch]") {
+  ExecutorPool pool(2);
+  std::shared_ptr<Executor> lane = pool.make_executor("lane");
+  const std::thread::id caller = std::this_thread::get_id();
+
+  SECTION("outside a scope it posts") {
+    CHECK_FALSE(InlineDispatchScope::active());
+    std::promise<std::thread::id> ran_on;
+    lane->dispatch([&] { ran_on.set_value(std::this_thread::get_id()); });
+    auto future = ran_on.get_future();
+    REQUIRE(ready(future));
+    CHECK(future.get() != caller);
+  }
+
+  SECTION("inside a scope, an idle strand runs the task before dispatch returns") {
+    std::thread::id ran_on;
+    bool ran = false;
+    {
+      InlineDispatchScope scope;
+      CHECK(InlineDispatchScope::active());
+      lane->dispatch([&] {
+        ran_on = std::this_thread::get_id();
+        ran = true;
+      });
+    }
+    CHECK_FALSE(InlineDispatchScope::active());
+    CHECK(ran);
+    CHECK(ran_on == caller);
+  }
+
+  SECTION("a task the inline task posts runs after it, on a worker") {
+    std::promise<std::thread::id> inner_ran_on;
+    std::atomic<bool> outer_done{false};
+    std::atomic<bool> inner_saw_outer_done{false};
+    {
+      InlineDispatchScope scope;
+      lane->dispatch([&] {
+        lane->post([&] {
+          inner_saw_outer_done = outer_done.load();
+          inner_ran_on.set_value(std::this_thread::get_id());
+        });
+        outer_done = true;
+      });
+    }
+    auto future = inner_ran_on.get_future();
+    REQUIRE(ready(future));
+    CHECK(future.get() != caller);
+    CHECK(inner_saw_outer_done);
+  }
+
+  SECTION("a busy strand queues the task behind what it runs, in order") {
+    Gate gate;
+    std::mutex order_mu;
+    std::vector<int> order;
+    std::promise<void> first_started;
+    lane->post([&] {
+      first_started.set_value();
+      gate.wait();
+      std::lock_guard<std::mutex> lock(order_mu);
+      order.push_back(1);
+    });
+    auto started = first_started.get_future();
+    REQUIRE(ready(started));
+    std::promise<std::thread::id> second_ran_on;
+    {
+      InlineDispatchScope scope;
+      lane->dispatch([&] {
+        {
+          std::lock_guard<std::mutex> lock(order_mu);
+          order.push_back(2);
+        }
+        second_ran_on.set_value(std::this_thread::get_id());
+      });
+    }
+    gate.open();  // dispatch returned without waiting for the running task.
+    auto future = second_ran_on.get_future();
+    REQUIRE(ready(future));
+    CHECK(future.get() != caller);
+    std::lock_guard<std::mutex> lock(order_mu);
+    CHECK(order == std::vector<int>{1, 2});
+  }
+  lane->shutdown();
+}

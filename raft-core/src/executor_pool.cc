@@ -181,6 +181,38 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     if (must_enqueue && !core_->enqueue(shared_from_this())) abandon();
   }
 
+  void dispatch(Task task) override {
+    PONTOON_CHECK_MSG(task != nullptr, "dispatching an empty task");
+    if (!InlineDispatchScope::active()) {
+      post(std::move(task));
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    if (scheduled_ || core_->stopping()) {
+      // Queued or running elsewhere (or on this very thread, further up the stack): in order.
+      lock.unlock();
+      post(std::move(task));
+      return;
+    }
+    // Idle: this thread takes the strand's turn, as a worker would.
+    scheduled_ = true;
+    running_thread_ = std::this_thread::get_id();
+    lock.unlock();
+    task();
+    task = nullptr;  // Captures die inside the running window, as in run_turn().
+    lock.lock();
+    running_thread_ = std::thread::id();
+    if (shut_down_) idle_cv_.notify_all();
+    if (shut_down_ || pending_.empty()) {
+      scheduled_ = false;
+      return;
+    }
+    lock.unlock();
+    // What the task posted to this strand runs on a worker; scheduled_ stays true.
+    if (!core_->enqueue(shared_from_this())) abandon();
+  }
+
   void post_after(Duration delay, Task task) override {
     PONTOON_CHECK_MSG(task != nullptr, "posting an empty task");
     if (delay <= Duration::zero()) {
@@ -309,6 +341,15 @@ void run_worker(PoolCore& core, std::string name) {
 }  // namespace raft::detail
 
 namespace raft {
+namespace {
+
+thread_local int inline_dispatch_depth = 0;
+
+}  // namespace
+
+InlineDispatchScope::InlineDispatchScope() { ++inline_dispatch_depth; }
+InlineDispatchScope::~InlineDispatchScope() { --inline_dispatch_depth; }
+bool InlineDispatchScope::active() { return inline_dispatch_depth > 0; }
 
 ExecutorPool::ExecutorPool(size_t num_threads, size_t io_threads) {
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());

@@ -333,7 +333,8 @@ template <typename Request, typename Response>
 void NodeImpl::dispatch(const Request& request, RpcCallback<Response> done,
                         void (NodeImpl::*handler)(const Request&, RpcCallback<Response>)) {
   std::weak_ptr<NodeImpl> weak = weak_from_this();
-  node_lane_->post([weak, request, done = std::move(done), handler]() mutable {
+  // dispatch: a transport thread that holds no lock may run the handler itself (executor.h).
+  node_lane_->dispatch([weak, request, done = std::move(done), handler]() mutable {
     if (auto self = weak.lock()) {
       ((*self).*handler)(request, std::move(done));
     } else {

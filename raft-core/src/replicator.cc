@@ -129,7 +129,7 @@ void Replicator::send(AppendEntriesRequest request, bool heartbeat) {
       request, options_.rpc_timeout,
       [weak, lane, window, heartbeat, prev_index, count, sent_at](
           const Status& status, const AppendEntriesResponse& response) {
-        lane->post([weak, window, heartbeat, prev_index, count, sent_at, status, response] {
+        lane->dispatch([weak, window, heartbeat, prev_index, count, sent_at, status, response] {
           if (auto self = weak.lock()) {
             self->on_response(window, heartbeat, prev_index, count, sent_at, status, response);
           }

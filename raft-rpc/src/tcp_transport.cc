@@ -1,6 +1,7 @@
 #include "raft/rpc/tcp_transport.h"
 
 #include "raft/check.h"
+#include "raft/executor.h"
 #include "raft/logging.h"
 #include "raft/rpc/method_ids.h"
 #include "raft/rpc/raft_codec.h"
@@ -192,6 +193,8 @@ void TcpTransport::serve(const std::string& request_body, RpcServer::Responder r
     respond(no_such_replica(request.group_id, request.peer_id, listen_address()), std::string());
     return;
   }
+  // This IO thread holds no lock here: the service may run the handler on it (executor.h).
+  raft::InlineDispatchScope inline_dispatch;
   (registration->service()->*handle)(
       request, [respond = std::move(respond)](const Status& status, const Response& response) {
         respond(status, status.ok() ? encode(response) : std::string());
@@ -222,6 +225,8 @@ void TcpTransport::send(uint32_t method_id, const Request& request, Duration tim
                     done(s, Response{});
                     return;
                   }
+                  // Called without locks (rpc_client.h): the caller's lane may run it here.
+                  raft::InlineDispatchScope inline_dispatch;
                   done(Status::OK(), response);
                 });
 }

@@ -5,6 +5,9 @@
 //    from one Executor needs no lock. Posted tasks run in the order they were posted.
 //  - post() never runs the task inline; it may be called from any thread, including from a task
 //    running on this Executor.
+//  - dispatch() is post(), except on a thread inside an InlineDispatchScope: there an
+//    implementation may run the task at once on the calling thread, if nothing of this
+//    Executor is queued or running (so order and mutual exclusion still hold).
 //  - post_after() runs the task no earlier than `delay` after the call, on this Executor.
 //  - After shutdown() returns, no task of this Executor is running and none will run; tasks
 //    not yet run are destroyed without running.
@@ -18,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "raft/clock.h"
 
@@ -29,10 +33,26 @@ class Executor {
 
   virtual ~Executor() = default;
   virtual void post(Task task) = 0;
+  // See the class contract. The default posts.
+  virtual void dispatch(Task task) { post(std::move(task)); }
   virtual void post_after(Duration delay, Task task) = 0;
   // Stops this lane; see the class contract. Idempotent. Must not be called from a task of
   // this Executor.
   virtual void shutdown() = 0;
+};
+
+// Marks the calling thread, for the scope's lifetime, as one that holds no lock and may run a
+// lane's task itself: an IO thread handing a received message to its lane saves waking a
+// worker for it (Executor::dispatch). Only code that knows its whole call stack opens one
+// (the TCP transport around a request handler and a response callback). Nests; not copyable.
+class InlineDispatchScope {
+ public:
+  InlineDispatchScope();
+  ~InlineDispatchScope();
+  InlineDispatchScope(const InlineDispatchScope&) = delete;
+  InlineDispatchScope& operator=(const InlineDispatchScope&) = delete;
+  // True on a thread inside at least one scope.
+  static bool active();
 };
 
 // Runtime: what a Node needs from its environment: lanes to run on, a clock, and a seed.
