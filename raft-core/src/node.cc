@@ -425,6 +425,8 @@ void NodeImpl::publish_status() {
   next.conf = conf().conf;
   next.old_conf = conf().old_conf;
   next.peers = replicators_.status();
+  following_term_.store(role_ == Role::kFollower ? current_term_.value() : 0,
+                        std::memory_order_release);
   std::lock_guard<std::mutex> lock(status_mutex_);
   published_ = std::move(next);
 }

@@ -85,6 +85,19 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
   std::shared_ptr<Executor> lane = node_lane_;
   auto on_stable = [weak, lane, request_term, last_new_index, leader_commit,
                     done](const Status& status) mutable {
+    if (status.ok()) {
+      // The answer leaves from the disk lane; only the commit index waits for the node lane.
+      auto self = weak.lock();
+      if (self && self->answer_stable_append(request_term, last_new_index, done)) {
+        lane->post([weak, request_term, last_new_index, leader_commit] {
+          if (auto self = weak.lock()) {
+            self->on_follower_stable(Status::OK(), request_term, last_new_index, leader_commit,
+                                     nullptr);
+          }
+        });
+        return;
+      }
+    }
     lane->post([weak, status, request_term, last_new_index, leader_commit, done] {
       if (auto self = weak.lock()) {
         self->on_follower_stable(status, request_term, last_new_index, leader_commit, done);
@@ -190,12 +203,30 @@ void NodeImpl::fill_conflict(LogIndex prev_index, AppendEntriesResponse* respons
   response->conflict_index = first;
 }
 
+bool NodeImpl::answer_stable_append(Term request_term, LogIndex last_new_index,
+                                    const RpcCallback<AppendEntriesResponse>& done) {
+  // Why answering off the node lane is safe: the entries were in this log (appended on the
+  // node lane) before anything this replica did in a later term, its votes included, so a
+  // success for request_term is what the node lane would have sent before that term began,
+  // only later, as a slow network would deliver it; the leader of request_term counts it
+  // like any other. The check below only keeps the common case exact: once the term or the
+  // role has moved on, the node lane answers with the new term instead.
+  if (following_term_.load(std::memory_order_acquire) != request_term.value()) return false;
+  AppendEntriesResponse response;
+  response.term = request_term;
+  response.last_log_index = last_new_index;
+  response.success = true;
+  done(Status::OK(), response);
+  return true;
+}
+
 void NodeImpl::on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
                                   LogIndex leader_commit,
                                   const RpcCallback<AppendEntriesResponse>& done) {
+  // `done` is null when answer_stable_append() has answered already.
   if (!status.ok()) {
     if (!status.is_shutdown() && !status.is_busy()) enter_error(status);
-    done(status, AppendEntriesResponse{});
+    if (done) done(status, AppendEntriesResponse{});
     return;
   }
   AppendEntriesResponse response;
@@ -203,13 +234,13 @@ void NodeImpl::on_follower_stable(const Status& status, Term request_term, LogIn
   response.last_log_index = last_new_index;
   if (request_term != current_term_ || role_ != Role::kFollower) {
     // The term moved on while the entries were written; the old leader learns of it.
-    done(Status::OK(), response);
+    if (done) done(Status::OK(), response);
     return;
   }
   response.success = true;
   // Raft Figure 2: commitIndex = min(leaderCommit, index of last new entry).
   if (ballot_box_.advance_to(std::min(leader_commit, last_new_index))) on_commit_advanced();
-  done(Status::OK(), response);
+  if (done) done(Status::OK(), response);
 }
 
 }  // namespace raft

@@ -15,6 +15,7 @@
 // node_transfer.cc (leadership transfer) and node_snapshot.cc.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -91,6 +92,10 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
                          RpcCallback<AppendEntriesResponse> done);
   void on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
                           LogIndex leader_commit, const RpcCallback<AppendEntriesResponse>& done);
+  // Any thread (the disk lane): answers a successful append of `request_term` at once if this
+  // replica still follows in that term; false if the node lane must decide instead.
+  bool answer_stable_append(Term request_term, LogIndex last_new_index,
+                            const RpcCallback<AppendEntriesResponse>& done);
   // The configuration this replica uses now (the newest in its log).
   const ConfigurationEntry& conf() const { return conf_manager_.current(); }
   // Whether `granted` (a set of peers) is a quorum of the current configuration.
@@ -302,6 +307,9 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
 
   mutable std::mutex status_mutex_;
   NodeStatus published_;  // Guarded by status_mutex_.
+  // The term this replica follows a leader in, or 0 when it is not a follower; written by
+  // publish_status(), read by answer_stable_append() on the disk lane.
+  std::atomic<int64_t> following_term_{0};
 
   mutable std::mutex shutdown_mutex_;
   std::condition_variable shutdown_cv_;
