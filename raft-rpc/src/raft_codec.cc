@@ -3,9 +3,12 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "raft.pb.h"
 #include "raft/check.h"
+#include "wire_format.h"
 
 namespace raft::rpc {
 namespace {
@@ -39,16 +42,16 @@ Status decode_term(int64_t wire, std::string_view what, Term* out) {
   return Status::OK();
 }
 
-Status decode_group_id(const std::string& wire, std::string_view what, GroupId* out) {
+Status decode_group_id(std::string_view wire, std::string_view what, GroupId* out) {
   if (wire.empty()) return invalid(what, "group_id is empty");
   if (wire.size() > kMaxGroupIdBytes) {
     return invalid(what, "group_id is longer than " + std::to_string(kMaxGroupIdBytes) + " bytes");
   }
-  *out = wire;
+  out->assign(wire);
   return Status::OK();
 }
 
-Status decode_peer_id(const std::string& wire, std::string_view field, std::string_view what,
+Status decode_peer_id(std::string_view wire, std::string_view field, std::string_view what,
                       PeerId* out) {
   Result<PeerId> peer = PeerId::parse(wire);
   if (!peer.ok())
@@ -152,33 +155,135 @@ Status check_get_file_range(uint64_t offset, uint64_t max_bytes, std::string_vie
   return Status::OK();
 }
 
+// The fields of one AppendEntriesRequest entry as read off the wire; `data` points into the
+// request's bytes.
+struct EntryFields {
+  uint32_t type = 0;
+  int64_t term = 0;
+  int64_t index = 0;
+  std::string_view data;
+};
+
+// The fields of an AppendEntriesRequest as read off the wire, before any rule is checked.
+// The accessors mirror the generated message's, for decode_request_header.
+struct AppendEntriesFields {
+  std::string_view group_id_bytes, server_id_bytes, peer_id_bytes;
+  int64_t term_value = 0;
+  int64_t prev_index = 0;
+  int64_t prev_term = 0;
+  int64_t committed_index = 0;
+  std::vector<EntryFields>* entries = nullptr;
+
+  std::string_view group_id() const { return group_id_bytes; }
+  std::string_view server_id() const { return server_id_bytes; }
+  std::string_view peer_id() const { return peer_id_bytes; }
+  int64_t term() const { return term_value; }
+};
+
+bool read_int64(wire::Reader& reader, int64_t* out) {
+  uint64_t value = 0;
+  if (!reader.read_varint(&value)) return false;
+  *out = static_cast<int64_t>(value);
+  return true;
+}
+
+// Each parser reads into `*out` like protobuf's parser: a repeated field keeps its last value,
+// and a repeated sub-message (prev_log_id) is parsed into the same value.
+bool parse_log_id_fields(std::string_view bytes, int64_t* index, int64_t* term) {
+  using wire::FieldRead;
+  return wire::for_each_field(bytes,
+                              [&](wire::Reader& reader, uint32_t field, wire::WireType type) {
+                                if (type != wire::WireType::kVarint) return FieldRead::kUnknown;
+                                if (field == 1) return wire::read_result(read_int64(reader, index));
+                                if (field == 2) return wire::read_result(read_int64(reader, term));
+                                return FieldRead::kUnknown;
+                              });
+}
+
+bool parse_entry_fields(std::string_view bytes, EntryFields* out) {
+  using wire::FieldRead;
+  return wire::for_each_field(
+      bytes, [&](wire::Reader& reader, uint32_t field, wire::WireType type) {
+        if (field == 4 && type == wire::WireType::kLengthDelimited) {
+          return wire::read_result(reader.read_length_delimited(&out->data));
+        }
+        if (type != wire::WireType::kVarint) return FieldRead::kUnknown;
+        if (field == 1) {
+          uint64_t value = 0;
+          if (!reader.read_varint(&value)) return FieldRead::kMalformed;
+          out->type = static_cast<uint32_t>(value);  // A uint32 field keeps the low 32 bits.
+          return FieldRead::kRead;
+        }
+        if (field == 2) return wire::read_result(read_int64(reader, &out->term));
+        if (field == 3) return wire::read_result(read_int64(reader, &out->index));
+        return FieldRead::kUnknown;
+      });
+}
+
+bool parse_append_entries_fields(std::string_view bytes, AppendEntriesFields* out) {
+  using wire::FieldRead;
+  return wire::for_each_field(bytes, [&](wire::Reader& reader, uint32_t field,
+                                         wire::WireType type) {
+    if (type == wire::WireType::kVarint) {
+      if (field == 4) return wire::read_result(read_int64(reader, &out->term_value));
+      if (field == 6) return wire::read_result(read_int64(reader, &out->committed_index));
+      return FieldRead::kUnknown;
+    }
+    const bool delimited_field = field == 1 || field == 2 || field == 3 || field == 5 || field == 7;
+    if (type != wire::WireType::kLengthDelimited || !delimited_field) {
+      return FieldRead::kUnknown;
+    }
+    std::string_view bytes_of_field;
+    if (!reader.read_length_delimited(&bytes_of_field)) return FieldRead::kMalformed;
+    switch (field) {
+      case 1:
+        out->group_id_bytes = bytes_of_field;
+        return FieldRead::kRead;
+      case 2:
+        out->server_id_bytes = bytes_of_field;
+        return FieldRead::kRead;
+      case 3:
+        out->peer_id_bytes = bytes_of_field;
+        return FieldRead::kRead;
+      case 5:
+        return wire::read_result(
+            parse_log_id_fields(bytes_of_field, &out->prev_index, &out->prev_term));
+      default:  // 7: one more entry.
+        out->entries->emplace_back();
+        return wire::read_result(parse_entry_fields(bytes_of_field, &out->entries->back()));
+    }
+  });
+}
+
 // Checks entry `i` of an AppendEntriesRequest against its predecessor (`prev_term` is the
-// term of the entry before it, or prev_log_id.term for the first).
-// Takes the payload out of `wire` (moved, not copied: the parsed message is scratch).
-Status decode_entry(pb::Entry& wire, size_t i, LogIndex expected_index, Term prev_term,
+// term of the entry before it, or prev_log_id.term for the first), then copies its payload
+// out of the request's bytes into the entry.
+Status decode_entry(const EntryFields& wire, size_t i, LogIndex expected_index, Term prev_term,
                     Term request_term, LogEntryPtr* out) {
   constexpr std::string_view kWhat = "AppendEntriesRequest";
-  const std::string where = "entries[" + std::to_string(i) + "]";
-  if (wire.type() > std::numeric_limits<uint8_t>::max() ||
-      !is_valid_entry_type(static_cast<uint8_t>(wire.type()))) {
-    return invalid(kWhat, where + " has unknown type " + std::to_string(wire.type()));
+  if (wire.type > std::numeric_limits<uint8_t>::max() ||
+      !is_valid_entry_type(static_cast<uint8_t>(wire.type))) {
+    return invalid(
+        kWhat, "entries[" + std::to_string(i) + "] has unknown type " + std::to_string(wire.type));
   }
-  if (wire.index() != expected_index.value()) {
-    return invalid(kWhat, where + " has index " + std::to_string(wire.index()) + ", expected " +
+  if (wire.index != expected_index.value()) {
+    return invalid(kWhat, "entries[" + std::to_string(i) + "] has index " +
+                              std::to_string(wire.index) + ", expected " +
                               std::to_string(expected_index.value()) +
                               " (entries must be contiguous after prev_log_id)");
   }
-  if (wire.term() < prev_term.value()) {
-    return invalid(kWhat, where + " has term " + std::to_string(wire.term()) +
-                              ", lower than the term before it (" +
+  if (wire.term < prev_term.value()) {
+    return invalid(kWhat, "entries[" + std::to_string(i) + "] has term " +
+                              std::to_string(wire.term) + ", lower than the term before it (" +
                               std::to_string(prev_term.value()) + ")");
   }
-  if (wire.term() > request_term.value()) {
-    return invalid(kWhat, where + " has term " + std::to_string(wire.term()) +
-                              ", above the request's term " + std::to_string(request_term.value()));
+  if (wire.term > request_term.value()) {
+    return invalid(kWhat, "entries[" + std::to_string(i) + "] has term " +
+                              std::to_string(wire.term) + ", above the request's term " +
+                              std::to_string(request_term.value()));
   }
-  *out = make_entry(static_cast<EntryType>(wire.type()), LogIndex(wire.index()), Term(wire.term()),
-                    std::move(*wire.mutable_data()));
+  *out = make_entry(static_cast<EntryType>(wire.type), LogIndex(wire.index), Term(wire.term),
+                    std::string(wire.data));
   return Status::OK();
 }
 
@@ -201,22 +306,48 @@ std::string encode(const RequestVoteResponse& response) {
   return wire.SerializeAsString();
 }
 
+// By hand (wire_format.h): one allocation for the whole body, one copy of each payload.
+// Field numbers are proto/raft.proto's AppendEntriesRequest and Entry; the bytes equal what
+// pb::AppendEntriesRequest::SerializeAsString writes for the same values.
 std::string encode(const AppendEntriesRequest& request) {
-  pb::AppendEntriesRequest wire;
-  encode_route(request, &wire);
-  wire.set_term(request.term.value());
-  encode_log_id(request.prev_log_id, wire.mutable_prev_log_id());
-  wire.set_committed_index(request.committed_index.value());
-  wire.mutable_entries()->Reserve(static_cast<int>(request.entries.size()));
+  using namespace wire;
+  const std::string server_id = request.server_id.to_string();
+  const std::string peer_id = request.peer_id.to_string();
+  const auto u64 = [](int64_t value) { return static_cast<uint64_t>(value); };
+  const size_t prev_log_id_bytes = int_field_size(1, u64(request.prev_log_id.index.value())) +
+                                   int_field_size(2, u64(request.prev_log_id.term.value()));
+  const auto entry_bytes = [&](const LogEntry& entry) {
+    return int_field_size(1, static_cast<uint64_t>(entry.type)) +
+           int_field_size(2, u64(entry.id.term.value())) +
+           int_field_size(3, u64(entry.id.index.value())) + bytes_field_size(4, entry.data);
+  };
+  size_t total = bytes_field_size(1, request.group_id) + bytes_field_size(2, server_id) +
+                 bytes_field_size(3, peer_id) + int_field_size(4, u64(request.term.value())) +
+                 length_delimited_size(5, prev_log_id_bytes) +
+                 int_field_size(6, u64(request.committed_index.value()));
   for (const LogEntryPtr& entry : request.entries) {
     PONTOON_CHECK(entry != nullptr);
-    pb::Entry* e = wire.add_entries();
-    e->set_type(static_cast<uint32_t>(entry->type));
-    e->set_term(entry->id.term.value());
-    e->set_index(entry->id.index.value());
-    e->set_data(entry->data);
+    total += length_delimited_size(7, entry_bytes(*entry));
   }
-  return wire.SerializeAsString();
+  std::string out;
+  out.reserve(total);
+  put_bytes_field(1, request.group_id, &out);
+  put_bytes_field(2, server_id, &out);
+  put_bytes_field(3, peer_id, &out);
+  put_int_field(4, u64(request.term.value()), &out);
+  put_length_prefix(5, prev_log_id_bytes, &out);
+  put_int_field(1, u64(request.prev_log_id.index.value()), &out);
+  put_int_field(2, u64(request.prev_log_id.term.value()), &out);
+  put_int_field(6, u64(request.committed_index.value()), &out);
+  for (const LogEntryPtr& entry : request.entries) {
+    put_length_prefix(7, entry_bytes(*entry), &out);
+    put_int_field(1, static_cast<uint64_t>(entry->type), &out);
+    put_int_field(2, u64(entry->id.term.value()), &out);
+    put_int_field(3, u64(entry->id.index.value()), &out);
+    put_bytes_field(4, entry->data, &out);
+  }
+  PONTOON_CHECK(out.size() == total);
+  return out;
 }
 
 std::string encode(const AppendEntriesResponse& response) {
@@ -348,22 +479,34 @@ Status decode(std::string_view bytes, RequestVoteResponse* out) {
 
 Status decode(std::string_view bytes, AppendEntriesRequest* out) {
   constexpr std::string_view kWhat = "AppendEntriesRequest";
-  pb::AppendEntriesRequest wire;
-  if (Status s = parse(bytes, kWhat, &wire); !s.ok()) return s;
+  // Reused by every request this thread decodes: steady-state decoding allocates only the
+  // entries themselves.
+  thread_local std::vector<EntryFields> entry_fields;
+  entry_fields.clear();
+  AppendEntriesFields wire;
+  wire.entries = &entry_fields;
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !parse_append_entries_fields(bytes, &wire)) {
+    return Status::Corruption("unparseable " + std::string(kWhat) + " (" +
+                              std::to_string(bytes.size()) + " bytes)");
+  }
   if (Status s = decode_request_header(wire, kWhat, out); !s.ok()) return s;
-  if (Status s = decode_log_id(wire.prev_log_id(), "prev_log_id", kWhat, &out->prev_log_id);
-      !s.ok()) {
+  if (Status s = check_non_negative(wire.prev_index, "prev_log_id.index", kWhat); !s.ok()) {
     return s;
   }
+  if (Status s = check_non_negative(wire.prev_term, "prev_log_id.term", kWhat); !s.ok()) {
+    return s;
+  }
+  out->prev_log_id = LogId{LogIndex(wire.prev_index), Term(wire.prev_term)};
   if (out->prev_log_id.term > out->term) {
     return invalid(kWhat, "prev_log_id.term is above the request's term");
   }
-  if (Status s = check_non_negative(wire.committed_index(), "committed_index", kWhat); !s.ok()) {
+  if (Status s = check_non_negative(wire.committed_index, "committed_index", kWhat); !s.ok()) {
     return s;
   }
-  out->committed_index = LogIndex(wire.committed_index());
+  out->committed_index = LogIndex(wire.committed_index);
 
-  const auto count = static_cast<size_t>(wire.entries_size());
+  const size_t count = entry_fields.size();
   // The last entry's index must be representable: prev + count <= INT64_MAX.
   if (static_cast<uint64_t>(std::numeric_limits<int64_t>::max() - out->prev_log_id.index.value()) <
       count) {
@@ -375,8 +518,7 @@ Status decode(std::string_view bytes, AppendEntriesRequest* out) {
   for (size_t i = 0; i < count; ++i) {
     LogEntryPtr entry;
     const LogIndex expected_index = out->prev_log_id.index + static_cast<int64_t>(i + 1);
-    if (Status s = decode_entry(*wire.mutable_entries(static_cast<int>(i)), i, expected_index,
-                                prev_term, out->term, &entry);
+    if (Status s = decode_entry(entry_fields[i], i, expected_index, prev_term, out->term, &entry);
         !s.ok()) {
       return s;
     }
