@@ -10,6 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libconcurrentqueue-dev
   catch2
+  libjemalloc-dev  # the servers' and raft-bench's malloc (CMake option PONTOON_MALLOC)
   python3
   faketime  # jepsen: the clock-skew nemesis preloads its libfaketime
 )

@@ -111,11 +111,12 @@ void print_header(const BenchFlags& flags) {
               static_cast<long long>(flags.cluster.election_timeout_ms()));
   std::printf(
       "            %s workload (reads on the %s), %d clients on %d thread%s, "
-      "%d-byte payloads, %.1f s after %.1f s warm-up, %u cores\n",
+      "%d-byte payloads, %.1f s after %.1f s warm-up, %u cores, %s malloc\n",
       std::string(workload_name(flags.workload)).c_str(),
       flags.read_on == ReadOn::kFollowers ? "followers" : "leader", flags.clients,
       flags.client_threads, flags.client_threads == 1 ? "" : "s", flags.payload_bytes,
-      flags.seconds, flags.warmup_seconds, std::thread::hardware_concurrency());
+      flags.seconds, flags.warmup_seconds, std::thread::hardware_concurrency(),
+      malloc_name().c_str());
   std::fflush(stdout);
 }
 

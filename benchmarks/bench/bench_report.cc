@@ -84,6 +84,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("context_switches_per_op", r.context_switches_per_op())
       .add("rss_mb", JsonObject().add("max", max_rss).add("per_process", r.rss_mb))
       .add("driver_rss_mb", r.driver_rss_mb)
+      .add("malloc", malloc_name())
       .add("machine", machine_json())
       .add("started_at", r.started_at);
   return json;

@@ -1,5 +1,6 @@
 #include "bench_json.h"
 
+#include <dlfcn.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -111,7 +112,9 @@ raft::Status append_json_line(const std::string& path, const JsonObject& object)
 }
 
 void write_result_line(std::string_view program, const std::string& path, JsonObject line) {
-  line.add("machine", machine_json()).add("started_at", utc_timestamp());
+  line.add("malloc", malloc_name())
+      .add("machine", machine_json())
+      .add("started_at", utc_timestamp());
   raft::Status appended = append_json_line(path, line);
   if (appended.ok()) return;
   std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
@@ -129,6 +132,12 @@ JsonObject machine_json() {
       .add("kernel", names.release)
       .add("hostname", host);
   return machine;
+}
+
+std::string malloc_name() {
+  if (dlsym(RTLD_DEFAULT, "mallctl") != nullptr) return "jemalloc";
+  if (dlsym(RTLD_DEFAULT, "mi_version") != nullptr) return "mimalloc";
+  return "glibc";
 }
 
 std::string utc_timestamp() {

@@ -50,13 +50,18 @@ std::string json_quote(std::string_view text);
 // lines from runs that share a file do not interleave. EIO naming the path on failure.
 raft::Status append_json_line(const std::string& path, const JsonObject& object);
 
-// For the benchmark programs: adds "machine" and "started_at" to `line` and appends it to the
+// For the benchmark programs: adds "malloc", "machine" and "started_at" to `line` and appends it to
+// the
 // --json file at `path`; on failure prints the error after `program` and exits with 2 (the
 // --json flag named a file that cannot be written).
 void write_result_line(std::string_view program, const std::string& path, JsonObject line);
 
 // {"cores": N, "kernel": "...", "hostname": "..."} for this machine.
 JsonObject machine_json();
+
+// The malloc this process runs on: "jemalloc" or "mimalloc" when one is linked or preloaded
+// (found by a symbol only it exports), else "glibc". Numbers per operation depend on it.
+std::string malloc_name();
 
 // The current UTC time as "2026-12-02T01:50:00Z".
 std::string utc_timestamp();

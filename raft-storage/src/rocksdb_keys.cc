@@ -62,6 +62,13 @@ std::string log_key(const GroupId& group, LogIndex index) {
   return key;
 }
 
+void set_log_key_index(std::string* key, size_t prefix_size, LogIndex index) {
+  PONTOON_CHECK(index >= LogIndex(0));
+  PONTOON_CHECK(key->size() >= prefix_size);
+  key->resize(prefix_size);
+  put_fixed(key, static_cast<uint64_t>(index.value()), 8, /*big_endian=*/true);
+}
+
 std::string log_key_upper_bound(const GroupId& group) {
   // Indexes are non-negative int64s, so their big-endian bytes are all below 8 bytes of 0xFF.
   std::string key = log_prefix(group);

@@ -25,6 +25,10 @@ Status validate_group_id(const GroupId& group);
 std::string log_prefix(const GroupId& group);
 // REQUIRES: validate_group_id(group).ok(), index >= 0.
 std::string log_key(const GroupId& group, LogIndex index);
+
+// log_key for a batch of entries without a new string for each: `*key` holds log_prefix(group)
+// (and possibly a previous index); its index part is replaced by `index`'s.
+void set_log_key_index(std::string* key, size_t prefix_size, LogIndex index);
 // A key greater than every log key of `group` and less than any other group's keys that
 // follow it. REQUIRES: validate_group_id(group).ok().
 std::string log_key_upper_bound(const GroupId& group);

@@ -157,8 +157,10 @@ Status RocksDBLogStorage::write(const LogWrite& write) {
                                           rocksdb_keys::log_key(group_, last + 1));
     if (!s.ok()) return from_rocksdb(s, "group " + group_ + ": batch truncate suffix");
   }
+  std::string key = log_prefix_;
+  key.reserve(log_prefix_.size() + 8);
   for (const LogEntryPtr& entry : write.entries) {
-    std::string key = rocksdb_keys::log_key(group_, entry->id.index);
+    rocksdb_keys::set_log_key_index(&key, log_prefix_.size(), entry->id.index);
     std::array<char, log_record::kHeaderSize> header = log_record::encode_header(*entry);
     rocksdb::Slice key_part(key);
     rocksdb::Slice value_parts[2] = {rocksdb::Slice(header.data(), header.size()),
