@@ -87,6 +87,12 @@ expect_usage_error "client load without --clients" "--clients" \
   "$client" --conf "$conf" load --seconds 1
 expect_usage_error "client load with --seconds and --ops" "--seconds" \
   "$client" --conf "$conf" load --clients 2 --seconds 1 --ops 5
+expect_usage_error "client load with --client-threads 0" "--client-threads" \
+  "$client" --conf "$conf" load --clients 2 --client-threads 0 --seconds 1
+expect_usage_error "client load with more threads than clients" "--client-threads" \
+  "$client" --conf "$conf" load --clients 2 --client-threads 3 --seconds 1
+expect_usage_error "client --client-threads without load" "--client-threads" \
+  "$client" --conf "$conf" --client-threads 2 get
 expect_usage_error "client unknown flag" "--colour" "$client" --conf "$conf" --colour blue get
 
 if [[ -e "$data" ]]; then

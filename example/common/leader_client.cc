@@ -4,8 +4,8 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <thread>
 
+#include "fiber_threads.h"
 #include "raft/check.h"
 #include "service_protocol.h"
 
@@ -34,14 +34,18 @@ LeaderClient::LeaderClient(raft::rpc::RpcClient* rpc, std::vector<std::string> e
 
 Reply LeaderClient::call(const std::string& endpoint, uint32_t method_id, const std::string& body,
                          raft::Duration timeout) {
-  auto reply = std::make_shared<std::promise<Reply>>();
-  std::future<Reply> result = reply->get_future();
-  rpc_->call(endpoint, method_id, body, timeout,
-             [reply](const raft::Status& status, std::string response) {
-               reply->set_value(Reply{status, std::move(response)});
-             });
-  // RpcClient runs every callback exactly once, at the latest about `timeout` from now.
-  return result.get();
+  Reply reply;
+  // RpcClient runs every callback exactly once, at the latest about `timeout` from now. On a
+  // fiber (FiberThreads) only the fiber waits, not its thread.
+  wait_for_callback([&](std::function<void()> resume) {
+    rpc_->call(
+        endpoint, method_id, body, timeout,
+        [&reply, resume = std::move(resume)](const raft::Status& status, std::string response) {
+          reply = Reply{status, std::move(response)};
+          resume();
+        });
+  });
+  return reply;
 }
 
 std::string LeaderClient::leader_guess() const {
@@ -127,7 +131,7 @@ CallResult LeaderClient::call_leader(uint32_t method_id, const std::string& requ
     }
     hints_in_a_row = 0;
     const auto sleep_for = std::min<raft::Duration>(backoff, deadline - Clock::now());
-    if (sleep_for > raft::Duration::zero()) std::this_thread::sleep_for(sleep_for);
+    if (sleep_for > raft::Duration::zero()) pause_for(sleep_for);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }

@@ -42,7 +42,7 @@ raft::Status parse_command(const example::FlagParser& parser, ClientFlags* flags
 
 raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
   if (flags->command != ClientFlags::Command::kLoad) {
-    for (const char* flag : {"--clients", "--seconds", "--ops"}) {
+    for (const char* flag : {"--clients", "--client-threads", "--seconds", "--ops"}) {
       if (parser.has(flag)) return bad(flag, "only applies to the load command");
     }
     return raft::Status::OK();
@@ -51,6 +51,14 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
   raft::Result<int64_t> clients = parser.integer("--clients", 0, 1, 10000);
   if (!clients.ok()) return clients.status();
   flags->load.clients = static_cast<size_t>(*clients);
+  raft::Result<int64_t> threads = parser.integer("--client-threads", 1, 1, 256);
+  if (!threads.ok()) return threads.status();
+  if (*threads > *clients) {
+    return bad("--client-threads", std::to_string(*threads) + " threads for " +
+                                       std::to_string(*clients) +
+                                       " clients: at most one thread per client");
+  }
+  flags->load.client_threads = static_cast<int>(*threads);
   if (parser.has("--seconds") == parser.has("--ops")) {
     return bad("--seconds", "load needs exactly one of --seconds and --ops");
   }
@@ -70,7 +78,7 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
 
 raft::Result<ClientFlags> parse_client_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::cluster_flag_names();
-  known.insert({"--clients", "--seconds", "--ops", "--help"});
+  known.insert({"--clients", "--client-threads", "--seconds", "--ops", "--help"});
   example::FlagParser parser(std::move(known), {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   ClientFlags flags;

@@ -4,7 +4,7 @@
 //     incr DELTA                        add DELTA, print the value after it
 //     get                               print the value (a linearizable read)
 //     status                            one line per replica
-//     load --clients N (--seconds S | --ops N)
+//     load --clients N [--client-threads T] (--seconds S | --ops N)
 //                                       N closed-loop clients doing incr 1; prints
 //                                       "acked=A unknown=U failed=F" (also when
 //                                       SIGINT/SIGTERM ends it early)
@@ -34,7 +34,7 @@ struct ClientFlags {
 
   static constexpr const char* kUsage =
       "usage: counter-client --conf IP:PORT,... [--timeout-ms N] "
-      "(incr DELTA | get | status | load --clients N (--seconds S | --ops N))";
+      "(incr DELTA | get | status | load --clients N [--client-threads T] (--seconds S | --ops N))";
 };
 
 // Parses `args` (without the program name). EINVAL naming the offending flag or argument.

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <sstream>
-#include <thread>
 #include <vector>
 
+#include "fiber_threads.h"
 #include "raft/check.h"
 
 namespace counter {
@@ -102,16 +103,19 @@ std::string LoadTotals::summary() const {
 
 LoadTotals run_load(CounterClient& client, const LoadOptions& options) {
   PONTOON_CHECK(options.clients >= 1);
+  PONTOON_CHECK(options.client_threads >= 1);
+  PONTOON_CHECK(static_cast<size_t>(options.client_threads) <= options.clients);
   PONTOON_CHECK(options.duration.has_value() != options.ops.has_value());
   Tickets tickets(options);
   std::vector<ClientTally> tallies(options.clients);
   const auto started = Clock::now();
   {
-    std::vector<std::jthread> threads;
+    std::vector<std::function<void()>> clients;
     for (ClientTally& tally : tallies) {
-      threads.emplace_back([&client, &tickets, &tally] { run_client(client, tickets, tally); });
+      clients.emplace_back([&client, &tickets, &tally] { run_client(client, tickets, tally); });
     }
-  }  // jthreads join here.
+    example::FiberThreads fibers(options.client_threads, std::move(clients));
+  }  // Joins here.
   LoadTotals totals;
   totals.elapsed = Clock::now() - started;
   std::vector<uint32_t> latencies;

@@ -1,7 +1,9 @@
 // LoadGenerator: closed-loop clients that increment a counter by 1, and the totals that let a
 // checker bound the final count.
 //
-// Each of `clients` threads runs one increment at a time through a shared CounterClient. An
+// Each of `clients` clients runs one increment at a time through a shared CounterClient; the
+// clients are fibers on `client_threads` threads (FiberThreads: a client waiting for its reply
+// suspends, it does not hold a thread). An
 // increment whose outcome is unknown is counted and never retried (a retry could count it
 // twice); CounterClient already retries the failures that prove an increment was not applied.
 // So after the run, if nothing else touched the counter:
@@ -25,6 +27,9 @@ namespace counter {
 
 struct LoadOptions {
   size_t clients = 1;
+  // The threads the clients' fibers run on (--client-threads): 1 keeps a client process to one
+  // core's worth of work plus the RPC client's IO threads.
+  int client_threads = 1;
   // Exactly one is set: stop starting increments after this long, or after this many in all.
   std::optional<raft::Duration> duration;
   std::optional<uint64_t> ops;
@@ -52,7 +57,8 @@ struct LoadTotals {
   std::string summary() const;
 };
 
-// REQUIRES: options.clients >= 1, exactly one of duration and ops set.
+// REQUIRES: options.clients >= 1, 1 <= options.client_threads <= options.clients, exactly
+// one of duration and ops set.
 LoadTotals run_load(CounterClient& client, const LoadOptions& options);
 
 }  // namespace counter

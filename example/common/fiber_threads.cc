@@ -1,0 +1,192 @@
+#include "fiber_threads.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+
+#include "raft/check.h"
+
+namespace example {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// mmap'ed with a guard page: an overflow faults instead of writing over a neighbour. Reserved,
+// not committed: untouched pages cost nothing.
+constexpr size_t kFiberStackBytes = 128 * 1024;
+
+}  // namespace
+
+// One thread's fibers and the list of those ready to run.
+class FiberThreads::Scheduler {
+ public:
+  Scheduler(int index, std::vector<std::function<void()>> tasks)
+      : index_(index), fibers_(tasks.size()) {
+    for (size_t f = 0; f < fibers_.size(); ++f) fibers_[f].task = std::move(tasks[f]);
+  }
+
+  // The scheduler of the calling fiber, or null off a fiber.
+  static Scheduler* current() { return current_; }
+
+  // On the scheduler's own thread.
+  void run() {
+    const std::string name = "fibers-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    size_t live = fibers_.size();
+    std::vector<size_t> batch;
+    for (size_t f = 0; f < fibers_.size(); ++f) {
+      fibers_[f].context = boost::context::fiber(
+          std::allocator_arg, boost::context::protected_fixedsize_stack(kFiberStackBytes),
+          [this, f](boost::context::fiber&& scheduler) {
+            fibers_[f].scheduler = std::move(scheduler);
+            fibers_[f].task();
+            return std::move(fibers_[f].scheduler);
+          });
+      batch.push_back(f);
+    }
+    while (live > 0) {
+      for (size_t f : batch) {
+        current_ = this;
+        running_ = f;
+        fibers_[f].context = std::move(fibers_[f].context).resume();
+        current_ = nullptr;
+        if (!fibers_[f].context) --live;
+      }
+      batch.clear();
+      if (live > 0) take_ready(&batch);
+    }
+  }
+
+  // On a fiber of this scheduler: suspends it until resume_later() is called for it.
+  void wait_for_callback(const std::function<void(std::function<void()>)>& start) {
+    const size_t f = running_;
+    start([this, f] { make_ready(f); });
+    suspend(f);
+  }
+
+  // On a fiber of this scheduler.
+  void pause_for(raft::Duration duration) {
+    const size_t f = running_;
+    delayed_.emplace_back(Clock::now() + std::chrono::duration_cast<Clock::duration>(duration), f);
+    suspend(f);
+  }
+
+ private:
+  struct Fiber {
+    std::function<void()> task;
+    // The fiber while it is suspended (empty while it runs, and once it has finished).
+    boost::context::fiber context;
+    // The scheduler while the fiber runs.
+    boost::context::fiber scheduler;
+  };
+
+  void suspend(size_t f) { fibers_[f].scheduler = std::move(fibers_[f].scheduler).resume(); }
+
+  // Any thread. The fiber is back on the list only after it suspended: the list is taken
+  // by this scheduler's thread, which is the one running the fiber until then.
+  void make_ready(size_t f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ready_.empty()) ready_cv_.notify_one();
+    ready_.push_back(f);
+  }
+
+  // Waits until a fiber is ready or a paused one is due; moves them all into `batch`.
+  void take_ready(std::vector<size_t>* batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      const Clock::time_point now = Clock::now();
+      Clock::time_point next_due = Clock::time_point::max();
+      for (size_t i = 0; i < delayed_.size();) {
+        if (delayed_[i].first <= now) {
+          batch->push_back(delayed_[i].second);
+          delayed_[i] = delayed_.back();
+          delayed_.pop_back();
+        } else {
+          next_due = std::min(next_due, delayed_[i].first);
+          ++i;
+        }
+      }
+      batch->insert(batch->end(), ready_.begin(), ready_.end());
+      ready_.clear();
+      if (!batch->empty()) return;
+      if (next_due == Clock::time_point::max()) {
+        ready_cv_.wait(lock);
+      } else {
+        ready_cv_.wait_until(lock, next_due);
+      }
+    }
+  }
+
+  static thread_local Scheduler* current_;
+
+  const int index_;
+  // Sized once: the fibers' lambdas refer to their slots by index.
+  std::vector<Fiber> fibers_;
+  size_t running_ = 0;  // The fiber this thread runs now.
+  // Paused fibers and when they are due. Only this scheduler's thread touches it.
+  std::vector<std::pair<Clock::time_point, size_t>> delayed_;
+
+  std::mutex mu_;
+  std::condition_variable ready_cv_;
+  std::vector<size_t> ready_;  // Guarded by mu_.
+};
+
+thread_local FiberThreads::Scheduler* FiberThreads::Scheduler::current_ = nullptr;
+
+FiberThreads::FiberThreads(int threads, std::vector<std::function<void()>> tasks) {
+  PONTOON_CHECK(threads >= 1);
+  std::vector<std::vector<std::function<void()>>> per_thread(static_cast<size_t>(threads));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    per_thread[i % per_thread.size()].push_back(std::move(tasks[i]));
+  }
+  for (int t = 0; t < threads; ++t) {
+    schedulers_.push_back(
+        std::make_unique<Scheduler>(t, std::move(per_thread[static_cast<size_t>(t)])));
+  }
+  for (auto& scheduler : schedulers_) {
+    threads_.emplace_back([s = scheduler.get()] { s->run(); });
+  }
+}
+
+FiberThreads::~FiberThreads() { join(); }
+
+void FiberThreads::join() {
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void wait_for_callback(const std::function<void(std::function<void()> resume)>& start) {
+  if (FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current()) {
+    scheduler->wait_for_callback(start);
+    return;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool resumed = false;
+  start([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    resumed = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return resumed; });
+}
+
+void pause_for(raft::Duration duration) {
+  if (FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current()) {
+    scheduler->pause_for(duration);
+    return;
+  }
+  std::this_thread::sleep_for(duration);
+}
+
+}  // namespace example

@@ -1,0 +1,56 @@
+// FiberThreads: many blocking-style tasks (closed-loop clients) as Boost.Context fibers on a
+// few threads.
+//
+// A task written as a sequence of blocking calls (LeaderClient::call_leader: send, wait for
+// the reply, maybe back off and retry) needs a thread each when it blocks a thread: 256
+// clients are then 256 threads, and each reply wakes one of them, so a client process on a
+// small machine spends most of its CPU switching threads. Run as fibers, a task that waits
+// suspends its fiber instead: the reply only puts the fiber on its thread's ready list, and
+// one wake-up of that thread resumes every fiber whose reply arrived meanwhile.
+//
+// Code that may run either way calls wait_for_callback() and pause_for(): on a fiber of a
+// FiberThreads they suspend the fiber, anywhere else they block the calling thread.
+//
+// Thread-safety: FiberThreads is started and joined by one thread. wait_for_callback() and
+// pause_for() from any thread; the callback wait_for_callback() hands out may run on any
+// thread, exactly once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "raft/clock.h"
+
+namespace example {
+
+class FiberThreads {
+ public:
+  // Runs `tasks` as fibers: task i on thread i % threads. Starts at once.
+  // REQUIRES: threads >= 1.
+  FiberThreads(int threads, std::vector<std::function<void()>> tasks);
+  ~FiberThreads();  // Joins.
+
+  FiberThreads(const FiberThreads&) = delete;
+  FiberThreads& operator=(const FiberThreads&) = delete;
+
+  // Waits until every task has returned.
+  void join();
+
+  class Scheduler;
+
+ private:
+  std::vector<std::unique_ptr<Scheduler>> schedulers_;
+  std::vector<std::thread> threads_;
+};
+
+// Calls `start(resume)` and waits until `resume` has been called: the caller's fiber is
+// suspended meanwhile if it runs on a FiberThreads, else the calling thread blocks. `resume`
+// may be called from any thread (inline in `start` as well), and must be called exactly once.
+void wait_for_callback(const std::function<void(std::function<void()> resume)>& start);
+
+// Waits `duration`: suspends the calling fiber, or sleeps the calling thread.
+void pause_for(raft::Duration duration);
+
+}  // namespace example
