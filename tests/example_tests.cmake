@@ -50,8 +50,3 @@ pontoon_test(leader_client_test
   SOURCES leader_client_test.cc
   LIBS example-common
   LABELS unit)
-
-pontoon_test(fiber_threads_test
-  SOURCES fiber_threads_test.cc
-  LIBS example-common
-  LABELS unit)

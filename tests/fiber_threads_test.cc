@@ -1,5 +1,5 @@
-// FiberThreads (example/common): fibers that wait suspend, so many of them share one thread;
-// the same calls block an ordinary thread.
+// FiberThreads (raft/rpc/fiber_threads.h): fibers that wait suspend, so many of them share one
+// thread; the same calls block an ordinary thread.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "fiber_threads.h"
+#include "raft/rpc/fiber_threads.h"
 
-using example::FiberThreads;
-using example::pause_for;
-using example::wait_for_callback;
+using raft::rpc::FiberThreads;
+using raft::rpc::pause_for;
+using raft::rpc::wait_for_callback;
 
 namespace {
 

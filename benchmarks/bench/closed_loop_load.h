@@ -1,8 +1,9 @@
 // ClosedLoopLoad: N closed-loop clients as Boost.Context fibers on a few client threads.
 //
-// Each client is a fiber that issues one operation on the BenchTarget, suspends, and is
-// resumed on its own thread by the operation's completion (which only puts it on that
-// thread's ready list); it then records the latency and issues the next operation. So 10,000
+// Each client is a fiber (raft/rpc/fiber_threads.h) that issues one operation on the
+// BenchTarget, suspends, and is resumed on its own thread by the operation's completion
+// (which only puts it on that thread's ready list); it then records the latency and issues
+// the next operation. So 10,000
 // clients need 10,000 small stacks (64 KiB each, reserved, mostly untouched), not 10,000
 // threads. Client c runs on thread c % client_threads and uses group c % groups (round robin).
 // In a mixed workload every tenth operation of a client is a write, the rest reads; clients
@@ -26,6 +27,7 @@
 
 #include "bench_target.h"
 #include "latency_histogram.h"
+#include "raft/rpc/fiber_threads.h"
 
 namespace bench {
 
@@ -39,8 +41,6 @@ struct LoadOptions {
   double read_fraction = 0;
   std::string payload;
 };
-
-class ClientThread;
 
 class ClosedLoopLoad {
  public:
@@ -70,8 +70,8 @@ class ClosedLoopLoad {
   const LatencyHistogram& read_latency() const { return read_latency_; }
 
  private:
-  friend class ClientThread;
-
+  // Client `client_id`'s loop, on its fiber.
+  void run_client(int client_id);
   // Called by a client fiber when an operation completed.
   void record(bool is_write, SteadyTime started, SteadyTime finished, bool ok);
 
@@ -89,7 +89,7 @@ class ClosedLoopLoad {
   LatencyHistogram write_latency_;
   LatencyHistogram read_latency_;
 
-  std::vector<std::unique_ptr<ClientThread>> threads_;
+  std::unique_ptr<raft::rpc::FiberThreads> fibers_;  // Set by start().
 };
 
 }  // namespace bench

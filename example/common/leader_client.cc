@@ -5,8 +5,8 @@
 #include <future>
 #include <memory>
 
-#include "fiber_threads.h"
 #include "raft/check.h"
+#include "raft/rpc/fiber_threads.h"
 #include "service_protocol.h"
 
 namespace example {
@@ -37,7 +37,7 @@ Reply LeaderClient::call(const std::string& endpoint, uint32_t method_id, const 
   Reply reply;
   // RpcClient runs every callback exactly once, at the latest about `timeout` from now. On a
   // fiber (FiberThreads) only the fiber waits, not its thread.
-  wait_for_callback([&](std::function<void()> resume) {
+  raft::rpc::wait_for_callback([&](std::function<void()> resume) {
     rpc_->call(
         endpoint, method_id, body, timeout,
         [&reply, resume = std::move(resume)](const raft::Status& status, std::string response) {
@@ -131,7 +131,7 @@ CallResult LeaderClient::call_leader(uint32_t method_id, const std::string& requ
     }
     hints_in_a_row = 0;
     const auto sleep_for = std::min<raft::Duration>(backoff, deadline - Clock::now());
-    if (sleep_for > raft::Duration::zero()) pause_for(sleep_for);
+    if (sleep_for > raft::Duration::zero()) raft::rpc::pause_for(sleep_for);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <vector>
 
-#include "fiber_threads.h"
 #include "raft/check.h"
+#include "raft/rpc/fiber_threads.h"
 
 namespace counter {
 namespace {
@@ -114,7 +114,7 @@ LoadTotals run_load(CounterClient& client, const LoadOptions& options) {
     for (ClientTally& tally : tallies) {
       clients.emplace_back([&client, &tickets, &tally] { run_client(client, tickets, tally); });
     }
-    example::FiberThreads fibers(options.client_threads, std::move(clients));
+    raft::rpc::FiberThreads fibers(options.client_threads, std::move(clients), "load");
   }  // Joins here.
   LoadTotals totals;
   totals.elapsed = Clock::now() - started;

@@ -1,4 +1,4 @@
-#include "fiber_threads.h"
+#include "raft/rpc/fiber_threads.h"
 
 #include <pthread.h>
 
@@ -14,7 +14,7 @@
 
 #include "raft/check.h"
 
-namespace example {
+namespace raft::rpc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -28,8 +28,8 @@ constexpr size_t kFiberStackBytes = 128 * 1024;
 // One thread's fibers and the list of those ready to run.
 class FiberThreads::Scheduler {
  public:
-  Scheduler(int index, std::vector<std::function<void()>> tasks)
-      : index_(index), fibers_(tasks.size()) {
+  Scheduler(std::string name, std::vector<std::function<void()>> tasks)
+      : name_(std::move(name)), fibers_(tasks.size()) {
     for (size_t f = 0; f < fibers_.size(); ++f) fibers_[f].task = std::move(tasks[f]);
   }
 
@@ -38,8 +38,7 @@ class FiberThreads::Scheduler {
 
   // On the scheduler's own thread.
   void run() {
-    const std::string name = "fibers-" + std::to_string(index_);
-    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     size_t live = fibers_.size();
     std::vector<size_t> batch;
     for (size_t f = 0; f < fibers_.size(); ++f) {
@@ -65,12 +64,11 @@ class FiberThreads::Scheduler {
     }
   }
 
-  // On a fiber of this scheduler: suspends it until resume_later() is called for it.
-  void wait_for_callback(const std::function<void(std::function<void()>)>& start) {
-    const size_t f = running_;
-    start([this, f] { make_ready(f); });
-    suspend(f);
+  // On a fiber of this scheduler: what makes it ready again, and suspending it until then.
+  std::function<void()> resume_of_running() {
+    return [this, f = running_] { make_ready(f); };
   }
+  void suspend_running() { suspend(running_); }
 
   // On a fiber of this scheduler.
   void pause_for(raft::Duration duration) {
@@ -127,7 +125,7 @@ class FiberThreads::Scheduler {
 
   static thread_local Scheduler* current_;
 
-  const int index_;
+  const std::string name_;
   // Sized once: the fibers' lambdas refer to their slots by index.
   std::vector<Fiber> fibers_;
   size_t running_ = 0;  // The fiber this thread runs now.
@@ -141,15 +139,16 @@ class FiberThreads::Scheduler {
 
 thread_local FiberThreads::Scheduler* FiberThreads::Scheduler::current_ = nullptr;
 
-FiberThreads::FiberThreads(int threads, std::vector<std::function<void()>> tasks) {
+FiberThreads::FiberThreads(int threads, std::vector<std::function<void()>> tasks,
+                           const std::string& name) {
   PONTOON_CHECK(threads >= 1);
   std::vector<std::vector<std::function<void()>>> per_thread(static_cast<size_t>(threads));
   for (size_t i = 0; i < tasks.size(); ++i) {
     per_thread[i % per_thread.size()].push_back(std::move(tasks[i]));
   }
   for (int t = 0; t < threads; ++t) {
-    schedulers_.push_back(
-        std::make_unique<Scheduler>(t, std::move(per_thread[static_cast<size_t>(t)])));
+    schedulers_.push_back(std::make_unique<Scheduler>(
+        name + "-" + std::to_string(t), std::move(per_thread[static_cast<size_t>(t)])));
   }
   for (auto& scheduler : schedulers_) {
     threads_.emplace_back([s = scheduler.get()] { s->run(); });
@@ -164,22 +163,31 @@ void FiberThreads::join() {
   }
 }
 
-void wait_for_callback(const std::function<void(std::function<void()> resume)>& start) {
-  if (FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current()) {
-    scheduler->wait_for_callback(start);
-    return;
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  bool resumed = false;
-  start([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    resumed = true;
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return resumed; });
+namespace fiber_detail {
+
+std::function<void()> resume_of_running_fiber() {
+  FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current();
+  return scheduler != nullptr ? scheduler->resume_of_running() : std::function<void()>();
 }
+
+void suspend_running_fiber() {
+  FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current();
+  PONTOON_CHECK(scheduler != nullptr);
+  scheduler->suspend_running();
+}
+
+void ThreadWait::resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  resumed_ = true;
+  cv_.notify_one();
+}
+
+void ThreadWait::wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return resumed_; });
+}
+
+}  // namespace fiber_detail
 
 void pause_for(raft::Duration duration) {
   if (FiberThreads::Scheduler* scheduler = FiberThreads::Scheduler::current()) {
@@ -189,4 +197,4 @@ void pause_for(raft::Duration duration) {
   std::this_thread::sleep_for(duration);
 }
 
-}  // namespace example
+}  // namespace raft::rpc

@@ -1,0 +1,92 @@
+// FiberThreads: many blocking-style tasks (closed-loop clients) as Boost.Context fibers on a
+// few threads.
+//
+// A task written as a sequence of blocking calls (a client's: send, wait for the reply, maybe
+// back off and retry) needs a thread each when it blocks a thread: 256
+// clients are then 256 threads, and each reply wakes one of them, so a client process on a
+// small machine spends most of its CPU switching threads. Run as fibers, a task that waits
+// suspends its fiber instead: the reply only puts the fiber on its thread's ready list, and
+// one wake-up of that thread resumes every fiber whose reply arrived meanwhile.
+//
+// Code that may run either way calls wait_for_callback() and pause_for(): on a fiber of a
+// FiberThreads they suspend the fiber, anywhere else they block the calling thread.
+//
+// Thread-safety: FiberThreads is started and joined by one thread. wait_for_callback() and
+// pause_for() from any thread; the callback wait_for_callback() hands out may run on any
+// thread, exactly once.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "raft/clock.h"
+
+namespace raft::rpc {
+
+class FiberThreads {
+ public:
+  // Runs `tasks` as fibers: task i on thread i % threads, named "<name>-<thread index>".
+  // Starts at once. REQUIRES: threads >= 1.
+  FiberThreads(int threads, std::vector<std::function<void()>> tasks,
+               const std::string& name = "fibers");
+  ~FiberThreads();  // Joins.
+
+  FiberThreads(const FiberThreads&) = delete;
+  FiberThreads& operator=(const FiberThreads&) = delete;
+
+  // Waits until every task has returned.
+  void join();
+
+  class Scheduler;
+
+ private:
+  std::vector<std::unique_ptr<Scheduler>> schedulers_;
+  std::vector<std::thread> threads_;
+};
+
+namespace fiber_detail {
+// On a fiber of a FiberThreads: the callback that makes the running fiber ready again; empty
+// off a fiber.
+std::function<void()> resume_of_running_fiber();
+// On a fiber: suspends it until its resume callback ran (or returns at once if it already
+// did).
+void suspend_running_fiber();
+// Off a fiber: a thread blocks in wait() until resume() is called, from any thread.
+class ThreadWait {
+ public:
+  void resume();
+  void wait();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool resumed_ = false;
+};
+}  // namespace fiber_detail
+
+// Calls `start(resume)` and waits until `resume` has been called: the caller's fiber is
+// suspended meanwhile if it runs on a FiberThreads, else the calling thread blocks. `resume`
+// (a std::function<void()>, small enough to be stored without allocating) may be called from
+// any thread, inline in `start` as well, and must be called exactly once. A template, so that
+// `start` itself is not turned into a std::function (an allocation per call).
+template <typename Start>
+void wait_for_callback(Start&& start) {
+  if (std::function<void()> resume = fiber_detail::resume_of_running_fiber()) {
+    start(std::move(resume));
+    fiber_detail::suspend_running_fiber();
+    return;
+  }
+  fiber_detail::ThreadWait wait;
+  start(std::function<void()>([&wait] { wait.resume(); }));
+  wait.wait();
+}
+
+// Waits `duration`: suspends the calling fiber, or sleeps the calling thread.
+void pause_for(raft::Duration duration);
+
+}  // namespace raft::rpc
