@@ -411,24 +411,24 @@ NodeStatus NodeImpl::status() const {
 
 void NodeImpl::publish_status() {
   if (!log_manager_) return;
-  NodeStatus next;
-  next.group_id = group_id_;
-  next.peer_id = server_id_;
-  next.role = role_;
-  next.term = current_term_;
-  next.leader_id = leader_id_;
-  next.first_log_index = log_manager_->first_log_index();
-  next.last_log_index = log_manager_->last_log_index();
-  next.commit_index = ballot_box_.commit_index();
-  next.last_snapshot = log_manager_->snapshot_id();
-  if (snapshot_executor_) next.snapshot_install_error = snapshot_executor_->last_install_error();
-  next.conf = conf().conf;
-  next.old_conf = conf().old_conf;
-  next.peers = replicators_.status();
   following_term_.store(role_ == Role::kFollower ? current_term_.value() : 0,
                         std::memory_order_release);
+  // Called after every replication response and commit step, so it updates the published
+  // copy in place: the configurations and the peer list are copied only when they changed
+  // (a copy is a few strings), the rest are numbers.
   std::lock_guard<std::mutex> lock(status_mutex_);
-  published_ = std::move(next);
+  NodeStatus& out = published_;
+  out.role = role_;
+  out.term = current_term_;
+  if (!(out.leader_id == leader_id_)) out.leader_id = leader_id_;
+  out.first_log_index = log_manager_->first_log_index();
+  out.last_log_index = log_manager_->last_log_index();
+  out.commit_index = ballot_box_.commit_index();
+  out.last_snapshot = log_manager_->snapshot_id();
+  if (snapshot_executor_) out.snapshot_install_error = snapshot_executor_->last_install_error();
+  if (!(out.conf == conf().conf)) out.conf = conf().conf;
+  if (!(out.old_conf == conf().old_conf)) out.old_conf = conf().old_conf;
+  replicators_.update_status(&out.peers);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,4 +80,22 @@ std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
   return out;
 }
 
+void ReplicatorGroup::update_status(std::vector<PeerReplicationStatus>* out) const {
+  bool same_peers = out->size() == replicators_.size();
+  size_t i = 0;
+  for (auto it = replicators_.begin(); same_peers && it != replicators_.end(); ++it, ++i) {
+    same_peers = (*out)[i].peer == it->first;
+  }
+  if (!same_peers) {
+    *out = status();
+    return;
+  }
+  i = 0;
+  for (const auto& [peer, replicator] : replicators_) {
+    (*out)[i].next_index = replicator->next_index();
+    (*out)[i].match_index = replicator->match_index();
+    ++i;
+  }
+}
+
 }  // namespace raft

@@ -47,6 +47,8 @@ class ReplicatorGroup {
   // Every follower gets a heartbeat now.
   void heartbeat_all_now();
   std::vector<PeerReplicationStatus> status() const;
+  // Makes `*out` equal status(), reusing it (no allocation) when it lists the same peers.
+  void update_status(std::vector<PeerReplicationStatus>* out) const;
 
  private:
   std::map<PeerId, std::shared_ptr<Replicator>> replicators_;
