@@ -1,6 +1,7 @@
 #include "ballot_box.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "raft/check.h"
@@ -31,13 +32,21 @@ void BallotBox::set_configuration(const ConfigurationEntry& conf) {
 }
 
 LogIndex BallotBox::majority_index(const Configuration& voters) const {
-  std::vector<LogIndex> matches;
-  matches.reserve(voters.size());
-  for (const PeerId& peer : voters.peers()) matches.push_back(match_.at(peer));
+  // Runs on every replication response: the usual group sizes need no allocation.
+  constexpr size_t kInlineVoters = 16;
+  std::array<LogIndex, kInlineVoters> inline_matches;
+  std::vector<LogIndex> heap_matches;
+  LogIndex* matches = inline_matches.data();
+  if (voters.size() > kInlineVoters) {
+    heap_matches.resize(voters.size());
+    matches = heap_matches.data();
+  }
+  size_t count = 0;
+  for (const PeerId& peer : voters.peers()) matches[count++] = match_.at(peer);
   // The quorum-th highest match index is stored by a majority.
-  std::nth_element(matches.begin(), matches.begin() + (voters.quorum() - 1), matches.end(),
-                   std::greater<LogIndex>());
-  return matches[voters.quorum() - 1];
+  const size_t quorum = voters.quorum();
+  std::nth_element(matches, matches + (quorum - 1), matches + count, std::greater<LogIndex>());
+  return matches[quorum - 1];
 }
 
 void BallotBox::clear() {
