@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <optional>
 #include <set>
 
 #include "raft/storage/fault_injecting_log_storage.h"
@@ -517,4 +518,65 @@ TEST_CASE("a failed log write stops the node: no more writes, closures fail, on_
   CHECK(one.fsm.applied_count() == 1);  // the failed entry was never applied
 
   CHECK(one.propose_and_wait().is_io_error());  // a stopped node accepts nothing
+}
+
+TEST_CASE(
+    "a durable append answered after the term moved on carries the new term, not a success "
+    "for the old one",
+    "[node][append]") {
+  // The follower answers a durable append from its disk lane only while it still follows in
+  // the request's term; here the term changes while the fsync is held, so the answer must come
+  // from the node lane with the new term.
+  SimCluster cluster(3, 29);
+  RecordingStateMachine fsm;
+  NodeOptions options = valid_options(cluster, &fsm);
+  auto log = std::make_shared<FaultyLogStorage>();
+  log->defer_syncs = true;
+  options.log_storage = log;
+  Node node("sim", cluster.peer(0));
+  REQUIRE(node.init(options).ok());
+  auto old_leader = cluster.network().transport_for(cluster.peer(1));
+  auto new_leader = cluster.network().transport_for(cluster.peer(2));
+
+  AppendEntriesRequest append;
+  append.group_id = "sim";
+  append.server_id = cluster.peer(1);
+  append.peer_id = cluster.peer(0);
+  append.term = Term(1);
+  append.entries = {make_entry(EntryType::kData, LogIndex(1), Term(1), "x")};
+  std::optional<AppendEntriesResponse> first;
+  old_leader->append_entries(append, std::chrono::seconds(60),
+                             [&](const Status& status, const AppendEntriesResponse& response) {
+                               REQUIRE(status.ok());
+                               first = response;
+                             });
+  REQUIRE(cluster.wait_until([&] { return log->held_syncs() > 0; }, kWait));
+  CHECK_FALSE(first.has_value());  // Not durable yet: no answer.
+
+  AppendEntriesRequest heartbeat;
+  heartbeat.group_id = "sim";
+  heartbeat.server_id = cluster.peer(2);
+  heartbeat.peer_id = cluster.peer(0);
+  heartbeat.term = Term(2);
+  heartbeat.prev_log_id = LogId{LogIndex(1), Term(1)};
+  std::optional<AppendEntriesResponse> second;
+  new_leader->append_entries(heartbeat, std::chrono::seconds(60),
+                             [&](const Status& status, const AppendEntriesResponse& response) {
+                               REQUIRE(status.ok());
+                               second = response;
+                             });
+  REQUIRE(cluster.wait_until([&] { return node.get_status().term == Term(2); }, kWait));
+
+  log->release_syncs();
+  REQUIRE(cluster.wait_until([&] { return first.has_value() && second.has_value(); }, kWait));
+  CHECK(first->term == Term(2));
+  CHECK_FALSE(first->success);
+  CHECK(second->term == Term(2));
+  CHECK(second->success);
+  CHECK(second->last_log_index == LogIndex(1));
+
+  node.shutdown(nullptr);
+  log->release_syncs();
+  CHECK(cluster.wait_until([&] { return node.is_shut_down(); }, kWait));
+  node.join();
 }
