@@ -14,6 +14,11 @@
 
 #include "raft/check.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define PONTOON_TSAN_FIBERS 1
+#endif
+
 namespace raft::rpc {
 namespace {
 
@@ -22,6 +27,34 @@ using Clock = std::chrono::steady_clock;
 // mmap'ed with a guard page: an overflow faults instead of writing over a neighbour. Reserved,
 // not committed: untouched pages cost nothing.
 constexpr size_t kFiberStackBytes = 128 * 1024;
+
+// ThreadSanitizer follows happens-before per thread; a fiber that suspends on one stack and
+// resumes later must be told to it, or it would see one thread's history interleave. These
+// wrap its fiber interface and do nothing in other builds.
+void* tsan_current_fiber() {
+#ifdef PONTOON_TSAN_FIBERS
+  return __tsan_get_current_fiber();
+#else
+  return nullptr;
+#endif
+}
+void* tsan_create_fiber() {
+#ifdef PONTOON_TSAN_FIBERS
+  return __tsan_create_fiber(0);
+#else
+  return nullptr;
+#endif
+}
+void tsan_destroy_fiber([[maybe_unused]] void* fiber) {
+#ifdef PONTOON_TSAN_FIBERS
+  __tsan_destroy_fiber(fiber);
+#endif
+}
+void tsan_switch_to([[maybe_unused]] void* fiber) {
+#ifdef PONTOON_TSAN_FIBERS
+  __tsan_switch_to_fiber(fiber, 0);
+#endif
+}
 
 }  // namespace
 
@@ -39,6 +72,7 @@ class FiberThreads::Scheduler {
   // On the scheduler's own thread.
   void run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    tsan_scheduler_ = tsan_current_fiber();
     size_t live = fibers_.size();
     std::vector<size_t> batch;
     for (size_t f = 0; f < fibers_.size(); ++f) {
@@ -47,17 +81,23 @@ class FiberThreads::Scheduler {
           [this, f](boost::context::fiber&& scheduler) {
             fibers_[f].scheduler = std::move(scheduler);
             fibers_[f].task();
+            tsan_switch_to(tsan_scheduler_);
             return std::move(fibers_[f].scheduler);
           });
+      fibers_[f].tsan = tsan_create_fiber();
       batch.push_back(f);
     }
     while (live > 0) {
       for (size_t f : batch) {
         current_ = this;
         running_ = f;
+        tsan_switch_to(fibers_[f].tsan);
         fibers_[f].context = std::move(fibers_[f].context).resume();
         current_ = nullptr;
-        if (!fibers_[f].context) --live;
+        if (!fibers_[f].context) {
+          tsan_destroy_fiber(fibers_[f].tsan);
+          --live;
+        }
       }
       batch.clear();
       if (live > 0) take_ready(&batch);
@@ -84,9 +124,13 @@ class FiberThreads::Scheduler {
     boost::context::fiber context;
     // The scheduler while the fiber runs.
     boost::context::fiber scheduler;
+    void* tsan = nullptr;  // ThreadSanitizer's state of this fiber (TSan builds only).
   };
 
-  void suspend(size_t f) { fibers_[f].scheduler = std::move(fibers_[f].scheduler).resume(); }
+  void suspend(size_t f) {
+    tsan_switch_to(tsan_scheduler_);
+    fibers_[f].scheduler = std::move(fibers_[f].scheduler).resume();
+  }
 
   // Any thread. The fiber is back on the list only after it suspended: the list is taken
   // by this scheduler's thread, which is the one running the fiber until then.
@@ -128,7 +172,8 @@ class FiberThreads::Scheduler {
   const std::string name_;
   // Sized once: the fibers' lambdas refer to their slots by index.
   std::vector<Fiber> fibers_;
-  size_t running_ = 0;  // The fiber this thread runs now.
+  size_t running_ = 0;              // The fiber this thread runs now.
+  void* tsan_scheduler_ = nullptr;  // ThreadSanitizer's state of the scheduler's own stack.
   // Paused fibers and when they are due. Only this scheduler's thread touches it.
   std::vector<std::pair<Clock::time_point, size_t>> delayed_;
 

@@ -8,6 +8,9 @@
 // suspends its fiber instead: the reply only puts the fiber on its thread's ready list, and
 // one wake-up of that thread resumes every fiber whose reply arrived meanwhile.
 //
+// In ThreadSanitizer builds every switch between a fiber and its thread's scheduler is
+// announced to TSan (its fiber interface), so races are judged per fiber.
+//
 // Code that may run either way calls wait_for_callback() and pause_for(): on a fiber of a
 // FiberThreads they suspend the fiber, anywhere else they block the calling thread.
 //
