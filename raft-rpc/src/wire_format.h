@@ -94,25 +94,13 @@ class Reader {
   bool done() const { return at_ == end_; }
 
   // A 64-bit varint: at most 10 bytes; bits beyond the 64th are dropped.
-  bool read_varint(uint64_t* value) {
-    uint64_t result = 0;
-    for (int i = 0; i < 10; ++i) {
-      if (at_ == end_) return false;
-      const uint8_t byte = *at_++;
-      result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-      if (byte < 0x80) {
-        *value = result;
-        return true;
-      }
-    }
-    return false;
-  }
+  bool read_varint(uint64_t* value) { return read_varint_bytes(10, value); }
 
   // A tag: at most 5 bytes, kept to 32 bits. Any of the six wire types (groups included:
   // message readers skip them as unknown fields); field number 0 is malformed.
   bool read_tag(uint32_t* field, WireType* type) {
     uint32_t tag = 0;
-    if (!read_varint32(5, &tag)) return false;
+    if (!read_varint_bytes(5, &tag)) return false;
     *field = tag >> 3;
     const auto wire_type = static_cast<uint8_t>(tag & 7);
     if (*field == 0 || wire_type > 5) return false;
@@ -125,7 +113,7 @@ class Reader {
   bool read_length_delimited(std::string_view* bytes) {
     uint32_t length = 0;
     const uint8_t* start = at_;
-    if (!read_varint32(5, &length)) return false;
+    if (!read_varint_bytes(5, &length)) return false;
     if (at_ - start == 5 && start[4] >= 8) return false;
     if (length > static_cast<uint64_t>(end_ - at_)) return false;
     *bytes = std::string_view(reinterpret_cast<const char*>(at_), length);
@@ -142,12 +130,15 @@ class Reader {
   // protobuf's default recursion limit; a group inside a group counts one level.
   static constexpr int kMaxGroupDepth = 100;
 
-  bool read_varint32(int max_bytes, uint32_t* value) {
-    uint32_t result = 0;
+  // A varint of at most `max_bytes` bytes into an unsigned `Value`; bits past its width are
+  // dropped, as protobuf drops them.
+  template <typename Value>
+  bool read_varint_bytes(int max_bytes, Value* value) {
+    Value result = 0;
     for (int i = 0; i < max_bytes; ++i) {
       if (at_ == end_) return false;
       const uint8_t byte = *at_++;
-      result |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
+      result |= static_cast<Value>(static_cast<Value>(byte & 0x7f) << (7 * i));
       if (byte < 0x80) {
         *value = result;
         return true;
