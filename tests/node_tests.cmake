@@ -32,3 +32,6 @@ pontoon_test(fsm_caller_test SOURCES fsm_caller_test.cc LIBS raft-core raft-stor
 target_include_directories(fsm_caller_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
 pontoon_test(in_process_transport_test SOURCES in_process_transport_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(multi_group_test SOURCES multi_group_test.cc LIBS pontoon-test-support LABELS tcp)
+# The follower's reorder window and the leader's cumulative acknowledgements (src/ headers).
+pontoon_test(append_reorder_test SOURCES append_reorder_test.cc LIBS pontoon-test-support LABELS sim)
+target_include_directories(append_reorder_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)

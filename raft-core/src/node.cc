@@ -129,6 +129,9 @@ Status NodeImpl::init(const NodeOptions& options) {
   log_options.cache_max_bytes = options_.log_cache_max_bytes;
   log_manager_ =
       std::make_unique<LogManager>(group_id_, options_.log_storage, disk_lane_, log_options);
+  reorder_buffer_ = std::make_unique<AppendReorderBuffer>(
+      options_.append_reorder_window, options_.append_reorder_max_bytes,
+      std::chrono::milliseconds(options_.append_reorder_timeout_ms));
   std::weak_ptr<NodeImpl> weak = weak_from_this();
   FSMCaller::Options fsm_options;
   fsm_options.queue_capacity = options_.fsm_queue_capacity;
@@ -312,6 +315,7 @@ void NodeImpl::do_shutdown() {
   }
   role_ = Role::kShutdown;
   ++election_timer_generation_;
+  reject_held_appends();
   if (registered_) {
     options_.transport->unregister_service(group_id_, server_id_);
     registered_ = false;
@@ -429,6 +433,8 @@ void NodeImpl::publish_status() {
   if (!(out.conf == conf().conf)) out.conf = conf().conf;
   if (!(out.old_conf == conf().old_conf)) out.old_conf = conf().old_conf;
   replicators_.update_status(&out.peers);
+  out.append_reorder = reorder_stats_;
+  out.append_reorder.holding = reorder_buffer_ ? reorder_buffer_->size() : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,6 +485,8 @@ void NodeImpl::step_down(Term term, const Status& reason) {
     voted_for_ = PeerId();
     persist_term_and_vote(current_term_, voted_for_);
   }
+  // Held AppendEntries came from the leader this replica no longer follows.
+  reject_held_appends();
   publish_status();
 }
 

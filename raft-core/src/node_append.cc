@@ -1,5 +1,6 @@
 // NodeImpl, follower side of AppendEntries: the consistency check, conflict hints, suffix
-// replacement and the answer once the entries are durable (Raft §5.3).
+// replacement, the answer once the entries are durable (Raft §5.3), and the reorder window
+// for requests that arrive ahead of a gap.
 #include "node_impl.h"
 
 #include <algorithm>
@@ -19,6 +20,12 @@ void NodeImpl::handle_append_entries(const AppendEntriesRequest& request,
 
 void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
                                  RpcCallback<AppendEntriesResponse> done) {
+  append_in_order(request, std::move(done));
+  release_held_appends();
+}
+
+void NodeImpl::append_in_order(const AppendEntriesRequest& request,
+                               RpcCallback<AppendEntriesResponse> done) {
   if (role_ == Role::kShutdown) {
     done(Status::Shutdown("node is shutting down"), AppendEntriesResponse{});
     return;
@@ -40,6 +47,8 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
   const LogIndex prev_index = request.prev_log_id.index;
   const LogIndex last_index = log_manager_->last_log_index();
   if (prev_index > last_index) {
+    // Entries that overtook earlier ones: wait for those rather than make the leader probe.
+    if (!request.entries.empty() && hold_ahead_of_gap(request, done)) return;
     response.conflict_index = last_index + 1;
     response.last_log_index = last_index;
     done(Status::OK(), response);
@@ -129,6 +138,76 @@ void NodeImpl::on_append_entries(const AppendEntriesRequest& request,
     queued = log_manager_->wait_stable(on_stable);
   }
   if (!queued.ok()) done(queued, AppendEntriesResponse{});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reorder window: requests that arrived ahead of a gap.
+
+bool NodeImpl::hold_ahead_of_gap(const AppendEntriesRequest& request,
+                                 RpcCallback<AppendEntriesResponse>& done) {
+  // Everything held is from the leader followed now (step_down() empties the buffer).
+  if (!reorder_buffer_->empty() && reorder_buffer_->term() != current_term_) reject_held_appends();
+  std::optional<HeldAppend> displaced;
+  if (!reorder_buffer_->hold(request, done, clock_->now(), &displaced)) {
+    ++reorder_stats_.rejected;
+    return false;
+  }
+  ++reorder_stats_.held;
+  if (displaced) reject_held_append(std::move(*displaced));
+  arm_reorder_timer();
+  publish_status();
+  return true;
+}
+
+void NodeImpl::release_held_appends() {
+  bool released = false;
+  while (role_ == Role::kFollower) {
+    std::optional<HeldAppend> ready = reorder_buffer_->take_ready(log_manager_->last_log_index());
+    if (!ready) break;
+    ++reorder_stats_.released;
+    released = true;
+    append_in_order(ready->request, std::move(ready->done));
+  }
+  if (released) publish_status();
+}
+
+void NodeImpl::reject_held_append(HeldAppend held) {
+  ++reorder_stats_.rejected;
+  if (role_ == Role::kShutdown) {
+    held.done(Status::Shutdown("node is shutting down"), AppendEntriesResponse{});
+    return;
+  }
+  AppendEntriesResponse response;
+  response.term = current_term_;
+  response.last_log_index = log_manager_->last_log_index();
+  response.conflict_index = response.last_log_index + 1;
+  held.done(Status::OK(), response);
+}
+
+void NodeImpl::reject_held_appends() {
+  // Callers publish the status themselves.
+  if (!reorder_buffer_) return;
+  for (HeldAppend& held : reorder_buffer_->take_all()) reject_held_append(std::move(held));
+}
+
+void NodeImpl::arm_reorder_timer() {
+  if (reorder_timer_armed_) return;
+  const std::optional<TimePoint> expiry = reorder_buffer_->next_expiry();
+  if (!expiry) return;
+  reorder_timer_armed_ = true;
+  const Duration delay = std::max(Duration::zero(), *expiry - clock_->now());
+  std::weak_ptr<NodeImpl> weak = weak_from_this();
+  node_lane_->post_after(delay, [weak] {
+    if (auto self = weak.lock()) self->on_reorder_timer();
+  });
+}
+
+void NodeImpl::on_reorder_timer() {
+  reorder_timer_armed_ = false;
+  std::vector<HeldAppend> expired = reorder_buffer_->take_expired(clock_->now());
+  for (HeldAppend& held : expired) reject_held_append(std::move(held));
+  arm_reorder_timer();
+  if (!expired.empty()) publish_status();
 }
 
 void NodeImpl::follow_leader(Term term, const PeerId& leader) {

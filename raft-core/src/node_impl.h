@@ -26,6 +26,7 @@
 #include <set>
 #include <vector>
 
+#include "append_reorder_buffer.h"
 #include "ballot_box.h"
 #include "closure_queue.h"
 #include "configuration_manager.h"
@@ -90,6 +91,21 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void on_request_vote(const RequestVoteRequest& request, RpcCallback<RequestVoteResponse> done);
   void on_append_entries(const AppendEntriesRequest& request,
                          RpcCallback<AppendEntriesResponse> done);
+  // One AppendEntries in log order: the consistency check, then the append. A request that
+  // arrived ahead of a gap may be held in reorder_buffer_ instead.
+  void append_in_order(const AppendEntriesRequest& request,
+                       RpcCallback<AppendEntriesResponse> done);
+  // Reorder window (append_reorder_buffer.h). hold_ahead_of_gap moves `done` only if it held
+  // the request.
+  bool hold_ahead_of_gap(const AppendEntriesRequest& request,
+                         RpcCallback<AppendEntriesResponse>& done);
+  // Handles the held requests whose gap has closed, lowest first.
+  void release_held_appends();
+  // Answers `held` as if it had been rejected on arrival (or ESHUTDOWN once shut down).
+  void reject_held_append(HeldAppend held);
+  void reject_held_appends();
+  void arm_reorder_timer();
+  void on_reorder_timer();
   void on_follower_stable(const Status& status, Term request_term, LogIndex last_new_index,
                           LogIndex leader_commit, const RpcCallback<AppendEntriesResponse>& done);
   // Any thread (the disk lane): answers a successful append of `request_term` at once if this
@@ -301,6 +317,10 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   std::set<PeerId> pre_votes_;
   std::set<PeerId> votes_;
   bool leader_start_notified_ = false;
+  // Follower: AppendEntries that arrived ahead of a gap, all from leader_id_ in current_term_.
+  std::unique_ptr<AppendReorderBuffer> reorder_buffer_;
+  AppendReorderStats reorder_stats_;
+  bool reorder_timer_armed_ = false;
   // Leader: payload bytes of each appended batch not yet committed, by its last index.
   std::deque<std::pair<LogIndex, size_t>> uncommitted_batches_;
   size_t uncommitted_bytes_ = 0;

@@ -61,6 +61,10 @@ Status NodeOptions::validate() const {
                                PositiveOption{"max_uncommitted_bytes", max_uncommitted_bytes}}) {
     if (limit.value == 0) return bad(limit.name, "must be positive");
   }
+  if (append_reorder_timeout_ms < 1 || append_reorder_timeout_ms > 600000) {
+    return bad("append_reorder_timeout_ms",
+               "must be in [1, 600000], got " + std::to_string(append_reorder_timeout_ms));
+  }
   if (catchup_margin_entries < 0) {
     return bad("catchup_margin_entries",
                "must not be negative, got " + std::to_string(catchup_margin_entries));

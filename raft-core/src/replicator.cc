@@ -79,28 +79,54 @@ void Replicator::send_entries() {
          next_index_ <= log.last_log_index()) {
     AppendEntriesRequest request = make_request();
     if (!fill_prev(next_index_ - 1, &request)) return;
-    size_t bytes = 0;
-    LogIndex last = log.last_log_index();
-    for (LogIndex index = next_index_; index <= last; ++index) {
-      if (request.entries.size() >= options_.max_entries_per_append) break;
-      Result<LogEntryPtr> entry = log.get_entry(index);
-      if (!entry.ok()) {
-        options_.on_log_error(entry.status());
-        return;
-      }
-      // One entry larger than the byte limit still goes out, alone.
-      if (!request.entries.empty() &&
-          bytes + (*entry)->data.size() > options_.max_bytes_per_append) {
-        break;
-      }
-      bytes += (*entry)->data.size();
-      request.entries.push_back(std::move(*entry));
+    if (!fill_entries(next_index_, options_.max_entries_per_append, options_.max_bytes_per_append,
+                      &request)) {
+      return;
     }
     PONTOON_CHECK(!request.entries.empty());
     inflight_.push_back(Inflight{next_index_ - 1, request.entries.size()});
     next_index_ += static_cast<int64_t>(request.entries.size());
     send(std::move(request), /*heartbeat=*/false);
   }
+}
+
+bool Replicator::fill_entries(LogIndex first, size_t max_count, size_t max_bytes,
+                              AppendEntriesRequest* request) {
+  LogManager& log = *options_.log_manager;
+  size_t bytes = 0;
+  const LogIndex last = log.last_log_index();
+  for (LogIndex index = first; index <= last && request->entries.size() < max_count; ++index) {
+    Result<LogEntryPtr> entry = log.get_entry(index);
+    if (!entry.ok()) {
+      options_.on_log_error(entry.status());
+      return false;
+    }
+    // One entry larger than the byte limit still goes out, alone.
+    if (!request->entries.empty() && bytes + (*entry)->data.size() > max_bytes) break;
+    bytes += (*entry)->data.size();
+    request->entries.push_back(std::move(*entry));
+  }
+  return true;
+}
+
+bool Replicator::in_window(LogIndex prev_index, size_t count) const {
+  return std::any_of(inflight_.begin(), inflight_.end(), [&](const Inflight& sent) {
+    return sent.prev_index == prev_index && sent.count == count;
+  });
+}
+
+void Replicator::resend(LogIndex prev_index, size_t count) {
+  if (prev_index + 1 < options_.log_manager->first_log_index()) {
+    send_snapshot();  // Compacted since it was first sent.
+    return;
+  }
+  AppendEntriesRequest request = make_request();
+  if (!fill_prev(prev_index, &request)) return;
+  // The same entries as the first time: the leader's log only grows within its term.
+  if (!fill_entries(prev_index + 1, count, SIZE_MAX, &request)) return;
+  PONTOON_CHECK(request.entries.size() == count);
+  ++resends_;
+  send(std::move(request), /*heartbeat=*/false);
 }
 
 void Replicator::send_heartbeat() {
@@ -159,6 +185,8 @@ void Replicator::schedule_probe_retry() {
 
 void Replicator::reset_to_probe(LogIndex next_index) {
   PONTOON_CHECK(next_index > match_index_);
+  if (state_ == State::kReplicate) ++window_resets_;
+  failures_since_success_ = 0;
   ++window_;
   inflight_.clear();
   probe_in_flight_ = false;
@@ -195,6 +223,16 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
     return;
   }
   if (window != window_) return;  // An answer to a window that was dropped.
+  const LogIndex last_index = prev_index + static_cast<int64_t>(count);
+  if (state_ == State::kReplicate && count > 0 && last_index <= match_index_) {
+    return;  // Overtaken: a later success already acknowledged these entries.
+  }
+  if (!status.ok() && state_ == State::kReplicate && in_window(prev_index, count) &&
+      failures_since_success_ < kResendsBeforeProbing) {
+    ++failures_since_success_;
+    resend(prev_index, count);
+    return;
+  }
   if (!status.ok()) {
     PONTOON_LOG(kDebug) << "group " << options_.group_id << ": AppendEntries to " << peer_
                         << " failed: " << status;
@@ -220,15 +258,20 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
     send_entries();
     return;
   }
-  // Replicate state: responses must match the oldest request in the window.
-  if (inflight_.empty() || inflight_.front().prev_index != prev_index ||
-      inflight_.front().count != count || !response.success) {
+  // Replicate state. A success acknowledges everything up to its last entry, wherever the
+  // request sits in the window: the follower's log matches the leader's through it.
+  auto sent = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& request) {
+    return request.prev_index == prev_index && request.count == count;
+  });
+  if (sent == inflight_.end() || !response.success) {
     LogIndex next = response.success ? match_index_ + 1 : next_after_mismatch(prev_index, response);
     reset_to_probe(next);
     send_probe();
     return;
   }
-  inflight_.pop_front();
+  if (sent != inflight_.begin()) ++out_of_order_acks_;
+  inflight_.erase(inflight_.begin(), sent + 1);
+  failures_since_success_ = 0;
   on_append_success(prev_index, count);
   send_entries();
 }

@@ -4,10 +4,17 @@
 // back with the follower's conflict hints until the logs match. It then switches to the
 // replicate state and pipelines up to max_inflight_msgs AppendEntries. When the follower needs
 // entries the leader's log has discarded behind a snapshot, it switches to the snapshot state
-// and sends InstallSnapshot (Raft §7), then probes again from just after the snapshot. Responses
-// must come back in the order sent; anything else (a failure, a lost or reordered response) drops
-// the window and returns to probing, which is always safe. Heartbeats go out every
-// heartbeat_interval, outside the window, and carry the commit index.
+// and sends InstallSnapshot (Raft §7), then probes again from just after the snapshot.
+//
+// Pipelining without a cliff: a success acknowledges everything up to its last entry wherever
+// it sits in the window (the follower's log matches through it), so a response that overtakes
+// an older one advances the match index and the older one's answer is ignored when it comes. A
+// failed RPC (timeout, broken connection) sends that one request again, up to
+// kResendsBeforeProbing times in a row without a success in between; the follower holds requests
+// that arrive ahead of a gap (append_reorder_buffer.h), so the resent one fills the gap and the
+// window stays open. Only a rejection, or failures past that budget, drop the window back to
+// probing, which is always safe. Heartbeats go out every heartbeat_interval, outside the window,
+// and carry the commit index.
 //
 // Thread-safety: none. A replicator lives on the node lane; RPC completions are posted back
 // to it and ignored once it has been stopped or has reset its window.
@@ -84,6 +91,15 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   // Sends a heartbeat now, outside the heartbeat schedule.
   void heartbeat_now() { send_heartbeat(); }
 
+  // Counted since start(): how often the window dropped back to probing, requests sent again
+  // after a failed RPC, and successes counted ahead of an older request in flight.
+  uint64_t window_resets() const { return window_resets_; }
+  uint64_t resends() const { return resends_; }
+  uint64_t out_of_order_acks() const { return out_of_order_acks_; }
+
+  // Failed RPCs answered by sending the request again before the window drops to probing.
+  static constexpr size_t kResendsBeforeProbing = 8;
+
  private:
   enum class State { kProbe, kReplicate, kSnapshot };
   struct Inflight {
@@ -97,6 +113,13 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   void on_install_response(uint64_t window, LogIndex snapshot_index, const Status& status,
                            const InstallSnapshotResponse& response);
   void send_entries();
+  // Appends entries [first, first + max_count) to request, stopping before max_bytes of payload
+  // (one larger entry still goes alone); false if the log could not be read (then reported).
+  bool fill_entries(LogIndex first, size_t max_count, size_t max_bytes,
+                    AppendEntriesRequest* request);
+  // Sends the window's request at prev_index again, after its RPC failed.
+  void resend(LogIndex prev_index, size_t count);
+  bool in_window(LogIndex prev_index, size_t count) const;
   void send_heartbeat();
   void schedule_heartbeat();
   void schedule_probe_retry();
@@ -128,6 +151,11 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   TimePoint last_response_time_;
   TimePoint last_ack_sent_at_ = TimePoint::min();  // min: never acknowledged.
   bool heard_back_ = false;
+  // Failed RPCs since the last success in the replicate state.
+  size_t failures_since_success_ = 0;
+  uint64_t window_resets_ = 0;
+  uint64_t resends_ = 0;
+  uint64_t out_of_order_acks_ = 0;
 };
 
 }  // namespace raft

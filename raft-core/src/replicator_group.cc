@@ -75,7 +75,9 @@ void ReplicatorGroup::heartbeat_all_now() {
 std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
   std::vector<PeerReplicationStatus> out;
   for (const auto& [peer, replicator] : replicators_) {
-    out.push_back({peer, replicator->next_index(), replicator->match_index()});
+    out.push_back({peer, replicator->next_index(), replicator->match_index(),
+                   replicator->window_resets(), replicator->resends(),
+                   replicator->out_of_order_acks()});
   }
   return out;
 }
@@ -94,6 +96,9 @@ void ReplicatorGroup::update_status(std::vector<PeerReplicationStatus>* out) con
   for (const auto& [peer, replicator] : replicators_) {
     (*out)[i].next_index = replicator->next_index();
     (*out)[i].match_index = replicator->match_index();
+    (*out)[i].window_resets = replicator->window_resets();
+    (*out)[i].resends = replicator->resends();
+    (*out)[i].out_of_order_acks = replicator->out_of_order_acks();
     ++i;
   }
 }

@@ -110,6 +110,7 @@ void SimCluster::start(size_t i) {
     options.runtime = std::make_shared<RateScaledRuntime>(runtimes_[i], rate->second);
   }
   std::shared_ptr<RaftTransport> transport = network_->transport_for(peers_[i]);
+  if (cluster_options_.wrap_transport) transport = cluster_options_.wrap_transport(i, transport);
   if (!cluster_options_.sim_disk) {
     start_node(i, "sim", options, logs_[i], metas_[i], transport);
     return;

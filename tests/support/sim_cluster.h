@@ -10,6 +10,7 @@
 // its disk keeps only what was durable (tearing the last unsynced write); start(i) reopens it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,6 +32,9 @@ struct SimClusterOptions {
   bool snapshots = false;
   // With sim_disk: per-operation latencies of every node's disk.
   SimFileSystem::Options disk;
+  // Wraps the transport each member sends through (e.g. to fail chosen RPCs); null: none.
+  std::function<std::shared_ptr<RaftTransport>(size_t member, std::shared_ptr<RaftTransport>)>
+      wrap_transport;
 };
 
 // The configuration the crash-and-snapshot scenarios run: simulated disks with realistic

@@ -37,6 +37,20 @@ struct PeerReplicationStatus {
   PeerId peer;
   LogIndex next_index;
   LogIndex match_index;
+  // Since this node became leader: how often the pipeline to this follower dropped back to
+  // probing, how many AppendEntries were sent again after a failed RPC, and how many successes
+  // were counted ahead of an older request still in flight (docs/architecture.md).
+  uint64_t window_resets = 0;
+  uint64_t resends = 0;
+  uint64_t out_of_order_acks = 0;
+};
+
+// A follower's reorder window (NodeOptions::append_reorder_window), counted since it started.
+struct AppendReorderStats {
+  uint64_t held = 0;      // AppendEntries that arrived ahead of a gap and were held.
+  uint64_t released = 0;  // Held ones handled once the gap closed.
+  uint64_t rejected = 0;  // Held ones (or ones that did not fit) answered with a gap rejection.
+  size_t holding = 0;     // Held right now.
 };
 
 struct NodeStatus {
@@ -59,6 +73,7 @@ struct NodeStatus {
   Configuration old_conf;
   // Only on the leader: one entry per follower.
   std::vector<PeerReplicationStatus> peers;
+  AppendReorderStats append_reorder;
 };
 
 class NodeImpl;

@@ -74,6 +74,15 @@ struct NodeOptions {
   size_t max_bytes_per_append = 512 * 1024;
   // AppendEntries in flight per follower (pipelining window).
   size_t max_inflight_msgs = 256;
+  // Follower reorder window (docs/architecture.md, "Pipelining without a cliff"): an
+  // AppendEntries that overtook an earlier one is held until the entries before it arrive,
+  // instead of being rejected at once (which drops the leader's window back to probing). At most
+  // this many requests (0: never hold), this many bytes of entries (memory_footprint), each for at
+  // most append_reorder_timeout_ms; then it is rejected as before. A gap still open after that
+  // is most likely a lost request, which probing recovers sooner than the leader's RPC timeout.
+  size_t append_reorder_window = 64;
+  size_t append_reorder_max_bytes = 16 * 1024 * 1024;
+  int64_t append_reorder_timeout_ms = 20;
   // Memory the in-memory log may hold in already-durable entries kept for followers that lag,
   // counted as memory_footprint() (log_entry.h): payload plus per-entry overhead.
   size_t log_cache_max_bytes = 64 * 1024 * 1024;

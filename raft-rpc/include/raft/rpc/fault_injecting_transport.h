@@ -3,7 +3,8 @@
 //
 // A blocked call fails at once with EHOSTDOWN, as a refused connection would. To cut two
 // replicas apart, block each from the other (every replica has its own wrapper); requests
-// and their responses then stop in both directions.
+// and their responses then stop in both directions. It can also fail every n-th AppendEntries
+// that carries entries, undelivered, as a connection reset mid-pipeline would.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -31,6 +32,11 @@ class FaultInjectingTransport final : public RaftTransport {
     std::lock_guard<std::mutex> lock(mutex_);
     return blocked_calls_;
   }
+  // Every `period`-th AppendEntries carrying entries fails at once from now on (0: none).
+  void set_append_failure_period(uint64_t period) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    append_failure_period_ = period;
+  }
 
   Status register_service(const GroupId& group_id, const PeerId& self,
                           RaftService* service) override {
@@ -45,6 +51,12 @@ class FaultInjectingTransport final : public RaftTransport {
   }
   void append_entries(const AppendEntriesRequest& request, Duration timeout,
                       RpcCallback<AppendEntriesResponse> done) override {
+    if (!request.entries.empty() && fails_this_append()) {
+      done(
+          Status::Unavailable("connection to " + request.peer_id.to_string() + " reset (injected)"),
+          AppendEntriesResponse{});
+      return;
+    }
     forward(request, timeout, std::move(done), &RaftTransport::append_entries);
   }
   void install_snapshot(const InstallSnapshotRequest& request, Duration timeout,
@@ -83,10 +95,17 @@ class FaultInjectingTransport final : public RaftTransport {
     return true;
   }
 
+  bool fails_this_append() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return append_failure_period_ != 0 && ++appends_with_entries_ % append_failure_period_ == 0;
+  }
+
   const std::shared_ptr<RaftTransport> inner_;
   mutable std::mutex mutex_;
-  std::set<PeerId> blocked_;    // Guarded by mutex_.
-  uint64_t blocked_calls_ = 0;  // Guarded by mutex_.
+  std::set<PeerId> blocked_;            // Guarded by mutex_.
+  uint64_t blocked_calls_ = 0;          // Guarded by mutex_.
+  uint64_t append_failure_period_ = 0;  // Guarded by mutex_.
+  uint64_t appends_with_entries_ = 0;   // Guarded by mutex_.
 };
 
 }  // namespace raft::rpc
