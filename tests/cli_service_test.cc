@@ -227,10 +227,18 @@ TEST_CASE("cli service: get-leader, status and snapshot report what the nodes kn
   CHECK(status->old_conf.empty());
   CHECK(status->snapshot_install_error.ok());
   REQUIRE(status->peers.size() == 2);
-  for (const PeerReplicationStatus& follower : status->peers) {
+  // The pipeline counters only grow: what the CLI reported is at most what the node has now.
+  const NodeStatus local = cli.cluster().node(leader)->get_status();
+  REQUIRE(local.peers.size() == 2);
+  for (size_t i = 0; i < status->peers.size(); ++i) {
+    const PeerReplicationStatus& follower = status->peers[i];
     CHECK(follower.peer != cli.cluster().peer(leader));
     CHECK(follower.match_index <= status->last_log_index);
     CHECK(follower.next_index > follower.match_index);
+    CHECK(follower.peer == local.peers[i].peer);
+    CHECK(follower.window_resets <= local.peers[i].window_resets);
+    CHECK(follower.resends <= local.peers[i].resends);
+    CHECK(follower.out_of_order_acks <= local.peers[i].out_of_order_acks);
   }
 
   const size_t follower = (leader + 1) % 3;

@@ -113,7 +113,7 @@ say "replica $leader leads; pausing the load, stopping learners 4 and 5 (SIGSTOP
 kill -STOP "$load_pid"
 end=$((SECONDS + 30))
 until [[ $(cluster_cli status --peer "$(cluster_endpoint "$leader")" --timeout-ms 1000 2>/dev/null |
-  grep -cE "follower $(cluster_endpoint 4) .* lag=0$|follower $(cluster_endpoint 5) .* lag=0$") == 2 ]]; do
+  grep -cE "follower $(cluster_endpoint 4) .* lag=0( |$)|follower $(cluster_endpoint 5) .* lag=0( |$)") == 2 ]]; do
   ((SECONDS < end)) || fail "learners 4 and 5 did not get level with the leader"
   sleep "$CLUSTER_POLL_S"
 done

@@ -148,11 +148,17 @@ void print_status(const NodeStatus& status, std::ostream& out) {
   if (!status.snapshot_install_error.ok()) {
     out << " snapshot_install_error=\"" << status.snapshot_install_error << "\"";
   }
+  const AppendReorderStats& reorder = status.append_reorder;
+  if (reorder.held != 0 || reorder.rejected != 0) {
+    out << " reorder_held=" << reorder.held << " reorder_released=" << reorder.released
+        << " reorder_rejected=" << reorder.rejected;
+  }
   out << "\n";
   for (const PeerReplicationStatus& peer : status.peers) {
     out << "    follower " << peer.peer << " next=" << peer.next_index
         << " match=" << peer.match_index << " lag=" << (status.last_log_index - peer.match_index)
-        << "\n";
+        << " window_resets=" << peer.window_resets << " resends=" << peer.resends
+        << " out_of_order_acks=" << peer.out_of_order_acks << "\n";
   }
 }
 

@@ -344,9 +344,14 @@ Result<NodeStatus> CliClient::status(const PeerId& replica) {
   for (const pb::FollowerStatus& follower : r.followers()) {
     Result<PeerId> id = parse_peer_field("follower", follower.peer_id());
     if (!id.ok()) return id.status();
-    status.peers.push_back(
-        {*id, LogIndex(follower.next_index()), LogIndex(follower.match_index())});
+    status.peers.push_back({*id, LogIndex(follower.next_index()), LogIndex(follower.match_index()),
+                            follower.window_resets(), follower.resends(),
+                            follower.out_of_order_acks()});
   }
+  status.append_reorder.held = r.append_reorder().held();
+  status.append_reorder.released = r.append_reorder().released();
+  status.append_reorder.rejected = r.append_reorder().rejected();
+  status.append_reorder.holding = r.append_reorder().holding();
   return status;
 }
 

@@ -157,7 +157,15 @@ void report_status(Node* node, const pb::StatusRequest&, Responder respond) {
     follower->set_peer_id(peer.peer.to_string());
     follower->set_next_index(peer.next_index.value());
     follower->set_match_index(peer.match_index.value());
+    follower->set_window_resets(peer.window_resets);
+    follower->set_resends(peer.resends);
+    follower->set_out_of_order_acks(peer.out_of_order_acks);
   }
+  pb::AppendReorderStatus* reorder = response.mutable_append_reorder();
+  reorder->set_held(status.append_reorder.held);
+  reorder->set_released(status.append_reorder.released);
+  reorder->set_rejected(status.append_reorder.rejected);
+  reorder->set_holding(status.append_reorder.holding);
   respond(Status::OK(), response.SerializeAsString());
 }
 
