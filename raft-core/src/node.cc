@@ -433,6 +433,7 @@ void NodeImpl::publish_status() {
   if (!(out.conf == conf().conf)) out.conf = conf().conf;
   if (!(out.old_conf == conf().old_conf)) out.old_conf = conf().old_conf;
   replicators_.update_status(&out.peers);
+  publish_lease();
   out.append_reorder = reorder_stats_;
   out.append_reorder.holding = reorder_buffer_ ? reorder_buffer_->size() : 0;
 }
@@ -452,6 +453,8 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
+  // Before anything else: no more wait-free reads on the callers' threads.
+  wait_free_until_.store(kNoWaitFree, std::memory_order_release);
   if (role_ == Role::kLeader) {
     // A newer term is what a transfer waits for: normally its target started it.
     finish_transfer(term > current_term_ ? Status::OK() : reason);

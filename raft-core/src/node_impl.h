@@ -198,6 +198,15 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   void confirm_read_index(bool allow_lease, ReadConfirmed done);
   // Leader: whether its lease holds now: no other leader can exist (docs/reads.md).
   bool lease_is_valid() const;
+  // Leader: how long a lease lasts from the quorum's acknowledgement.
+  Duration lease_duration() const;
+  // Publishes until when the lease holds (wait_free_until_), for wait-free reads on the
+  // callers' threads. Called whenever the lease may have moved: acknowledgements, role,
+  // configuration and transfer changes.
+  void publish_lease();
+  // Any thread: serves a wait-free read at once if the published lease holds and the first
+  // entry of this leader's term is applied; false (done untouched) otherwise.
+  bool try_read_wait_free(std::unique_ptr<ReadIndexClosure>& done);
   // Leader: the latest moment T such that voters forming a quorum (of each configuration
   // when joint) answered AppendEntries sent at or after T; this node counts as now.
   TimePoint quorum_ack_time() const;
@@ -330,6 +339,13 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // The term this replica follows a leader in, or 0 when it is not a follower; written by
   // publish_status(), read by answer_stable_append() on the disk lane.
   std::atomic<int64_t> following_term_{0};
+  // Leader: the clock reading (Clock ticks since its epoch) at which the lease runs out, or
+  // kNoWaitFree; and the first index of this leader's term, which must be applied before a
+  // wait-free read is served. Written on the node lane (floor first, then until, release), read
+  // by try_read_wait_free() on any thread (until, acquire, then floor).
+  static constexpr int64_t kNoWaitFree = INT64_MIN;
+  std::atomic<int64_t> wait_free_until_{kNoWaitFree};
+  std::atomic<int64_t> wait_free_floor_{INT64_MAX};
 
   mutable std::mutex shutdown_mutex_;
   std::condition_variable shutdown_cv_;

@@ -21,6 +21,7 @@ void NodeImpl::read_index(std::unique_ptr<ReadIndexClosure> done, ReadMode mode)
     run_closure(std::move(done), Status::Shutdown("node is not initialized"));
     return;
   }
+  if (mode == ReadMode::kWaitFree && try_read_wait_free(done)) return;
   ReadRequest request{std::move(done), mode};
   Status queued = read_queue_->publish(std::move(request));
   if (!queued.ok()) run_closure(std::move(request.done), queued);
@@ -141,16 +142,46 @@ TimePoint NodeImpl::quorum_ack_time() const {
   return at;
 }
 
-bool NodeImpl::lease_is_valid() const {
-  if (role_ != Role::kLeader || transfer_ || lease_revoked_term_ == current_term_) return false;
-  const auto lease = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(
+Duration NodeImpl::lease_duration() const {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(
       static_cast<double>(options_.election_timeout_ms) * options_.leader_lease_ratio -
       static_cast<double>(options_.max_clock_drift_ms)));
+}
+
+bool NodeImpl::lease_is_valid() const {
+  if (role_ != Role::kLeader || transfer_ || lease_revoked_term_ == current_term_) return false;
   const TimePoint acked = quorum_ack_time();
-  return acked != TimePoint::min() && clock_->now() < acked + lease;
+  return acked != TimePoint::min() && clock_->now() < acked + lease_duration();
+}
+
+void NodeImpl::publish_lease() {
+  int64_t until = kNoWaitFree;
+  if (role_ == Role::kLeader && !transfer_ && lease_revoked_term_ != current_term_) {
+    const TimePoint acked = quorum_ack_time();
+    if (acked != TimePoint::min()) until = (acked + lease_duration()).time_since_epoch().count();
+  }
+  if (until != kNoWaitFree) {
+    wait_free_floor_.store(ballot_box_.pending_index().value(), std::memory_order_relaxed);
+  }
+  wait_free_until_.store(until, std::memory_order_release);
+}
+
+bool NodeImpl::try_read_wait_free(std::unique_ptr<ReadIndexClosure>& done) {
+  // Why this is linearizable without the node lane: the lease (published from the node lane
+  // at the quorum's last acknowledgement) says no other leader can exist before `until`, so
+  // every write acknowledged anywhere so far was acknowledged by this leader, after it was
+  // applied here, or committed before its term, at or below the floor, which is applied too.
+  const int64_t until = wait_free_until_.load(std::memory_order_acquire);
+  if (until == kNoWaitFree || clock_->now().time_since_epoch().count() >= until) return false;
+  const LogIndex applied = fsm_caller_->applied_index();
+  if (applied.value() < wait_free_floor_.load(std::memory_order_relaxed)) return false;
+  done->set_read_index(applied);
+  run_closure(std::move(done), Status::OK());
+  return true;
 }
 
 void NodeImpl::on_follower_ack() {
+  publish_lease();
   while (!pending_reads_.empty() && role_ == Role::kLeader) {
     std::vector<PeerId> acked = replicators_.acked_since(pending_reads_.front().since);
     acked.push_back(server_id_);

@@ -73,6 +73,7 @@ void NodeImpl::start_transfer(const PeerId& peer, std::unique_ptr<Closure> done)
   transfer_->target = target;
   transfer_->done = std::move(done);
   transfer_->generation = generation;
+  publish_lease();  // No lease while transferring.
   PONTOON_LOG(kInfo) << "group " << group_id_ << " peer " << server_id_
                      << ": transfers leadership of term " << current_term_ << " to " << target;
   post_after_ms(options_.election_timeout_ms,
@@ -87,6 +88,7 @@ void NodeImpl::maybe_send_timeout_now() {
   transfer_->timeout_now_sent = true;
   // From now on the target may win at any moment: no lease read in this term any more.
   lease_revoked_term_ = current_term_;
+  publish_lease();
   const uint64_t generation = transfer_->generation;
   TimeoutNowRequest request{group_id_, server_id_, transfer_->target, current_term_};
   std::weak_ptr<NodeImpl> weak = weak_from_this();
@@ -138,6 +140,7 @@ void NodeImpl::finish_transfer(const Status& outcome) {
   if (!transfer_) return;
   std::unique_ptr<Closure> done = std::move(transfer_->done);
   transfer_.reset();
+  publish_lease();
   run_closure(std::move(done), outcome);
 }
 

@@ -22,10 +22,12 @@ enum class ReadMode {
   // timeout) answers without the round; anywhere else, or outside the lease, as kSafe.
   kLease,
   // As kLease, and a leader inside its lease that has applied the first entry of its term
-  // does not even wait for the state machine: the closure runs at once, on the node lane,
-  // with read_index() = what was applied then. Every acknowledged write is already applied on
-  // that leader, so a read of the state machine is linearizable, but it runs concurrently with
-  // on_apply: the state machine must allow that read from another thread. Otherwise as kLease.
+  // does not even wait for the state machine: the closure runs at once, with read_index() =
+  // what was applied then, on the thread that called Node::read_index (before it returns) when
+  // the lease published by the node lane holds, else on the node lane. Every acknowledged write
+  // is already applied on that leader, so a read of the state machine is linearizable, but it
+  // runs concurrently with on_apply: the state machine must allow that read from another
+  // thread. Otherwise as kLease.
   kWaitFree,
 };
 
