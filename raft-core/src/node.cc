@@ -167,18 +167,18 @@ Status NodeImpl::init(const NodeOptions& options) {
   ballot_box_.advance_to(std::max(applied.index, log_manager_->first_log_index() - 1));
   if (snapshot_executor_ && startup_error_.ok()) snapshot_executor_->load_opened();
 
-  apply_queue_ = std::make_unique<RingQueue<Task>>("apply", options_.apply_queue_capacity,
-                                                   options_.apply_batch_max, node_lane_,
-                                                   [weak](std::vector<Task>& tasks) {
-                                                     if (auto self = weak.lock())
-                                                       self->handle_apply_batch(tasks);
-                                                   });
-  read_queue_ = std::make_unique<RingQueue<ReadRequest>>("read", options_.read_queue_capacity,
-                                                         options_.read_batch_max, node_lane_,
-                                                         [weak](std::vector<ReadRequest>& reads) {
-                                                           if (auto self = weak.lock())
-                                                             self->handle_read_batch(reads);
-                                                         });
+  apply_queue_ = std::make_unique<RingQueue<Task>>(
+      "apply", options_.apply_queue_capacity, options_.apply_batch_max, node_lane_,
+      [weak](std::vector<Task>& tasks) {
+        if (auto self = weak.lock()) self->handle_apply_batch(tasks);
+      },
+      /*inline_drain=*/true);
+  read_queue_ = std::make_unique<RingQueue<ReadRequest>>(
+      "read", options_.read_queue_capacity, options_.read_batch_max, node_lane_,
+      [weak](std::vector<ReadRequest>& reads) {
+        if (auto self = weak.lock()) self->handle_read_batch(reads);
+      },
+      /*inline_drain=*/true);
 
   Status registered = options_.transport->register_service(group_id_, server_id_, this);
   if (!registered.ok()) return abandon_init(registered);

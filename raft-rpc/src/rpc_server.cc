@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "connection.h"
+#include "raft/executor.h"
 #include "endpoint.h"
 #include "raft/check.h"
 #include "raft/logging.h"
@@ -219,6 +220,9 @@ void RpcServer::Impl::on_frame(const std::shared_ptr<Connection>& connection, Fr
   unanswered.fetch_add(1);
   auto slot = std::make_shared<ResponseSlot>(connection, frame.method_id, frame.request_id,
                                              options.max_frame_bytes);
+  // This IO thread holds no lock here: lanes the handler dispatches to may run on it
+  // (executor.h), saving a worker's wake-up on the request's path.
+  raft::InlineDispatchScope inline_dispatch;
   it->second(frame.body, [slot](const Status& status, std::string body) {
     slot->respond(status, std::move(body));
   });

@@ -7,10 +7,13 @@
 // own Executor lane, so that the same code runs on a thread pool and in simulation.
 //
 // Scheduling: at most one drain task is posted or running at a time. A publisher that finds no
-// drain scheduled posts one. A drain task hands one batch to the handler, clears the "scheduled"
-// flag and checks once more for items; if there are any (left over, or published meanwhile), a
-// new drain task is posted rather than looping, so other work on a shared lane gets its turn
-// (see schedule_drain() for why no wakeup is lost).
+// drain scheduled posts one; with `inline_drain`, it dispatches it instead (Executor::dispatch):
+// a publisher inside an InlineDispatchScope whose lane is idle then runs the drain itself, before
+// publish() returns, saving a worker's wake-up. Only queues whose handler never blocks and never
+// shuts its own queue down may drain inline. A drain task hands one batch to the handler, clears
+// the "scheduled" flag and checks once more for items; if there are any (left over, or published
+// meanwhile), a new drain task is posted rather than looping, so other work on a shared lane gets
+// its turn (see schedule_drain() for why no wakeup is lost).
 //
 // Backpressure: publish() never blocks and never grows the queue; when the ring is full it returns
 // EBUSY ("<name> queue is full") and leaves the item with the caller.
@@ -69,9 +72,11 @@ class RingQueue {
 
   // REQUIRES: capacity is a power of two; max_batch > 0; executor and handler are set.
   RingQueue(std::string name, size_t capacity, size_t max_batch, std::shared_ptr<Executor> executor,
-            Handler handler)
+            Handler handler, bool inline_drain = false)
       : core_(std::make_shared<Core>(std::move(name), capacity, max_batch, std::move(executor),
-                                     std::move(handler))) {}
+                                     std::move(handler))) {
+    core_->inline_drain = inline_drain;
+  }
 
   RingQueue(const RingQueue&) = delete;
   RingQueue& operator=(const RingQueue&) = delete;
@@ -102,7 +107,7 @@ class RingQueue {
     Status status;
     if (core.ring.try_publish(std::move(value))) {
       // Still inside the gate: once shutdown() has returned, no publisher touches the Executor.
-      schedule_drain(core_);
+      schedule_drain(core_, core.inline_drain);
     } else {
       // A full ring always has a drain scheduled (each accepted item scheduled one after it
       // was published), so nothing needs waking here.
@@ -175,6 +180,8 @@ class RingQueue {
     // Built once: a full queue is a hot path under overload.
     const Status busy_status;
     const Status shutdown_status;
+    // Set once by the constructor, before any publisher.
+    bool inline_drain = false;
 
     // The consumer is wakened by posting a drain task, so producers need no wait strategy.
     MpscRingBuffer<T, NoWaitStrategy> ring;
@@ -223,9 +230,13 @@ class RingQueue {
   // writes are read-modify-writes, so they continue the producer's release sequence); acquire then
   // makes the producer's published slot visible to the drain task's re-check, which schedules a
   // drain itself.
-  static void schedule_drain(const std::shared_ptr<Core>& core) {
+  static void schedule_drain(const std::shared_ptr<Core>& core, bool may_run_inline = false) {
     if (core->drain_scheduled.exchange(true, std::memory_order_acq_rel)) return;
-    core->executor->post([core] { run_drain(core); });
+    if (may_run_inline) {
+      core->executor->dispatch([core] { run_drain(core); });
+    } else {
+      core->executor->post([core] { run_drain(core); });
+    }
   }
 
   // Runs on the Executor. The caller owns the "scheduled" token (drain_scheduled is true).
