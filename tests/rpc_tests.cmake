@@ -8,3 +8,6 @@ pontoon_test(fiber_threads_test SOURCES fiber_threads_test.cc LIBS raft-rpc LABE
 add_test(NAME raft_cli_bad_flags
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/raft_cli_flags_test.sh $<TARGET_FILE:raft-cli>)
 set_tests_properties(raft_cli_bad_flags PROPERTIES LABELS unit TIMEOUT 60)
+# SendBatchScope and Connection's collected writes (src/ headers).
+pontoon_test(send_batch_test SOURCES send_batch_test.cc LIBS raft-rpc LABELS unit)
+target_include_directories(send_batch_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-rpc/src)

@@ -4,6 +4,7 @@
 
 #include "raft/check.h"
 #include "raft/logging.h"
+#include "raft/send_batch.h"
 
 namespace raft {
 
@@ -194,6 +195,8 @@ void FSMCaller::shutdown(std::function<void()> done) {
 }
 
 void FSMCaller::handle_events(std::vector<Event>& events) {
+  // The closures of a batch answer their clients together (raft/send_batch.h).
+  SendBatchScope answers;
   for (Event& event : events) {
     if (shut_down_) {
       // After on_shutdown nothing reaches the state machine; closures still run once.

@@ -4,6 +4,7 @@
 
 #include "raft/check.h"
 #include "raft/logging.h"
+#include "raft/send_batch.h"
 
 namespace raft {
 
@@ -240,7 +241,7 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
     if (op.on_stable) pending.callbacks.push_back(std::move(op.on_stable));
   }
   if (!deferred) {
-    for (StableCallback& callback : pending.callbacks) callback(status);
+    run_stable_callbacks(pending.callbacks, status);
     return;
   }
   bool durable_already = false;
@@ -252,7 +253,7 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
     if (!durable_already) ++deferred_in_flight_;
   }
   if (durable_already) {
-    for (StableCallback& callback : pending.callbacks) callback(status);
+    run_stable_callbacks(pending.callbacks, status);
     return;
   }
   // The callbacks run in order with the other batches' (sync_then keeps the order), on this
@@ -260,6 +261,13 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
   storage_->sync_then([this, pending = std::move(pending)](const Status& synced) mutable {
     finish_deferred(pending, synced);
   });
+}
+
+void LogManager::run_stable_callbacks(std::vector<StableCallback>& callbacks,
+                                      const Status& status) {
+  // A follower answers every AppendEntries one write covered: together, in one send.
+  SendBatchScope answers;
+  for (StableCallback& callback : callbacks) callback(status);
 }
 
 void LogManager::finish_deferred(DeferredWrites& pending, const Status& synced) {
@@ -272,7 +280,7 @@ void LogManager::finish_deferred(DeferredWrites& pending, const Status& synced) 
     advance_stable_locked(pending.written);
     evict_cache_locked();
   }
-  for (StableCallback& callback : pending.callbacks) callback(status);
+  run_stable_callbacks(pending.callbacks, status);
   std::lock_guard<std::mutex> lock(mutex_);
   --deferred_in_flight_;
   deferred_done_.notify_all();

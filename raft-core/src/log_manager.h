@@ -119,6 +119,8 @@ class LogManager {
   // advances at once; with it, unsynced, and what it wrote is added to `deferred`.
   Status flush_write(LogWrite& write, DeferredWrites* deferred);
   // The shared sync covering `pending` is done.
+  // Runs the callbacks of one write, in order, inside a SendBatchScope.
+  static void run_stable_callbacks(std::vector<StableCallback>& callbacks, const Status& status);
   void finish_deferred(DeferredWrites& pending, const Status& synced);
   void wait_for_deferred_syncs();
   // REQUIRES: mutex_ held; no operation queued yet (init).

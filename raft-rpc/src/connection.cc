@@ -1,14 +1,15 @@
 #include "connection.h"
 
+#include <sys/socket.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
-#include <sys/socket.h>
 #include <utility>
 
 #include "raft/check.h"
 #include "raft/logging.h"
+#include "raft/send_batch.h"
 
 namespace raft::rpc {
 namespace {
@@ -62,10 +63,14 @@ void Connection::on_read(const boost::system::error_code& ec, size_t bytes) {
   decoded_.clear();
   const Status status = decoder_.feed(std::string_view(read_buffer_.data(), bytes), &decoded_);
   // Frames that arrived whole before a framing error are still served; the handler may close
-  // the connection, after which nothing more is delivered.
-  for (Frame& frame : decoded_) {
-    if (closed_) return;
-    on_frame_(shared_from_this(), std::move(frame));
+  // the connection, after which nothing more is delivered. Answers the handlers send at once
+  // leave together, one write per connection, when the batch has been handled.
+  {
+    SendBatchScope batch;
+    for (Frame& frame : decoded_) {
+      if (closed_) break;
+      on_frame_(shared_from_this(), std::move(frame));
+    }
   }
   decoded_.clear();
   if (closed_) return;
@@ -80,20 +85,46 @@ bool Connection::send(std::string frame) {
   PONTOON_DCHECK(frame.size() >= kFrameHeaderBytes);
   std::unique_lock<std::mutex> lock(write_mu_);
   if (write_closed_) return false;
-  if (queued_bytes_ + frame.size() > limits_.max_write_queue_bytes) {
+  if (queued_bytes_ + corked_.size() + frame.size() > limits_.max_write_queue_bytes) {
     write_closed_ = true;
     lock.unlock();
-    post_close(Status::Busy("write queue would exceed max_write_queue_bytes " +
-                            std::to_string(limits_.max_write_queue_bytes) +
-                            "; the peer is not reading"),
-               /*protocol_error=*/true);
+    post_close(
+        Status::Busy("write queue would exceed max_write_queue_bytes " +
+                     std::to_string(limits_.max_write_queue_bytes) + "; the peer is not reading"),
+        /*protocol_error=*/true);
     return false;
   }
+  if (cork_pending_) {
+    // A batch is collecting: join it, so frames keep the order of the send() calls.
+    corked_.append(frame);
+    return true;
+  }
+  if (!writing_ && SendBatchScope::active()) {
+    corked_ = std::move(frame);
+    cork_pending_ = true;
+    lock.unlock();
+    SendBatchScope::defer([self = shared_from_this()] { self->flush_corked(); });
+    return true;
+  }
+  return send_locked(lock, std::move(frame));
+}
+
+void Connection::flush_corked() {
+  std::unique_lock<std::mutex> lock(write_mu_);
+  if (!cork_pending_) return;
+  cork_pending_ = false;
+  std::string frames = std::move(corked_);
+  corked_.clear();
+  if (write_closed_) return;
+  send_locked(lock, std::move(frames));
+}
+
+bool Connection::send_locked(std::unique_lock<std::mutex>& lock, std::string frame) {
   size_t written = 0;
   if (!writing_) {
     // Nothing queued before this frame: try it on the socket from this thread.
-    const ssize_t n = ::send(socket_.native_handle(), frame.data(), frame.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(socket_.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(frame.size())) return true;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       const int error = errno;

@@ -6,10 +6,11 @@
 // so a lane answering or calling does not wake an IO thread for it. Whatever that send cannot
 // take (a full socket buffer) and everything sent while it is queued goes out from the strand
 // in batches (one gathered write for everything queued while the previous write was in
-// flight), in the order sent. Any read or write error, framing error, or write queue over its
-// limit closes the connection; the close handler then runs exactly once with the reason.
-// Framing errors and a peer closing mid-frame are logged at kWarn: they mean a broken or
-// hostile peer.
+// flight), in the order sent. A thread inside a SendBatchScope (raft/send_batch.h) has its
+// frames collected and written as one send when its scope ends. Any read or write error, framing
+// error, or write queue over its limit closes the connection; the close handler then runs exactly
+// once with the reason. Framing errors and a peer closing mid-frame are logged at kWarn: they mean
+// a broken or hostile peer.
 //
 // Threading: the socket's executor must be a strand. Reads, the handlers and close() run on
 // it; send() may be called from any thread; close() may also be called from any thread once
@@ -74,6 +75,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, size_t bytes);
+  // Writes `frame` (one or more encoded frames) at once if nothing is queued, else queues it
+  // for the strand. REQUIRES: `lock` holds write_mu_; it may be released.
+  bool send_locked(std::unique_lock<std::mutex>& lock, std::string frame);
+  // Any thread: writes the frames collected while a SendBatchScope was open.
+  void flush_corked();
   // Strand: writes everything queued in one gathered write.
   void do_write();
   void on_write(const boost::system::error_code& ec);
@@ -102,6 +108,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   uint64_t queued_bytes_ = 0;
   bool write_closed_ = false;  // Set by close() before the socket closes, or when closing.
+  // Frames sent by a thread inside a SendBatchScope (raft/send_batch.h), and by anyone while
+  // they wait: written as one send when that thread's scope ends. Only collected while nothing
+  // is queued for the strand (writing_ false), so order is kept.
+  std::string corked_;
+  bool cork_pending_ = false;
 
   std::atomic<uint64_t> unanswered_requests_{0};
 };

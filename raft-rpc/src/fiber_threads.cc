@@ -13,6 +13,7 @@
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include "raft/check.h"
+#include "raft/send_batch.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -88,15 +89,20 @@ class FiberThreads::Scheduler {
       batch.push_back(f);
     }
     while (live > 0) {
-      for (size_t f : batch) {
-        current_ = this;
-        running_ = f;
-        tsan_switch_to(fibers_[f].tsan);
-        fibers_[f].context = std::move(fibers_[f].context).resume();
-        current_ = nullptr;
-        if (!fibers_[f].context) {
-          tsan_destroy_fiber(fibers_[f].tsan);
-          --live;
+      {
+        // What the fibers of one round send leaves together, one write per connection,
+        // before this thread waits for the next round.
+        raft::SendBatchScope round;
+        for (size_t f : batch) {
+          current_ = this;
+          running_ = f;
+          tsan_switch_to(fibers_[f].tsan);
+          fibers_[f].context = std::move(fibers_[f].context).resume();
+          current_ = nullptr;
+          if (!fibers_[f].context) {
+            tsan_destroy_fiber(fibers_[f].tsan);
+            --live;
+          }
         }
       }
       batch.clear();
@@ -228,6 +234,8 @@ void ThreadWait::resume() {
 }
 
 void ThreadWait::wait() {
+  // What this thread collected must leave before it waits for an answer to it.
+  raft::SendBatchScope::flush();
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [this] { return resumed_; });
 }
