@@ -2,6 +2,9 @@
 //
 // Every callback runs on the node's state-machine lane, one at a time, never concurrently,
 // in the order the events happened. None may block for long: the next committed batch waits.
+// They (and the closures they run) run inside a SendBatchScope (raft/send_batch.h): RPC frames
+// they send over raft-rpc leave together when the batch ends, so a callback that must wait for
+// an answer waits with raft::rpc::wait_for_callback (which sends first), never otherwise.
 // Callbacks other than on_apply have empty defaults.
 #pragma once
 
