@@ -9,8 +9,10 @@
 // Scheduling: at most one drain task is posted or running at a time. A publisher that finds no
 // drain scheduled posts one; with `inline_drain`, it dispatches it instead (Executor::dispatch):
 // a publisher inside an InlineDispatchScope whose lane is idle then runs the drain itself, before
-// publish() returns, saving a worker's wake-up. Only queues whose handler never blocks and never
-// shuts its own queue down may drain inline. A drain task hands one batch to the handler, clears
+// publish() returns, saving a worker's wake-up. An inline drain hands the handler only the item
+// just published. Only queues whose handler never blocks and never shuts its own queue down may
+// drain inline; publish(value, may_drain_inline) chooses per item, for a handler that may block
+// on some items only. A drain task hands one batch to the handler, clears
 // the "scheduled" flag and checks once more for items; if there are any (left over, or published
 // meanwhile), a new drain task is posted rather than looping, so other work on a shared lane gets
 // its turn (see schedule_drain() for why no wakeup is lost).
@@ -45,6 +47,7 @@
 // pending; that task then does nothing.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -97,7 +100,10 @@ class RingQueue {
 
   // Any thread. Queues `value` and returns OK; or returns EBUSY if the queue is full, or
   // ESHUTDOWN after shutdown(), leaving `value` untouched so the caller can fail it.
-  Status publish(T&& value) {
+  Status publish(T&& value) { return publish(std::move(value), core_->inline_drain); }
+  // As publish(), choosing for this item whether the drain may run inline (see Scheduling):
+  // for a queue whose handler may block on some items but not on this one.
+  Status publish(T&& value, bool may_drain_inline) {
     Core& core = *core_;
     // Entering the gate makes shutdown() wait for us; see shutdown().
     if ((core.gate.fetch_add(1, std::memory_order_acquire) & kClosed) != 0) {
@@ -107,7 +113,7 @@ class RingQueue {
     Status status;
     if (core.ring.try_publish(std::move(value))) {
       // Still inside the gate: once shutdown() has returned, no publisher touches the Executor.
-      schedule_drain(core_, core.inline_drain);
+      schedule_drain(core_, may_drain_inline);
     } else {
       // A full ring always has a drain scheduled (each accepted item scheduled one after it
       // was published), so nothing needs waking here.
@@ -233,18 +239,21 @@ class RingQueue {
   static void schedule_drain(const std::shared_ptr<Core>& core, bool may_run_inline = false) {
     if (core->drain_scheduled.exchange(true, std::memory_order_acq_rel)) return;
     if (may_run_inline) {
-      core->executor->dispatch([core] { run_drain(core); });
+      // Inline, the drain takes one item: the one just published (an item published earlier
+      // would still hold the token; one published meanwhile comes after it in the ring), so the
+      // caller knows exactly what may run on its thread. The rest goes to a posted drain.
+      core->executor->dispatch([core] { run_drain(core, /*max_items=*/1); });
     } else {
       core->executor->post([core] { run_drain(core); });
     }
   }
 
   // Runs on the Executor. The caller owns the "scheduled" token (drain_scheduled is true).
-  static void run_drain(const std::shared_ptr<Core>& core) {
+  static void run_drain(const std::shared_ptr<Core>& core, size_t max_items = SIZE_MAX) {
     Core& c = *core;
     ConsumerLock consumer(c);
     if (c.detached) return;
-    if (c.ring.drain(c.batch, c.max_batch) > 0) {
+    if (c.ring.drain(c.batch, std::min(c.max_batch, max_items)) > 0) {
       c.handler(c.batch);
       c.batch.clear();
     }
