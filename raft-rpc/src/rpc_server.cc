@@ -10,9 +10,9 @@
 #include <unordered_set>
 
 #include "connection.h"
-#include "raft/executor.h"
 #include "endpoint.h"
 #include "raft/check.h"
+#include "raft/executor.h"
 #include "raft/logging.h"
 #include "rpc_error.h"
 
