@@ -433,7 +433,6 @@ void NodeImpl::publish_status() {
   if (!(out.conf == conf().conf)) out.conf = conf().conf;
   if (!(out.old_conf == conf().old_conf)) out.old_conf = conf().old_conf;
   replicators_.update_status(&out.peers);
-  publish_lease();
   out.append_reorder = reorder_stats_;
   out.append_reorder.holding = reorder_buffer_ ? reorder_buffer_->size() : 0;
 }

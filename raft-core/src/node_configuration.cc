@@ -286,8 +286,10 @@ LogIndex NodeImpl::append_configuration(const ConfigurationEntry& next) {
     // Not appended (the disk ring is full): undo.
     conf_manager_.truncate_after(index - 1);
     ballot_box_.set_configuration(conf());
+    publish_lease();
     return LogIndex(0);
   }
+  publish_lease();  // The quorum the lease is counted over changed.
   publish_status();
   return index;
 }

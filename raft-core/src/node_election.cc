@@ -233,6 +233,7 @@ void NodeImpl::become_leader() {
   closures.emplace_back(nullptr);
   append_as_leader(std::move(entries), std::move(closures));
   if (role_ == Role::kLeader) replicators_.start(conf().all_members(), replicator_options);
+  publish_lease();  // A group of one holds its lease from the start.
   publish_status();
 }
 

@@ -201,8 +201,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // Leader: how long a lease lasts from the quorum's acknowledgement.
   Duration lease_duration() const;
   // Publishes until when the lease holds (wait_free_until_), for wait-free reads on the
-  // callers' threads. Called whenever the lease may have moved: acknowledgements, role,
-  // configuration and transfer changes.
+  // callers' threads. Called whenever the lease may have moved: acknowledgements, becoming
+  // leader, configuration and transfer changes (step_down() withdraws it itself).
   void publish_lease();
   // Any thread: serves a wait-free read at once if the published lease holds and the first
   // entry of this leader's term is applied; false (done untouched) otherwise.

@@ -109,8 +109,9 @@ bool Replicator::fill_entries(LogIndex first, size_t max_count, size_t max_bytes
   return true;
 }
 
-bool Replicator::in_window(LogIndex prev_index, size_t count) const {
-  return std::any_of(inflight_.begin(), inflight_.end(), [&](const Inflight& sent) {
+std::deque<Replicator::Inflight>::iterator Replicator::find_inflight(LogIndex prev_index,
+                                                                     size_t count) {
+  return std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& sent) {
     return sent.prev_index == prev_index && sent.count == count;
   });
 }
@@ -227,7 +228,8 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
   if (state_ == State::kReplicate && count > 0 && last_index <= match_index_) {
     return;  // Overtaken: a later success already acknowledged these entries.
   }
-  if (!status.ok() && state_ == State::kReplicate && in_window(prev_index, count) &&
+  if (!status.ok() && state_ == State::kReplicate &&
+      find_inflight(prev_index, count) != inflight_.end() &&
       failures_since_success_ < kResendsBeforeProbing) {
     ++failures_since_success_;
     resend(prev_index, count);
@@ -260,9 +262,7 @@ void Replicator::on_response(uint64_t window, bool heartbeat, LogIndex prev_inde
   }
   // Replicate state. A success acknowledges everything up to its last entry, wherever the
   // request sits in the window: the follower's log matches the leader's through it.
-  auto sent = std::find_if(inflight_.begin(), inflight_.end(), [&](const Inflight& request) {
-    return request.prev_index == prev_index && request.count == count;
-  });
+  auto sent = find_inflight(prev_index, count);
   if (sent == inflight_.end() || !response.success) {
     LogIndex next = response.success ? match_index_ + 1 : next_after_mismatch(prev_index, response);
     reset_to_probe(next);

@@ -119,7 +119,8 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
                     AppendEntriesRequest* request);
   // Sends the window's request at prev_index again, after its RPC failed.
   void resend(LogIndex prev_index, size_t count);
-  bool in_window(LogIndex prev_index, size_t count) const;
+  // The window's request at prev_index carrying `count` entries, or inflight_.end().
+  std::deque<Inflight>::iterator find_inflight(LogIndex prev_index, size_t count);
   void send_heartbeat();
   void schedule_heartbeat();
   void schedule_probe_retry();

@@ -12,10 +12,12 @@
 // publish() returns, saving a worker's wake-up. An inline drain hands the handler only the item
 // just published. Only queues whose handler never blocks and never shuts its own queue down may
 // drain inline; publish(value, may_drain_inline) chooses per item, for a handler that may block
-// on some items only. A drain task hands one batch to the handler, clears
-// the "scheduled" flag and checks once more for items; if there are any (left over, or published
-// meanwhile), a new drain task is posted rather than looping, so other work on a shared lane gets
-// its turn (see schedule_drain() for why no wakeup is lost).
+// on some items only.
+//
+// A drain task hands one batch to the handler, clears the "scheduled" flag and checks once more
+// for items; if there are any (left over, or published meanwhile), a new drain task is posted
+// rather than looping, so other work on a shared lane gets its turn (see schedule_drain() for why
+// no wakeup is lost).
 //
 // Backpressure: publish() never blocks and never grows the queue; when the ring is full it returns
 // EBUSY ("<name> queue is full") and leaves the item with the caller.
@@ -77,9 +79,7 @@ class RingQueue {
   RingQueue(std::string name, size_t capacity, size_t max_batch, std::shared_ptr<Executor> executor,
             Handler handler, bool inline_drain = false)
       : core_(std::make_shared<Core>(std::move(name), capacity, max_batch, std::move(executor),
-                                     std::move(handler))) {
-    core_->inline_drain = inline_drain;
-  }
+                                     std::move(handler), inline_drain)) {}
 
   RingQueue(const RingQueue&) = delete;
   RingQueue& operator=(const RingQueue&) = delete;
@@ -166,8 +166,9 @@ class RingQueue {
 
   struct Core {
     Core(std::string queue_name, size_t capacity, size_t batch_limit,
-         std::shared_ptr<Executor> lane, Handler batch_handler)
+         std::shared_ptr<Executor> lane, Handler batch_handler, bool drain_inline)
         : name(std::move(queue_name)),
+          inline_drain(drain_inline),
           max_batch(batch_limit),
           executor(std::move(lane)),
           handler(std::move(batch_handler)),
@@ -180,14 +181,14 @@ class RingQueue {
     }
 
     const std::string name;
+    // Whether publish() without a choice may drain inline.
+    const bool inline_drain;
     const size_t max_batch;
     const std::shared_ptr<Executor> executor;
     const Handler handler;
     // Built once: a full queue is a hot path under overload.
     const Status busy_status;
     const Status shutdown_status;
-    // Set once by the constructor, before any publisher.
-    bool inline_drain = false;
 
     // The consumer is wakened by posting a drain task, so producers need no wait strategy.
     MpscRingBuffer<T, NoWaitStrategy> ring;
