@@ -2,14 +2,16 @@
 // fdatasync latency as the reference.
 //
 // For RocksDB (RocksDBLogStore, one group) and the segment store (FileLogStorage on the
-// PosixFileSystem), for batches of 1, 16 and 256 entries of 16 B, 256 B and 4 KiB, one thread
+// PosixFileSystem, preallocated as by default: "segments", and growing its files:
+// "segments-append"), for batches of 1, 16 and 256 entries of 16 B, 256 B and 4 KiB, one thread
 // calls LogStorage::write() with sync set, each call appending the next batch, for a fixed time
 // per case. That is exactly what the LogManager's disk lane does with one drained batch, so
 // appends/s bounds how many drained batches a replica can make durable per second, and
 // entries/s what group commit can reach at that batch size. The latency column is the whole
-// synced write() (the write plus its fsync). The reference rows write 64 bytes to a plain
-// file in the same directory and call fdatasync (see run_fdatasync): what the disk costs
-// before any storage engine adds its own work.
+// synced write() (the write plus its fsync). The reference rows write 64 B or 4 KiB to a
+// plain file in the same directory and call fdatasync, into a growing, a fallocated and a
+// zero-filled file (see run_fdatasync): what the disk costs before any storage engine adds its
+// own work.
 //
 // Every case gets a fresh directory under --dir (default: a new directory in $TMPDIR or /tmp),
 // removed when the case ends.
@@ -115,26 +117,40 @@ CaseResult run_appends(raft::LogStorage& log, const std::string& storage, int ba
   return result;
 }
 
-// The references: 64 bytes written to a plain file and fdatasync'ed, over and over. "append"
-// grows the file with every write, so each fdatasync must also make the new size durable (what
-// the segment store does); "overwrite" writes into a region allocated and synced beforehand, so
-// fdatasync flushes data only (what RocksDB's preallocated write-ahead log mostly does).
-CaseResult run_fdatasync(const std::string& dir, bool preallocated, double seconds) {
-  CaseResult result{preallocated ? "fdatasync-overwrite" : "fdatasync-append", 1, 64, 0, 0, {}};
+// The references: `record_bytes` written to a plain file and fdatasync'ed, over and over.
+// "append" grows the file with every write, so each fdatasync must also make the new size
+// durable; "fallocate" writes into a region posix_fallocate'd and synced beforehand (unwritten
+// extents, which a write must still convert); "zero-filled" into one written with zeros and
+// synced beforehand, so fdatasync flushes data only (what a preallocated segment does).
+enum class ProbeFile { kAppend, kFallocate, kZeroFilled };
+
+CaseResult run_fdatasync(const std::string& dir, ProbeFile kind, int record_bytes, double seconds) {
+  const char* names[] = {"fdatasync-append", "fdatasync-fallocate", "fdatasync-zerofill"};
+  CaseResult result{names[static_cast<int>(kind)], 1, record_bytes, 0, 0, {}};
   const std::string path = dir + "/fdatasync-probe";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
   constexpr off_t kPreallocatedBytes = 64 << 20;
-  if (fd < 0 ||
-      (preallocated && (::posix_fallocate(fd, 0, kPreallocatedBytes) != 0 || ::fsync(fd) != 0))) {
-    std::perror(("log-storage-bench: open/fallocate " + path).c_str());
+  bool ready = fd >= 0;
+  if (ready && kind == ProbeFile::kFallocate) {
+    ready = ::posix_fallocate(fd, 0, kPreallocatedBytes) == 0 && ::fsync(fd) == 0;
+  }
+  if (ready && kind == ProbeFile::kZeroFilled) {
+    const std::string zeros(1 << 20, '\0');
+    for (off_t at = 0; ready && at < kPreallocatedBytes; at += static_cast<off_t>(zeros.size())) {
+      ready = ::pwrite(fd, zeros.data(), zeros.size(), at) == static_cast<ssize_t>(zeros.size());
+    }
+    ready = ready && ::fsync(fd) == 0;
+  }
+  if (!ready) {
+    std::perror(("log-storage-bench: open/preallocate " + path).c_str());
     std::exit(1);
   }
-  const std::string record(64, 'x');
+  const std::string record(static_cast<size_t>(record_bytes), 'x');
   off_t offset = 0;
   const Clock::time_point start = Clock::now();
   const Clock::time_point end =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (Clock::now() < end && offset + 64 <= kPreallocatedBytes) {
+  while (Clock::now() < end && offset + record_bytes <= kPreallocatedBytes) {
     const Clock::time_point before = Clock::now();
     const bool ok =
         ::pwrite(fd, record.data(), record.size(), offset) == static_cast<ssize_t>(record.size()) &&
@@ -164,8 +180,10 @@ std::shared_ptr<raft::LogStorage> open_storage(const std::string& storage, const
     if (!group.ok()) usage("cannot open the RocksDB group: " + group.status().to_string());
     return group.value();
   }
-  auto opened = raft::FileLogStorage::open(raft::PosixFileSystem::instance(), dir + "/log", "bench",
-                                           raft::FileLogStorage::Options{});
+  // "segments" as configured by default (preallocated), "segments-append" growing each file.
+  auto opened = raft::FileLogStorage::open(
+      raft::PosixFileSystem::instance(), dir + "/log", "bench",
+      raft::FileLogStorage::Options{.preallocate_segments = storage == "segments"});
   if (!opened.ok()) usage("cannot open segments in " + dir + ": " + opened.status().to_string());
   return std::move(opened).value();
 }
@@ -223,14 +241,19 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
     return dir;
   };
-  for (bool preallocated : {false, true}) {
-    const std::string dir = fresh_dir();
-    report(run_fdatasync(dir, preallocated, flags.seconds_per_case), flags);
-    std::filesystem::remove_all(dir);
+  for (int record_bytes : {64, 4096}) {
+    for (ProbeFile kind : {ProbeFile::kAppend, ProbeFile::kFallocate, ProbeFile::kZeroFilled}) {
+      const std::string dir = fresh_dir();
+      report(run_fdatasync(dir, kind, record_bytes, flags.seconds_per_case), flags);
+      std::filesystem::remove_all(dir);
+    }
   }
   std::vector<std::string> storages;
   if (flags.rocksdb) storages.push_back("rocksdb");
-  if (flags.segments) storages.push_back("segments");
+  if (flags.segments) {
+    storages.push_back("segments");
+    storages.push_back("segments-append");
+  }
   for (const std::string& storage : storages) {
     for (int batch : {1, 16, 256}) {
       for (int payload : {16, 256, 4096}) {

@@ -70,6 +70,8 @@ expect_usage_error "server --join with --conf" "--conf" \
   "$server" --group counter --peer "$peer" --join --conf "$conf" --data "$data"
 expect_usage_error "server --join with a value" "--join" \
   "$server" --group counter --peer "$peer" --join=yes --data "$data"
+expect_usage_error "server --no-log-preallocate with a value" "--no-log-preallocate" \
+  "$server" --group counter --peer "$peer" --conf "$conf" --data "$data" --no-log-preallocate=1
 expect_usage_error "server --join without --peer" "--peer" \
   "$server" --group counter --join --data "$data"
 expect_usage_error "server unknown flag" "--colour" \

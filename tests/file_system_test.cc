@@ -100,6 +100,27 @@ TEMPLATE_TEST_CASE("file system: kTruncate empties an existing file and kAppend 
   CHECK(read(f.fs, path) == "new");
 }
 
+TEMPLATE_TEST_CASE("file system: write_at replaces bytes in place and grows a file past its end",
+                   "[file_system]", PosixFixture, SimFixture) {
+  TestType f;
+  const std::string path = join_path(f.root, "segment");
+  write(f.fs, path, std::string(8, '0'), /*sync=*/true);
+  {
+    Result<std::unique_ptr<WritableFile>> file =
+        f.fs.open_writable(path, FileSystem::OpenMode::kAppend);
+    REQUIRE(file.ok());
+    REQUIRE((*file)->write_at(2, "ab").ok());
+    CHECK((*file)->size() == 8);
+    REQUIRE((*file)->write_at(6, "cdef").ok());  // Two bytes inside, two past the end.
+    CHECK((*file)->size() == 10);
+    REQUIRE((*file)->write_at(10, "g").ok());  // At the end: an append.
+    REQUIRE((*file)->append("h").ok());        // Appends go after what write_at wrote.
+    CHECK((*file)->size() == 12);
+    REQUIRE((*file)->sync().ok());
+  }
+  CHECK(read(f.fs, path) == "00ab00cdefgh");
+}
+
 TEMPLATE_TEST_CASE("file system: rename replaces its target and leaves no source behind",
                    "[file_system]", PosixFixture, SimFixture) {
   TestType f;
@@ -284,6 +305,93 @@ TEST_CASE("sim file system: a crash may lose or tear unsynced appends but never 
   CHECK(lost > 0);
   CHECK(torn > 0);
   CHECK(kept > 0);
+}
+
+// A file of `sectors` synced sectors of 'o', opened for overwriting.
+std::unique_ptr<WritableFile> synced_sectors(SimFileSystem& fs, const std::string& path,
+                                             size_t sectors) {
+  write(fs, path, std::string(sectors * kSectorBytes, 'o'), /*sync=*/true);
+  REQUIRE(fs.sync_dir(parent_dir(path)).ok());
+  Result<std::unique_ptr<WritableFile>> file =
+      fs.open_writable(path, FileSystem::OpenMode::kAppend);
+  REQUIRE(file.ok());
+  return std::move(file).value();
+}
+
+TEST_CASE(
+    "sim file system: a crash leaves each sector of unsynced overwrites as it was at one "
+    "moment since the sync",
+    "[file_system][sim]") {
+  // Two writes over three sectors: [100, 700) covers parts of sectors 0 and 1, [900, 1400) the
+  // rest of sector 1 and part of 2. Every piece of a write within one sector is old or new whole,
+  // and sector 1 never holds the second write without the first.
+  struct Piece {
+    size_t from, to;
+  };
+  const std::vector<Piece> pieces = {{100, 512}, {512, 700}, {900, 1024}, {1024, 1400}};
+  std::vector<int> kept_new(pieces.size(), 0);
+  std::vector<int> undone(pieces.size(), 0);
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    auto fs = disk_with_dir(seed);
+    std::unique_ptr<WritableFile> file = synced_sectors(*fs, "/d/f", 3);
+    REQUIRE(file->write_at(100, std::string(600, 'a')).ok());
+    REQUIRE(file->write_at(900, std::string(500, 'b')).ok());
+    fs->crash();
+    std::string after = read(*fs, "/d/f");
+    REQUIRE(after.size() == 3 * kSectorBytes);
+    std::string expected_untouched = std::string(3 * kSectorBytes, 'o');
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      const std::string piece = after.substr(pieces[i].from, pieces[i].to - pieces[i].from);
+      const char written = pieces[i].from < 900 ? 'a' : 'b';
+      const bool is_new = piece == std::string(piece.size(), written);
+      const bool is_old = piece == std::string(piece.size(), 'o');
+      INFO("seed " << seed << " piece " << i);
+      REQUIRE((is_new || is_old));
+      kept_new[i] += is_new;
+      undone[i] += is_old;
+      std::fill(expected_untouched.begin() + static_cast<std::ptrdiff_t>(pieces[i].from),
+                expected_untouched.begin() + static_cast<std::ptrdiff_t>(pieces[i].to), '_');
+    }
+    if (after[900] == 'b') REQUIRE(after[600] == 'a');
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      std::fill(after.begin() + static_cast<std::ptrdiff_t>(pieces[i].from),
+                after.begin() + static_cast<std::ptrdiff_t>(pieces[i].to), '_');
+    }
+    REQUIRE(after == expected_untouched);  // Bytes no write touched are as they were.
+  }
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    CHECK(kept_new[i] > 0);
+    CHECK(undone[i] > 0);
+  }
+}
+
+TEST_CASE("sim file system: an overwrite is durable once synced, and undone by a crash before",
+          "[file_system][sim]") {
+  auto fs = disk_with_dir(9);
+  std::unique_ptr<WritableFile> file = synced_sectors(*fs, "/d/f", 2);
+  REQUIRE(file->write_at(10, "first").ok());
+  REQUIRE(file->write_at(600, "second").ok());
+  SECTION("a crash before the sync undoes both") {
+    fs->crash(CrashMode::kLoseUnsynced);
+    CHECK(read(*fs, "/d/f") == std::string(2 * kSectorBytes, 'o'));
+  }
+  SECTION("after the sync both stay, and a later overwrite of the same bytes can be undone") {
+    REQUIRE(file->sync().ok());
+    REQUIRE(file->write_at(10, "FIRST").ok());
+    fs->crash(CrashMode::kLoseUnsynced);
+    std::string expected(2 * kSectorBytes, 'o');
+    expected.replace(10, 5, "first");
+    expected.replace(600, 6, "second");
+    CHECK(read(*fs, "/d/f") == expected);
+  }
+  SECTION("a truncation makes what it keeps durable") {
+    REQUIRE(fs->truncate_file("/d/f", 700).ok());
+    fs->crash(CrashMode::kLoseUnsynced);
+    std::string expected(700, 'o');
+    expected.replace(10, 5, "first");
+    expected.replace(600, 6, "second");
+    CHECK(read(*fs, "/d/f") == expected);
+  }
 }
 
 TEST_CASE("sim file system: the bytes a crash keeps are durable for the next crash",

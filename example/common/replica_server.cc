@@ -58,6 +58,7 @@ raft::Result<std::shared_ptr<raft::LogStorage>> open_log(const ServerFlags& flag
   if (flags.log_storage == LogStorageKind::kSegments) {
     raft::FileLogStorage::Options options;
     options.segment_max_bytes = static_cast<uint64_t>(flags.log_segment_max_bytes);
+    options.preallocate_segments = flags.log_preallocate;
     raft::Result<std::unique_ptr<raft::FileLogStorage>> log = raft::FileLogStorage::open(
         raft::PosixFileSystem::instance(), flags.data_dir + "/" + std::string(kSegmentLogDir),
         flags.group, options);
@@ -81,7 +82,8 @@ std::shared_ptr<raft::Runtime> node_runtime(const ServerFlags& flags) {
 
 std::string log_description(const ServerFlags& flags) {
   if (flags.log_storage == LogStorageKind::kSegments) {
-    return "log in segments of " + std::to_string(flags.log_segment_max_bytes) + " bytes";
+    return "log in " + std::string(flags.log_preallocate ? "preallocated " : "") + "segments of " +
+           std::to_string(flags.log_segment_max_bytes) + " bytes";
   }
   return "log in RocksDB";
 }

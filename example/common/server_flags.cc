@@ -142,6 +142,7 @@ std::set<std::string> server_flag_names() {
           "--snapshot-log-index-margin",
           "--log-storage",
           "--log-segment-max-bytes",
+          "--no-log-preallocate",
           "--read",
           "--max-clock-drift-ms",
           "--leader-lease-ratio",
@@ -152,7 +153,7 @@ std::set<std::string> server_flag_names() {
 }
 
 std::set<std::string> server_flag_switches() {
-  return {"--help", "--join", "--inject-disk-eio-on-signal"};
+  return {"--help", "--join", "--inject-disk-eio-on-signal", "--no-log-preallocate"};
 }
 
 namespace {
@@ -274,6 +275,7 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
                      ServerFlags::kMinLogSegmentBytes, ServerFlags::kMaxLogSegmentBytes);
   if (!segment_bytes.ok()) return segment_bytes.status();
   flags.log_segment_max_bytes = *segment_bytes;
+  flags.log_preallocate = !parser.has("--no-log-preallocate");
 
   raft::Result<std::string> data = parser.required("--data");
   if (!data.ok()) return data.status();

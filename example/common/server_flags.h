@@ -78,6 +78,9 @@ struct ServerFlags {
   static constexpr int64_t kMinLogSegmentBytes = int64_t{1} << 10;
   static constexpr int64_t kMaxLogSegmentBytes = int64_t{1} << 30;
   int64_t log_segment_max_bytes = int64_t{8} << 20;
+  // FileLogStorage::Options.preallocate_segments; --no-log-preallocate turns it off (for many
+  // groups per disk, each of which holds up to two segments of zeros ahead of its records).
+  bool log_preallocate = true;
   // --inject-disk-eio-on-signal (TEST HOOK): SIGUSR2 makes the storage fail with EIO.
   bool inject_disk_eio_on_signal = false;
   ServiceReadMode read = ServiceReadMode::kIndex;
@@ -94,7 +97,7 @@ struct ServerFlags {
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
-      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] "
+      "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--no-log-preallocate] "
       "[--read index|lease|wait-free|log] [--max-clock-drift-ms N] [--leader-lease-ratio R] "
       "[--clock-rate R (test hook)] [--inject-disk-eio-on-signal]";
 };

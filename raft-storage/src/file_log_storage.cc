@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,24 @@ Result<LogIndex> read_first_index(FileSystem& fs, const std::string& path, const
 
 uint64_t record_size(const LogEntry& entry) { return log_record::kHeaderSize + entry.data.size(); }
 
+// Writes `bytes` zeros to a new file at `path` and syncs it: a segment to be renamed into place.
+// Any thread (a FileSystem is thread-safe, and nothing else uses `path`).
+Status write_zero_filled_file(FileSystem& fs, const std::string& path, uint64_t bytes) {
+  Result<std::unique_ptr<WritableFile>> file =
+      fs.open_writable(path, FileSystem::OpenMode::kTruncate);
+  if (!file.ok()) return file.status();
+  const std::string zeros(static_cast<size_t>(std::min<uint64_t>(bytes, 1ull << 20)), '\0');
+  Status s;
+  for (uint64_t done = 0; s.ok() && done < bytes;) {
+    const auto n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - done));
+    s = (*file)->append(std::string_view(zeros.data(), n));
+    done += n;
+  }
+  if (s.ok()) s = (*file)->sync();
+  Status closed = (*file)->close();
+  return s.ok() ? closed : s;
+}
+
 }  // namespace
 
 Status FileLogStorage::validate(const Options& options) {
@@ -103,7 +122,8 @@ FileLogStorage::FileLogStorage(std::shared_ptr<FileSystem> fs, std::string dir, 
       options_(options),
       meta_path_(join_path(dir_, kMetaFileName)),
       first_(first),
-      last_(first - 1) {
+      last_(first - 1),
+      prepared_path_(join_path(dir_, kPreparedFileName)) {
   PONTOON_CHECK(first_ >= LogIndex(1));
 }
 
@@ -115,8 +135,8 @@ Status FileLogStorage::recover(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
     if (std::optional<LogIndex> first = parse_segment_file_name(name)) {
       firsts.push_back(*first);
-    } else if (name == meta_tmp) {
-      // An update of log_meta that did not finish; it is never read.
+    } else if (name == meta_tmp || name == kPreparedFileName) {
+      // An update of log_meta that did not finish, or a segment being prepared; never read.
       (void)fs_->remove_file(join_path(dir_, name));
     } else if (name != kMetaFileName) {
       PONTOON_LOG(kWarn) << "group " << group_ << ": ignoring " << join_path(dir_, name)
@@ -181,6 +201,15 @@ Result<std::unique_ptr<LogSegment>> FileLogStorage::load_segment(LogIndex first,
 
   const std::string where = at_offset(path, segment->end());
   const std::string damage(tail->damage.message());
+  if (is_last && tail->lost_sector) {
+    // What follows the damage, valid records included, was written after it and synced with it
+    // or not at all; the sync never returned, so none of it was acknowledged.
+    PONTOON_LOG(kWarn) << "group " << group_ << ": cutting the torn tail of " << where << " ("
+                       << damage << "; a sector of it never reached the disk)";
+    Status s = fs_->truncate_file(path, segment->end());
+    if (!s.ok()) return s;
+    return segment;
+  }
   if (tail->valid_record_after.has_value()) {
     return Status::Corruption(where + ": " + damage + ", and a valid record follows at offset " +
                               std::to_string(*tail->valid_record_after));
@@ -313,7 +342,8 @@ Status FileLogStorage::append(const std::vector<LogEntryPtr>& entries, bool sync
     // The records that fit in this segment, in one buffer: one append per segment.
     std::string buffer;
     std::vector<const LogEntry*> batch;
-    uint64_t end = tail.end();
+    const uint64_t start = tail.end();
+    uint64_t end = start;
     do {
       const LogEntry& entry = *entries[next++];
       std::array<char, log_record::kHeaderSize> header = log_record::encode_header(entry);
@@ -323,7 +353,8 @@ Status FileLogStorage::append(const std::vector<LogEntryPtr>& entries, bool sync
       batch.push_back(&entry);
     } while (next < entries.size() &&
              end + record_size(*entries[next]) <= options_.segment_max_bytes);
-    s = writer_->append(buffer);
+    // Into the preallocated zeros, or past the end of a segment that is not preallocated.
+    s = writer_->write_at(start, buffer);
     if (!s.ok()) return s;
     // Published only now that the bytes are in the file, so no reader finds a partial record.
     std::unique_lock lock(mu_);
@@ -341,12 +372,13 @@ Status FileLogStorage::prepare_tail(uint64_t record_size) {
     Result<std::unique_ptr<WritableFile>> file =
         fs_->open_writable(tail.path(), FileSystem::OpenMode::kAppend);
     if (!file.ok()) return file.status();
-    if ((*file)->size() != tail.end()) {
+    if ((*file)->size() < tail.end()) {
       return Status::Corruption(tail.path() + " is " + std::to_string((*file)->size()) +
                                 " bytes but its records end at offset " +
                                 std::to_string(tail.end()));
     }
     writer_ = std::move(file).value();
+    prepare_next_segment();  // After open(): the next one is ready when this one is full.
   }
   if (tail.empty() || tail.end() + record_size <= options_.segment_max_bytes) return Status::OK();
   // Synced even for an unsynced write: a later segment must never be durable while this one
@@ -368,9 +400,7 @@ size_t FileLogStorage::index_memory_bytes() const {
 Status FileLogStorage::start_segment() {
   const LogIndex first = last_ + 1;
   const std::string path = join_path(dir_, segment_file_name(first));
-  // kTruncate: a file of this name can only be a leftover that no index refers to.
-  Result<std::unique_ptr<WritableFile>> file =
-      fs_->open_writable(path, FileSystem::OpenMode::kTruncate);
+  Result<std::unique_ptr<WritableFile>> file = create_segment_file(path);
   if (!file.ok()) return file.status();
   // The name must be durable before any record in the file is acknowledged.
   Status s = fs_->sync_dir(dir_);
@@ -384,7 +414,41 @@ Status FileLogStorage::start_segment() {
     segments_.push_back(std::move(segment));
   }
   writer_ = std::move(file).value();
+  prepare_next_segment();
   return Status::OK();
+}
+
+Result<std::unique_ptr<WritableFile>> FileLogStorage::create_segment_file(const std::string& path) {
+  if (options_.preallocate_segments) {
+    Status prepared = prepared_.valid() ? prepared_.get()
+                                        : write_zero_filled_file(*fs_, prepared_path_,
+                                                                 options_.segment_max_bytes);
+    // The zeros are durable before the name is: a crash shows either no segment or a whole
+    // preallocated one. Renaming replaces a leftover file of this name, which no index refers
+    // to.
+    if (prepared.ok()) prepared = fs_->rename(prepared_path_, path);
+    if (prepared.ok()) return fs_->open_writable(path, FileSystem::OpenMode::kAppend);
+    PONTOON_LOG(kWarn) << "group " << group_ << ": cannot preallocate " << path << " (" << prepared
+                       << "); starting it empty";
+  }
+  // kTruncate: a file of this name can only be a leftover that no index refers to.
+  return fs_->open_writable(path, FileSystem::OpenMode::kTruncate);
+}
+
+void FileLogStorage::prepare_next_segment() {
+  if (!options_.preallocate_segments || !options_.prepare_in_background || prepared_.valid()) {
+    return;
+  }
+  try {
+    prepared_ = std::async(std::launch::async,
+                           [fs = fs_, path = prepared_path_, bytes = options_.segment_max_bytes] {
+                             return write_zero_filled_file(*fs, path, bytes);
+                           });
+  } catch (const std::system_error& e) {
+    // No thread to be had: create_segment_file() prepares it when it is needed.
+    PONTOON_LOG(kWarn) << "group " << group_ << ": cannot start preparing the next segment ("
+                       << e.what() << ")";
+  }
 }
 
 Status FileLogStorage::truncate_prefix(LogIndex first_index_kept) {

@@ -35,6 +35,21 @@ std::optional<uint64_t> find_valid_record(std::string_view bytes, uint64_t damag
   return std::nullopt;
 }
 
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+// See SegmentTail::lost_sector. `from` is where the damaged record was expected, `to` where the
+// damage ends.
+bool holds_lost_sector(std::string_view bytes, uint64_t from, uint64_t to) {
+  const uint64_t first_sector_end = std::min(to, (from / kSectorBytes + 1) * kSectorBytes);
+  if (all_zero(bytes.substr(from, first_sector_end - from))) return true;
+  for (uint64_t at = first_sector_end; at + kSectorBytes <= to; at += kSectorBytes) {
+    if (all_zero(bytes.substr(at, kSectorBytes))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string segment_file_name(LogIndex first) {
@@ -91,8 +106,11 @@ Result<SegmentTail> LogSegment::index_file(const GroupId& group) {
   if (!bytes.ok()) return bytes.status();
 
   std::string_view rest = *bytes;
+  // Where the zeros that end the file begin (a record may end in zeros of its own, so this can
+  // fall inside the last record).
+  const uint64_t zeros_from = bytes->find_last_not_of('\0') + 1;  // npos + 1 == 0.
   SegmentTail tail;
-  while (!rest.empty()) {
+  while (end_ < zeros_from) {
     LogIndex index = last() + 1;
     std::optional<log_record::PeekedHeader> header = log_record::peek_header(rest);
     if (!header.has_value() || header->record_size > rest.size()) {
@@ -110,6 +128,8 @@ Result<SegmentTail> LogSegment::index_file(const GroupId& group) {
     }
     PONTOON_CHECK(tail.damage.is_corruption());
     tail.valid_record_after = find_valid_record(*bytes, end_, index, group);
+    tail.lost_sector =
+        holds_lost_sector(*bytes, end_, tail.valid_record_after.value_or(bytes->size()));
     break;
   }
   return tail;

@@ -37,8 +37,16 @@ struct SegmentTail {
   // end() are not one (ECORRUPTION naming the group and index).
   Status damage;
   // Where a whole valid record of a later index starts after the damage, if one does: then the
-  // damage is not a torn last write but bytes lost or changed in the middle of the log.
+  // damage is not a torn last write but bytes lost or changed in the middle of the log, unless
+  // `lost_sector` says otherwise.
   std::optional<uint64_t> valid_record_after;
+  // Whether the damaged bytes (from end() up to the valid record after, or the end of the file)
+  // look like a write that never reached the disk in a preallocated segment: a whole
+  // kSectorBytes-aligned sector of zeros, or zeros from end() (where a record's non-zero
+  // version byte belongs) to the end of its sector. The page cache writes an unsynced file's
+  // pages back in any order, so a later record may be on disk while an earlier one is not; none
+  // of them was synced, so none was acknowledged.
+  bool lost_sector = false;
 };
 
 class LogSegment {
@@ -66,8 +74,9 @@ class LogSegment {
   Result<std::string> read_record(LogIndex index) const;
 
   // Reads the whole file and indexes its records from the start, stopping at the first one that
-  // is incomplete or fails log_record::decode(); EIO if the file cannot be read.
-  // REQUIRES: empty().
+  // is incomplete or fails log_record::decode(); EIO if the file cannot be read. Bytes that are
+  // all zeros from some record boundary to the end of the file are the unused rest of a
+  // preallocated segment: the records end there, undamaged. REQUIRES: empty().
   Result<SegmentTail> index_file(const GroupId& group);
 
   // Indexes a record of `size` bytes holding `term`, stored at end().

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "raft/check.h"
 #include "raft/storage/file_system.h"
 
 namespace raft {
@@ -26,14 +27,18 @@ class PosixWritableFile final : public WritableFile {
       : path_(std::move(path)), fd_(fd), size_(size) {}
   ~PosixWritableFile() override { (void)close(); }
 
-  Status append(std::string_view data) override {
-    if (fd_ < 0) return Status::IoError("append to closed file " + path_);
+  Status append(std::string_view data) override { return write_at(size_, data); }
+
+  Status write_at(uint64_t offset, std::string_view data) override {
+    if (fd_ < 0) return Status::IoError("write to closed file " + path_);
+    PONTOON_CHECK(offset <= size_);
     while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno_status("write", path_, errno);
       data.remove_prefix(static_cast<size_t>(n));
-      size_ += static_cast<uint64_t>(n);
+      offset += static_cast<uint64_t>(n);
+      size_ = std::max(size_, offset);
     }
     return Status::OK();
   }
@@ -141,7 +146,9 @@ std::shared_ptr<FileSystem> PosixFileSystem::instance() {
 
 Result<std::unique_ptr<WritableFile>> PosixFileSystem::open_writable(const std::string& path,
                                                                      OpenMode mode) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == OpenMode::kTruncate ? O_TRUNC : O_APPEND);
+  // Not O_APPEND: Linux's pwrite() ignores the offset on such a file, and writes go through
+  // pwrite() at the offset this object tracks (one writer per file).
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == OpenMode::kTruncate ? O_TRUNC : 0);
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return errno_status("open", path, errno);
   struct stat st;

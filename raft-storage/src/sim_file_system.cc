@@ -36,9 +36,29 @@ struct Inode {
   // Files only. Invariant: durable_size <= data.size().
   std::string data;
   uint64_t durable_size = 0;
-  // fsyncs still "running" in virtual time: (completion time, size they make durable). A crash
-  // before a completion leaves those bytes unsynced.
-  std::vector<std::pair<TimePoint, uint64_t>> syncs_in_flight;
+  // Durable bytes write_at() replaced since the last sync, oldest first: where, and what they
+  // held. A crash puts each sector they touched back to how it was after some of them.
+  struct Overwrite {
+    uint64_t seq = 0;
+    uint64_t offset = 0;
+    std::string old_bytes;
+  };
+  std::vector<Overwrite> unsynced_overwrites;
+  uint64_t next_overwrite_seq = 1;
+  // fsyncs still "running" in virtual time: when each completes, the size it makes durable and
+  // the overwrites (seq below `overwrites_before`) it makes durable. A crash before a
+  // completion leaves those bytes unsynced.
+  struct SyncInFlight {
+    TimePoint done_at;
+    uint64_t size = 0;
+    uint64_t overwrites_before = 0;
+  };
+  std::vector<SyncInFlight> syncs_in_flight;
+
+  // Overwrites with seq below `before` are durable.
+  void overwrites_durable(uint64_t before) {
+    std::erase_if(unsynced_overwrites, [before](const Overwrite& w) { return w.seq < before; });
+  }
   // Directories only: the names visible now, and per name what a crash keeps for sure.
   std::map<std::string, std::shared_ptr<Inode>> entries;
   std::map<std::string, Version> durable;
@@ -316,9 +336,11 @@ void SimFileSystem::Disk::settle_file_syncs(std::optional<TimePoint> now) {
   std::vector<Inode*> stack{root.get()};
   std::unordered_set<Inode*> seen;
   auto settle = [now](Inode& file) {
-    for (const auto& [done_at, size] : file.syncs_in_flight) {
-      if (now && done_at > *now) continue;
-      file.durable_size = std::max(file.durable_size, std::min<uint64_t>(size, file.data.size()));
+    for (const Inode::SyncInFlight& sync : file.syncs_in_flight) {
+      if (now && sync.done_at > *now) continue;
+      file.durable_size =
+          std::max(file.durable_size, std::min<uint64_t>(sync.size, file.data.size()));
+      file.overwrites_durable(sync.overwrites_before);
     }
     file.syncs_in_flight.clear();
   };
@@ -340,6 +362,31 @@ void SimFileSystem::Disk::settle_file_syncs(std::optional<TimePoint> now) {
 }
 
 void SimFileSystem::Disk::cut_unsynced(Inode& file, CrashMode mode) {
+  // Each sector an unsynced overwrite touched ends up as it was at one moment since the last
+  // sync, drawn per sector: after the first `kept` of the overwrites that touched it.
+  std::map<uint64_t, std::vector<const Inode::Overwrite*>> by_sector;  // Oldest first.
+  for (const Inode::Overwrite& w : file.unsynced_overwrites) {
+    const uint64_t end = w.offset + w.old_bytes.size();
+    for (uint64_t sector = w.offset / kSectorBytes; sector * kSectorBytes < end; ++sector) {
+      by_sector[sector].push_back(&w);
+    }
+  }
+  for (const auto& [sector, writes] : by_sector) {
+    const size_t kept = mode == CrashMode::kRandom
+                            ? std::uniform_int_distribution<size_t>(0, writes.size())(rng)
+                            : 0;
+    const uint64_t sector_start = sector * kSectorBytes;
+    const uint64_t sector_end = sector_start + kSectorBytes;
+    // Newest first, so that each put back restores what the older writes had left.
+    for (size_t i = writes.size(); i > kept; --i) {
+      const Inode::Overwrite& w = *writes[i - 1];
+      const uint64_t from = std::max(sector_start, w.offset);
+      const uint64_t to = std::min(sector_end, w.offset + w.old_bytes.size());
+      file.data.replace(static_cast<size_t>(from), static_cast<size_t>(to - from), w.old_bytes,
+                        static_cast<size_t>(from - w.offset), static_cast<size_t>(to - from));
+    }
+  }
+  file.unsynced_overwrites.clear();
   PONTOON_CHECK(file.durable_size <= file.data.size());
   const uint64_t unsynced = file.data.size() - file.durable_size;
   uint64_t kept = 0;
@@ -375,18 +422,13 @@ class SimFileSystem::SimWritableFile final : public WritableFile {
 
   Status append(std::string_view data) override {
     std::lock_guard<std::mutex> lock(disk_->mu);
-    if (Status s = usable("append to"); !s.ok()) return s;
-    if (Status s = disk_->begin(OpClass::kWrite, "append to", path_); !s.ok()) return s;
-    const uint64_t capacity = disk_->options.capacity_bytes;
-    if (capacity != std::numeric_limits<uint64_t>::max()) {
-      const uint64_t used = disk_->used_bytes();
-      if (used > capacity || data.size() > capacity - used) {
-        return io_error("append to", path_, "no space left on device");
-      }
-    }
-    inode_->data.append(data);
-    disk_->stats.bytes_appended += data.size();
-    return Status::OK();
+    return write_locked("append to", inode_->data.size(), data);
+  }
+
+  Status write_at(uint64_t offset, std::string_view data) override {
+    std::lock_guard<std::mutex> lock(disk_->mu);
+    PONTOON_CHECK(offset <= inode_->data.size());
+    return write_locked("write to", offset, data);
   }
 
   Status sync() override {
@@ -394,9 +436,11 @@ class SimFileSystem::SimWritableFile final : public WritableFile {
     if (Status s = usable("sync"); !s.ok()) return s;
     if (Status s = disk_->begin(OpClass::kSync, "sync", path_); !s.ok()) return s;
     if (std::optional<TimePoint> done_at = disk_->sync_completion()) {
-      inode_->syncs_in_flight.emplace_back(*done_at, inode_->data.size());
+      inode_->syncs_in_flight.push_back(
+          Inode::SyncInFlight{*done_at, inode_->data.size(), inode_->next_overwrite_seq});
     } else {
       inode_->durable_size = inode_->data.size();
+      inode_->unsynced_overwrites.clear();
     }
     ++disk_->stats.file_syncs;
     return Status::OK();
@@ -416,6 +460,34 @@ class SimFileSystem::SimWritableFile final : public WritableFile {
   }
 
  private:
+  // REQUIRES: disk_->mu held, offset <= the file's size.
+  Status write_locked(std::string_view what, uint64_t offset, std::string_view data) {
+    if (Status s = usable(what); !s.ok()) return s;
+    if (Status s = disk_->begin(OpClass::kWrite, what, path_); !s.ok()) return s;
+    std::string& bytes = inode_->data;
+    const auto inside = static_cast<size_t>(std::min<uint64_t>(data.size(), bytes.size() - offset));
+    const uint64_t growth = data.size() - inside;
+    const uint64_t capacity = disk_->options.capacity_bytes;
+    if (capacity != std::numeric_limits<uint64_t>::max()) {
+      const uint64_t used = disk_->used_bytes();
+      if (used > capacity || growth > capacity - used) {
+        return io_error(what, path_, "no space left on device");
+      }
+    }
+    if (offset < inode_->durable_size) {
+      const auto replaced =
+          static_cast<size_t>(std::min<uint64_t>(inside, inode_->durable_size - offset));
+      inode_->unsynced_overwrites.push_back(
+          Inode::Overwrite{inode_->next_overwrite_seq++, offset,
+                           bytes.substr(static_cast<size_t>(offset), replaced)});
+    }
+    bytes.replace(static_cast<size_t>(offset), inside, data.substr(0, inside));
+    bytes.append(data.substr(inside));
+    disk_->stats.bytes_appended += growth;
+    disk_->stats.bytes_overwritten += inside;
+    return Status::OK();
+  }
+
   // REQUIRES: disk_->mu held.
   Status usable(std::string_view what) const {
     if (closed_) return io_error(what, path_, "file is closed");
@@ -481,6 +553,7 @@ Result<std::unique_ptr<WritableFile>> SimFileSystem::open_writable(const std::st
   } else if (mode == OpenMode::kTruncate) {
     file->data.clear();
     file->durable_size = 0;
+    file->unsynced_overwrites.clear();
   }
   return std::unique_ptr<WritableFile>(
       new SimWritableFile(disk_, std::move(file), path, disk_->generation));
@@ -509,6 +582,7 @@ Status SimFileSystem::truncate_file(const std::string& path, uint64_t size) {
   // Like PosixFileSystem (ftruncate then fdatasync), the bytes kept become durable too.
   file.data.resize(static_cast<size_t>(size));
   file.durable_size = size;
+  file.unsynced_overwrites.clear();
   return Status::OK();
 }
 

@@ -25,6 +25,14 @@
 //   - truncate_prefix() records the new first index durably (write_file_atomically) before it
 //     removes any segment, so a crash leaves at most segments that open() recognises as
 //     compacted and removes.
+//   - Segments are preallocated (Options::preallocate_segments): a zero-filled file, synced
+//     before it is renamed into place, so the records of a segment are followed by zeros. The
+//     file system may then write an unsynced record to disk before an earlier unsynced one; a
+//     damaged record in the last segment whose bytes hold a lost sector (SegmentTail in
+//     log_segment.h) is therefore a torn tail even when valid records follow it: none of them
+//     was synced. open() cuts the file there, so those stale records cannot come back behind
+//     later writes, and the segment goes on appending. truncate_after cuts its segment the same
+//     way.
 //   - open() drops a torn tail: the last segment ending in an incomplete record, or in a record
 //     that fails its checksum with no valid record after it. Such bytes were never acknowledged
 //     (their sync never returned), so cutting them loses nothing; it logs a warning. Damage
@@ -55,6 +63,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -76,12 +85,25 @@ class FileLogStorage final : public LogStorage {
     // record larger than this gets a segment of its own). Bounds what open() reads into memory
     // per segment. Range [kMinSegmentBytes, kMaxSegmentBytes].
     uint64_t segment_max_bytes = 8ull << 20;
+    // Segment files are made before they are needed: zero-filled to segment_max_bytes, synced,
+    // then renamed into place. A record write then replaces bytes that exist, so a sync has
+    // only data to write and not the file's new size as well (on ext4 the sync of a 4 KiB
+    // record is about 40 % faster: benchmarks/log_storage_bench, docs/benchmarks.md). Costs up
+    // to two segments of disk beyond the records: the one being written and the next.
+    bool preallocate_segments = true;
+    // With preallocate_segments, the next segment is prepared on a short-lived thread of its
+    // own while the current one fills, so no write waits for it. Off, it is prepared on the
+    // writer's thread when the current one is full (what the deterministic simulation needs:
+    // a SimFileSystem with a scheduler is driven from one thread).
+    bool prepare_in_background = true;
   };
   // At least a few typical entries per file, so a log is not one file per entry.
   static constexpr uint64_t kMinSegmentBytes = 1ull << 10;
   static constexpr uint64_t kMaxSegmentBytes = 1ull << 30;
 
   static constexpr std::string_view kMetaFileName = "log_meta";
+  // The next segment while it is prepared (preallocate_segments): never read, removed by open().
+  static constexpr std::string_view kPreparedFileName = "log_next";
 
   // Where one record is stored.
   struct RecordLocation {
@@ -142,6 +164,13 @@ class FileLogStorage final : public LogStorage {
   // on it, starting a new segment if needed.
   Status prepare_tail(uint64_t record_size);
   Status start_segment();
+  // Starts a segment file at `path` for start_segment(): the prepared one renamed into place
+  // with preallocate_segments (prepared now if none is), a new empty file otherwise or if
+  // preparing fails (the log then goes on appending, with a warning).
+  Result<std::unique_ptr<WritableFile>> create_segment_file(const std::string& path);
+  // With preallocate_segments and prepare_in_background, and no preparation running: starts
+  // preparing the next segment at prepared_path_.
+  void prepare_next_segment();
 
   // Removes `path` and makes the removal durable.
   Status remove_durably(const std::string& path);
@@ -170,6 +199,11 @@ class FileLogStorage final : public LogStorage {
   std::unique_ptr<WritableFile> writer_;
   // Writer only. Not OK once a write failed in IO; then every change is refused.
   Status failure_;
+
+  const std::string prepared_path_;
+  // Writer only. The preparation of the next segment at prepared_path_ running in the
+  // background, if valid(); its destructor waits for it.
+  std::future<Status> prepared_;
 };
 
 }  // namespace raft

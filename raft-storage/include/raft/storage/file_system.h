@@ -15,6 +15,11 @@
 //     the new content, never to a mix.
 //   - After a crash, a file holds its durable bytes followed by a prefix (possibly empty, possibly
 //     cut inside a write) of the bytes appended since.
+//   - Bytes that WritableFile::write_at() replaced inside the durable bytes are durable once
+//     sync() returned OK. Until then a crash leaves each kSectorBytes-aligned sector such writes
+//     touched as it was at some moment since the last sync (before them, or after any one of
+//     them), each sector on its own: the page cache writes pages back in no particular order
+//     and at any time, while a device writes a sector whole.
 //
 // Errors are Status values naming the path: ENOENT for a missing file or directory, EIO for
 // everything else the system refuses (including a full disk).
@@ -36,13 +41,21 @@
 
 namespace raft {
 
-// A file open for appending.
+// The unit a device writes whole (see the durability contract).
+inline constexpr uint64_t kSectorBytes = 512;
+
+// A file open for writing: appends, or writes at an offset into a file whose bytes exist (a
+// preallocated file, so that a sync has only data and not the file's size to make durable).
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
   // Appends `data` at the end of the file. Not durable until sync().
   virtual Status append(std::string_view data) = 0;
-  // Makes everything appended so far durable (fdatasync).
+  // Writes `data` at `offset`, replacing the bytes there and growing the file if it runs past
+  // the end (at offset == size() it is append()). Not durable until sync().
+  // REQUIRES: offset <= size().
+  virtual Status write_at(uint64_t offset, std::string_view data) = 0;
+  // Makes everything written so far durable (fdatasync).
   virtual Status sync() = 0;
   // The file's size including unsynced appends.
   virtual uint64_t size() const = 0;

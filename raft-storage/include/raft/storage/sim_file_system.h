@@ -5,7 +5,8 @@
 // Model:
 //  - Files are inodes: a name maps to an inode, rename moves the inode, an open file keeps its
 //    inode even if its name is removed. A file's bytes [0, durable_size) are durable; the rest
-//    are appends not yet synced. WritableFile::sync() makes them all durable; truncate_file()
+//    are appends not yet synced. write_at() inside the durable bytes remembers what it replaced
+//    until the next sync. WritableFile::sync() makes them all durable; truncate_file()
 //    is durable at once, and so is the emptying done by open_writable(kTruncate) of an existing
 //    file (the pessimistic reading: rewriting a file in place loses its old content at once).
 //  - Directories are inodes too. Creating a file name, rename, remove_file, create_dir and
@@ -17,9 +18,11 @@
 //  - crash() is power loss: the namespace becomes the durable one plus a random prefix, in
 //    issue order, of the pending operations; every surviving file keeps its durable bytes plus
 //    a random prefix of its unsynced ones (none, all, or cut anywhere: a torn write), which then
-//    count as durable. Every WritableFile and RandomAccessFile opened before the crash is dead:
-//    each of its calls returns EIO and changes nothing. A file synced but whose name was never
-//    made durable by sync_dir of its directory can vanish.
+//    count as durable; each kSectorBytes sector unsynced overwrites touched is put back to how
+//    it was after a random number of them, drawn per sector (kLoseUnsynced: before all). Every
+//    WritableFile and RandomAccessFile opened before the crash is dead: each of its calls returns
+//    EIO and changes nothing. A file synced but whose name was never made durable by sync_dir of
+//    its directory can vanish.
 //  - Paths: components are split on '/'; empty and "." components are skipped, so "/a", "a"
 //    and "./a" name the same file and "/" and "." the root, which always exists. Creating a
 //    name needs its parent directory to exist (ENOENT otherwise), as on POSIX.
@@ -59,7 +62,7 @@ class SimFileSystem final : public FileSystem {
  public:
   // The classes operations are charged and failed by.
   enum class OpClass : int {
-    kWrite = 0,     // WritableFile::append.
+    kWrite = 0,     // WritableFile::append and write_at.
     kSync = 1,      // WritableFile::sync and sync_dir.
     kRead = 2,      // RandomAccessFile::read.
     kMetadata = 3,  // open_writable, open_readable, truncate_file, rename, remove_file,
@@ -89,9 +92,10 @@ class SimFileSystem final : public FileSystem {
   };
 
   struct Stats {
-    uint64_t bytes_appended = 0;  // By successful appends.
-    uint64_t file_syncs = 0;      // Successful WritableFile::sync calls.
-    uint64_t dir_syncs = 0;       // Successful sync_dir calls.
+    uint64_t bytes_appended = 0;     // By successful appends (and write_at past the end).
+    uint64_t bytes_overwritten = 0;  // Replaced inside a file by successful write_at calls.
+    uint64_t file_syncs = 0;         // Successful WritableFile::sync calls.
+    uint64_t dir_syncs = 0;          // Successful sync_dir calls.
     uint64_t crashes = 0;
     uint64_t injected_failures = 0;  // Calls failed by fail_next or the failure probability.
   };
