@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -108,6 +109,9 @@ class FiberThreads::Scheduler {
       batch.clear();
       if (live > 0) take_ready(&batch);
     }
+    // The resume of the last fiber may still be about to notify ready_cv_; the scheduler must
+    // outlive that.
+    while (resumes_in_flight_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
   // On a fiber of this scheduler: what makes it ready again, and suspending it until then.
@@ -141,9 +145,17 @@ class FiberThreads::Scheduler {
   // Any thread. The fiber is back on the list only after it suspended: the list is taken
   // by this scheduler's thread, which is the one running the fiber until then.
   void make_ready(size_t f) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (ready_.empty()) ready_cv_.notify_one();
-    ready_.push_back(f);
+    resumes_in_flight_.fetch_add(1, std::memory_order_relaxed);
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wake = ready_.empty();
+      ready_.push_back(f);
+    }
+    // After the unlock: a thread woken while the lock is still held wakes only to block on the
+    // lock and be woken a second time.
+    if (wake) ready_cv_.notify_one();
+    resumes_in_flight_.fetch_sub(1, std::memory_order_release);
   }
 
   // Waits until a fiber is ready or a paused one is due; moves them all into `batch`.
@@ -186,6 +198,8 @@ class FiberThreads::Scheduler {
   std::mutex mu_;
   std::condition_variable ready_cv_;
   std::vector<size_t> ready_;  // Guarded by mu_.
+  // make_ready() calls that have not returned yet.
+  std::atomic<int> resumes_in_flight_{0};
 };
 
 thread_local FiberThreads::Scheduler* FiberThreads::Scheduler::current_ = nullptr;
