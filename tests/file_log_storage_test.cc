@@ -597,16 +597,17 @@ TEST_CASE(
 }
 
 TEST_CASE("a leftover of a segment being prepared is removed on open", "[file_log][recovery]") {
-  FileLogHarness h;
-  REQUIRE(h.log().write(append(entries(1, 10, 1))).ok());
-  const std::string prepared = h.dir() + "/" + std::string(FileLogStorage::kPreparedFileName);
-  write_file(prepared, std::string(100, '\0'));
-  h.reopen();
-  check_log(h.log(), 1, 10);
-  // Gone, or prepared anew in the background (then it is all zeros, never half of a segment
-  // that a crash cut short).
-  REQUIRE(h.log().write(append(entries(11, kEntries, 1))).ok());
-  check_log(h.log(), 1, kEntries);
+  TempDir dir;
+  const std::string log_dir = dir.path() + "/log";
+  // Without preallocation nothing prepares a new one, so the leftover must be gone.
+  REQUIRE(open_small_segments(log_dir, false)->write(append(entries(1, 10, 1))).ok());
+  const std::string prepared = log_dir + "/" + std::string(FileLogStorage::kPreparedFileName);
+  write_file(prepared, std::string(100, 'x'));  // Half of a preparation a crash cut short.
+  std::unique_ptr<FileLogStorage> log = open_small_segments(log_dir, false);
+  CHECK_FALSE(std::filesystem::exists(prepared));
+  check_log(*log, 1, 10);
+  REQUIRE(log->write(append(entries(11, kEntries, 1))).ok());
+  check_log(*log, 1, kEntries);
 }
 
 TEST_CASE(
