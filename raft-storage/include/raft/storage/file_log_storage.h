@@ -87,8 +87,8 @@ class FileLogStorage final : public LogStorage {
     uint64_t segment_max_bytes = 8ull << 20;
     // Segment files are made before they are needed: zero-filled to segment_max_bytes, synced,
     // then renamed into place. A record write then replaces bytes that exist, so a sync has
-    // only data to write and not the file's new size as well (on ext4 the sync of a 4 KiB
-    // record is about 40 % faster: benchmarks/log_storage_bench, docs/benchmarks.md). Costs up
+    // only data to write and not the file's new size as well (on the development machine's
+    // ext4 a third to a half off a synced write: docs/benchmarks.md). Costs up
     // to two segments of disk beyond the records: the one being written and the next.
     bool preallocate_segments = true;
     // With preallocate_segments, the next segment is prepared on a short-lived thread of its
