@@ -201,16 +201,10 @@ Result<std::unique_ptr<LogSegment>> FileLogStorage::load_segment(LogIndex first,
 
   const std::string where = at_offset(path, segment->end());
   const std::string damage(tail->damage.message());
-  if (is_last && tail->lost_sector) {
-    // What follows the damage, valid records included, was written after it and synced with it
-    // or not at all; the sync never returned, so none of it was acknowledged.
-    PONTOON_LOG(kWarn) << "group " << group_ << ": cutting the torn tail of " << where << " ("
-                       << damage << "; a sector of it never reached the disk)";
-    Status s = fs_->truncate_file(path, segment->end());
-    if (!s.ok()) return s;
-    return segment;
-  }
-  if (tail->valid_record_after.has_value()) {
+  // A lost sector in the last segment is a torn tail even with valid records after it: they were
+  // written after it and synced with it or not at all.
+  const bool lost_in_last = is_last && tail->lost_sector;
+  if (!lost_in_last && tail->valid_record_after.has_value()) {
     return Status::Corruption(where + ": " + damage + ", and a valid record follows at offset " +
                               std::to_string(*tail->valid_record_after));
   }
@@ -218,10 +212,11 @@ Result<std::unique_ptr<LogSegment>> FileLogStorage::load_segment(LogIndex first,
     return Status::Corruption(where + ": " + damage +
                               ", in a segment that is not the last (only the last may be torn)");
   }
-  // Nothing valid follows the damage, so it is what a crash leaves of the last write: bytes
-  // whose sync never returned, so no entry in them was acknowledged.
+  // What a crash leaves of the last writes: bytes whose sync never returned, so no entry in
+  // them was acknowledged. Cut, so that nothing after the damage is read behind later records.
   PONTOON_LOG(kWarn) << "group " << group_ << ": cutting the torn tail of " << where << " ("
-                     << damage << ")";
+                     << damage << (lost_in_last ? "; a sector of it never reached the disk" : "")
+                     << ")";
   Status s = fs_->truncate_file(path, segment->end());
   if (!s.ok()) return s;
   return segment;
