@@ -21,9 +21,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -225,10 +227,9 @@ int main(int argc, char** argv) {
   const Flags flags = parse_flags(argc, argv);
   std::string base = flags.dir;
   if (base.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/log-storage-bench.XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) usage("cannot create a directory from " + pattern);
-    base = pattern;
+    base = bench::make_scratch_directory("log-storage-bench");
+    if (base.empty())
+      usage(std::string("cannot create a scratch directory: ") + std::strerror(errno));
   }
   std::filesystem::create_directories(base);
   std::printf("directory %s, %.0f s per case, every write synced\n\n", base.c_str(),

@@ -140,6 +140,14 @@ std::string malloc_name() {
   return "glibc";
 }
 
+std::string make_scratch_directory(std::string_view prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/" + std::string(prefix) + ".XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return std::string();
+  return pattern;
+}
+
 std::string utc_timestamp() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm utc{};

@@ -66,6 +66,10 @@ std::string malloc_name();
 // The current UTC time as "2026-12-02T01:50:00Z".
 std::string utc_timestamp();
 
+// Creates a new directory $TMPDIR/<prefix>.XXXXXX (/tmp without TMPDIR) for a benchmark's
+// files; returns its path, or an empty string (errno set) if it cannot be created.
+std::string make_scratch_directory(std::string_view prefix);
+
 // Percentiles of a set of latency samples, in the samples' unit.
 struct LatencySummary {
   double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;

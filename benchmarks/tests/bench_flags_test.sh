@@ -18,6 +18,12 @@ expect_usage_error "storage unknown --storage" "--storage" "$bin/log-storage-ben
 expect_usage_error "storage zero seconds" "--seconds-per-case" \
   "$bin/log-storage-bench" --seconds-per-case 0
 expect_usage_error "storage unknown flag" "--nope" "$bin/log-storage-bench" --nope 1
+expect_usage_error "floor zero replicas" "--replicas" "$bin/latency-floor-bench" --replicas 0
+expect_usage_error "floor zero seconds" "--seconds-per-probe" \
+  "$bin/latency-floor-bench" --seconds-per-probe 0
+expect_usage_error "floor record too large" "--record-bytes" \
+  "$bin/latency-floor-bench" --record-bytes 2000000
+expect_usage_error "floor stray argument" "fast" "$bin/latency-floor-bench" fast
 expect_usage_error "codec too short a case" "--millis-per-case" \
   "$bin/rpc-codec-bench" --millis-per-case 5
 expect_usage_error "codec unwritable --json" "$work/missing/x.jsonl" \
