@@ -93,6 +93,10 @@ expect_usage_error "client load with --client-threads 0" "--client-threads" \
   "$client" --conf "$conf" load --clients 2 --client-threads 0 --seconds 1
 expect_usage_error "client load with more threads than clients" "--client-threads" \
   "$client" --conf "$conf" load --clients 2 --client-threads 3 --seconds 1
+expect_usage_error "client load with --client-fibers unknown" "--client-fibers" \
+  "$client" --conf "$conf" load --clients 2 --client-fibers pooled --seconds 1
+expect_usage_error "client --client-fibers without load" "--client-fibers" \
+  "$client" --conf "$conf" --client-fibers threads get
 expect_usage_error "client --client-threads without load" "--client-threads" \
   "$client" --conf "$conf" --client-threads 2 get
 expect_usage_error "client unknown flag" "--colour" "$client" --conf "$conf" --colour blue get

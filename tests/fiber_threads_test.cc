@@ -11,7 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+
 #include "raft/rpc/fiber_threads.h"
+#include "raft/rpc/io_context_pool.h"
 
 using raft::rpc::FiberThreads;
 using raft::rpc::pause_for;
@@ -132,4 +135,107 @@ TEST_CASE("off a fiber, the waits block the calling thread", "[fibers]") {
   const auto started = std::chrono::steady_clock::now();
   pause_for(std::chrono::milliseconds(20));
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(20));
+}
+
+TEST_CASE("hosted on an IO pool, fibers run on its threads and all resume", "[fibers]") {
+  for (size_t host_threads : {size_t{1}, size_t{2}}) {
+    CAPTURE(host_threads);
+    raft::rpc::IoContextPool pool(host_threads, "fiber-host");
+    pool.start();
+    constexpr int kFibers = 100;
+    constexpr int kRounds = 3;
+    Gate gate;
+    std::atomic<int> finished{0};
+    std::atomic<int> off_host{0};
+    std::vector<std::function<void()>> tasks;
+    for (int i = 0; i < kFibers; ++i) {
+      tasks.push_back([&] {
+        for (int round = 0; round < kRounds; ++round) {
+          if (!pool.in_pool_thread()) off_host.fetch_add(1);
+          wait_for_callback([&](std::function<void()> resume) { gate.add(std::move(resume)); });
+        }
+        finished.fetch_add(1);
+      });
+    }
+    FiberThreads fibers(&pool, 2, std::move(tasks), "hosted");
+    for (int round = 0; round < kRounds; ++round) {
+      // Every fiber waits at once: a wait that blocked a host thread would leave most unstarted.
+      REQUIRE(gate.wait_for(kFibers) == kFibers);
+      gate.release_all();  // From this thread, not the host's: each resume posts a round.
+    }
+    fibers.join();
+    CHECK(finished.load() == kFibers);
+    CHECK(off_host.load() == 0);
+    pool.stop();
+  }
+}
+
+TEST_CASE("hosted, a reply handled on the host resumes its fiber on that thread", "[fibers]") {
+  // One host thread: the reply's handler and the resumed fiber can only share it if no other
+  // thread is involved, which is the point of hosting.
+  raft::rpc::IoContextPool pool(1, "fiber-host");
+  pool.start();
+  std::atomic<int> same_thread{0};
+  std::atomic<int> replies{0};
+  std::vector<std::function<void()>> tasks;
+  for (int i = 0; i < 4; ++i) {
+    tasks.push_back([&] {
+      for (int call = 0; call < 50; ++call) {
+        std::thread::id replied_on;
+        wait_for_callback([&](std::function<void()> resume) {
+          // As an RPC reply arrives: a handler on the host calls the completion.
+          boost::asio::post(pool.context(), [&, resume = std::move(resume)] {
+            replied_on = std::this_thread::get_id();
+            replies.fetch_add(1);
+            resume();
+          });
+        });
+        if (replied_on == std::this_thread::get_id()) same_thread.fetch_add(1);
+      }
+    });
+  }
+  FiberThreads fibers(&pool, 1, std::move(tasks));
+  fibers.join();
+  CHECK(replies.load() == 200);
+  CHECK(same_thread.load() == 200);
+  pool.stop();
+}
+
+TEST_CASE("hosted, callbacks that resume early and pauses keep rounds serial", "[fibers]") {
+  raft::rpc::IoContextPool pool(2, "fiber-host");
+  pool.start();
+  // Counts fibers of the one scheduler running at once: rounds of a scheduler must never
+  // overlap, even with two host threads and resumes from both of them.
+  std::atomic<int> running{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> resumed{0};
+  std::vector<std::function<void()>> tasks;
+  for (int i = 0; i < 10; ++i) {
+    tasks.push_back([&, i] {
+      for (int round = 0; round < 100; ++round) {
+        if (running.fetch_add(1) != 0) overlaps.fetch_add(1);
+        running.fetch_sub(1);
+        if (round % 3 == 0) {
+          // Resumed inline, before the fiber suspended.
+          wait_for_callback([](std::function<void()> resume) { resume(); });
+        } else if (round % 3 == 1) {
+          // Resumed by whichever host thread runs the handler, maybe while this round runs.
+          wait_for_callback([&](std::function<void()> resume) {
+            boost::asio::post(pool.context(), std::move(resume));
+          });
+        } else if (i == 0 && round % 30 == 2) {
+          pause_for(std::chrono::milliseconds(1));
+        }
+        resumed.fetch_add(1);
+      }
+    });
+  }
+  const auto started = std::chrono::steady_clock::now();
+  FiberThreads fibers(&pool, 1, std::move(tasks));
+  fibers.join();
+  CHECK(resumed.load() == 1000);
+  CHECK(overlaps.load() == 0);
+  // Fiber 0 paused 1 ms four times (rounds 2, 32, 62, 92).
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(4));
+  pool.stop();
 }

@@ -20,6 +20,7 @@ expect_usage_error "payload too large" "--payload-bytes" "$bench" --payload-byte
 expect_usage_error "clients zero" "--clients" "$bench" --clients 0
 expect_usage_error "clients too many" "--clients" "$bench" --clients 10001
 expect_usage_error "client threads" "--client-threads" "$bench" --client-threads 0
+expect_usage_error "client fibers" "--client-fibers" "$bench" --client-fibers pooled
 expect_usage_error "more threads than clients" "--client-threads" "$bench" --clients 2 \
   --client-threads 3
 expect_usage_error "groups" "--groups" "$bench" --groups 1001

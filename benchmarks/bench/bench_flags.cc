@@ -144,7 +144,8 @@ Status parse_args(int argc, char** argv, int first,
 const char kUsage[] =
     "usage: raft-bench [--topology in-process|processes] [--replicas 3] [--groups 1]\n"
     "                  [--workload write|read-index|lease|wait-free] [--read-on leader|followers]\n"
-    "                  [--clients 64] [--client-threads 1] [--payload-bytes 256]\n"
+    "                  [--clients 64] [--client-threads 1] [--client-fibers hosted|threads]\n"
+    "                  [--payload-bytes 256]\n"
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage rocksdb|segments]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
     "                  [--executor-threads N]\n"
@@ -205,6 +206,13 @@ raft::Result<BenchFlags> parse_bench_flags(int argc, char** argv, bool* help) {
   };
   handlers["--client-threads"] = [&](const std::string& v) {
     return parse_int_into("--client-threads", v, 1, 64, &flags.client_threads);
+  };
+  handlers["--client-fibers"] = [&](const std::string& v) {
+    if (v != "hosted" && v != "threads") {
+      return Status::InvalidArgument("--client-fibers must be hosted or threads, got '" + v + "'");
+    }
+    flags.host_client_fibers = v == "hosted";
+    return Status::OK();
   };
   handlers["--seconds"] = [&](const std::string& v) {
     return parse_seconds("--seconds", v, 0.1, &flags.seconds);

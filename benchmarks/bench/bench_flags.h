@@ -64,6 +64,9 @@ struct BenchFlags {
   int payload_bytes = 256;
   int clients = 64;
   int client_threads = 1;
+  // --client-fibers: with processes, run the clients' fibers on the threads that read the
+  // replies (hosted) or on client threads of their own (threads).
+  bool host_client_fibers = true;
   double seconds = 10;
   double warmup_seconds = 1;
   // Empty: no JSON line.

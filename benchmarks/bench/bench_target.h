@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench_flags.h"
+#include "raft/rpc/io_context_pool.h"
 #include "raft/status.h"
 
 namespace bench {
@@ -27,6 +28,11 @@ class BenchTarget {
   // A linearizable read of `group` (the mode and replica were chosen when the target was
   // made); `sequence` spreads follower reads over the followers.
   virtual void read(int group, uint64_t sequence, Done done) = 0;
+  // The IO pool whose threads complete this target's operations, if they all complete there
+  // (replies read off sockets), else null. The load then hosts its client fibers on that pool
+  // (FiberThreads), so that a reply resumes its client on the thread that read it instead of
+  // waking a client thread. REQUIRES of the pool: it runs while the load does.
+  virtual raft::rpc::IoContextPool* reply_host() { return nullptr; }
 };
 
 // Which replica leads each group, as last seen. Clients use it without locks; the driver

@@ -63,9 +63,15 @@ void ClosedLoopLoad::start(SteadyTime measure_from, SteadyTime stop_at) {
   stop_at_ = stop_at;
   std::vector<std::function<void()>> clients;
   for (int c = 0; c < options_.clients; ++c) clients.emplace_back([this, c] { run_client(c); });
-  // Client c on thread c % client_threads.
-  fibers_ = std::make_unique<raft::rpc::FiberThreads>(options_.client_threads, std::move(clients),
-                                                      "bench-client");
+  // Client c on scheduler c % client_threads: hosted on the target's reply threads when it
+  // has them, else on threads of their own.
+  if (raft::rpc::IoContextPool* host = target_->reply_host()) {
+    fibers_ = std::make_unique<raft::rpc::FiberThreads>(host, options_.client_threads,
+                                                        std::move(clients), "bench-client");
+  } else {
+    fibers_ = std::make_unique<raft::rpc::FiberThreads>(options_.client_threads, std::move(clients),
+                                                        "bench-client");
+  }
 }
 
 void ClosedLoopLoad::request_stop() { stop_requested_.store(true, std::memory_order_relaxed); }

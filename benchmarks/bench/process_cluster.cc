@@ -23,7 +23,8 @@ constexpr size_t kMaxPendingCalls = 2 * BenchFlags::kMaxClients;
 ProcessCluster::ProcessCluster(const BenchFlags& flags)
     : read_mode_(read_mode_of(flags.workload)),
       read_on_(flags.read_on),
-      leaders_(flags.cluster.groups, flags.cluster.replicas) {}
+      leaders_(flags.cluster.groups, flags.cluster.replicas),
+      host_client_fibers_(flags.host_client_fibers) {}
 
 ProcessCluster::~ProcessCluster() { shutdown(); }
 
@@ -32,7 +33,9 @@ raft::Result<std::unique_ptr<ProcessCluster>> ProcessCluster::start(const BenchF
   std::unique_ptr<ProcessCluster> cluster(new ProcessCluster(flags));
   if (raft::Status s = cluster->spawn_replicas(flags, data_dir); !s.ok()) return s;
   // Threads start after the children were forked, so no fork happens in a process with them.
-  cluster->io_pool_ = std::make_unique<raft::rpc::IoContextPool>(1, "bench-rpc");
+  // Hosted, the clients' fibers run on these threads too (reply_host()): one per client thread.
+  cluster->io_pool_ = std::make_unique<raft::rpc::IoContextPool>(
+      flags.host_client_fibers ? static_cast<size_t>(flags.client_threads) : 1, "bench-rpc");
   raft::rpc::RpcClientOptions client_options;
   // Every client may be waiting on the same leader.
   client_options.max_pending_calls_per_endpoint = kMaxPendingCalls;

@@ -29,6 +29,9 @@ class ProcessCluster final : public BenchCluster, private BenchTarget {
   ~ProcessCluster() override;
 
   BenchTarget* target() override { return this; }
+  raft::rpc::IoContextPool* reply_host() override {
+    return host_client_fibers_ ? io_pool_.get() : nullptr;
+  }
   LeaderTable& leaders() override { return leaders_; }
   raft::Status refresh_leaders() override;
   raft::Result<ClusterUsage> usage() override;
@@ -53,6 +56,7 @@ class ProcessCluster final : public BenchCluster, private BenchTarget {
   std::vector<std::string> endpoints_;  // Of the replicas, by index.
   // Declared after the processes: destroyed first.
   std::unique_ptr<raft::rpc::IoContextPool> io_pool_;
+  const bool host_client_fibers_;
   std::unique_ptr<raft::rpc::RpcClient> client_;
   bool shut_down_ = false;
 };

@@ -11,11 +11,18 @@ namespace example {
 
 int with_rpc_client(const std::string& program,
                     const std::function<int(raft::rpc::RpcClient* rpc)>& body) {
+  return with_rpc_client(
+      program, [&](raft::rpc::RpcClient* rpc, raft::rpc::IoContextPool*) { return body(rpc); });
+}
+
+int with_rpc_client(
+    const std::string& program,
+    const std::function<int(raft::rpc::RpcClient* rpc, raft::rpc::IoContextPool* pool)>& body) {
   if (std::getenv("PONTOON_LOG_LEVEL") == nullptr) raft::set_log_level(raft::LogLevel::kWarn);
   raft::rpc::IoContextPool pool(2, program);
   raft::rpc::RpcClient rpc(&pool, raft::rpc::RpcClientOptions{});
   pool.start();
-  const int code = body(&rpc);
+  const int code = body(&rpc, &pool);
   pool.stop();
   rpc.shutdown();
   return code;

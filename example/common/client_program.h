@@ -23,6 +23,11 @@ namespace example {
 // to warnings unless PONTOON_LOG_LEVEL is set.
 int with_rpc_client(const std::string& program,
                     const std::function<int(raft::rpc::RpcClient* rpc)>& body);
+// As above, also handing `body` the IO pool whose threads read the client's replies (running
+// while `body` runs), for a load that hosts its client fibers there (FiberThreads).
+int with_rpc_client(
+    const std::string& program,
+    const std::function<int(raft::rpc::RpcClient* rpc, raft::rpc::IoContextPool* pool)>& body);
 
 // Reports on stderr an operation `op` that ended kUnknown or kFailed, and returns kExitUnknown
 // or kExitGaveUp. REQUIRES: result.outcome != kOk.

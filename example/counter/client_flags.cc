@@ -42,7 +42,8 @@ raft::Status parse_command(const example::FlagParser& parser, ClientFlags* flags
 
 raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
   if (flags->command != ClientFlags::Command::kLoad) {
-    for (const char* flag : {"--clients", "--client-threads", "--seconds", "--ops"}) {
+    for (const char* flag :
+         {"--clients", "--client-threads", "--client-fibers", "--seconds", "--ops"}) {
       if (parser.has(flag)) return bad(flag, "only applies to the load command");
     }
     return raft::Status::OK();
@@ -59,6 +60,12 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
                                        " clients: at most one thread per client");
   }
   flags->load.client_threads = static_cast<int>(*threads);
+  if (std::optional<std::string> fibers = parser.get("--client-fibers")) {
+    if (*fibers != "hosted" && *fibers != "threads") {
+      return bad("--client-fibers", "must be hosted or threads, got '" + *fibers + "'");
+    }
+    flags->host_client_fibers = *fibers == "hosted";
+  }
   if (parser.has("--seconds") == parser.has("--ops")) {
     return bad("--seconds", "load needs exactly one of --seconds and --ops");
   }
@@ -78,7 +85,8 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
 
 raft::Result<ClientFlags> parse_client_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::cluster_flag_names();
-  known.insert({"--clients", "--client-threads", "--seconds", "--ops", "--help"});
+  known.insert(
+      {"--clients", "--client-threads", "--client-fibers", "--seconds", "--ops", "--help"});
   example::FlagParser parser(std::move(known), {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   ClientFlags flags;

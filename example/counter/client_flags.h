@@ -30,11 +30,16 @@ struct ClientFlags {
   Command command = Command::kGet;
   int64_t delta = 0;  // incr only.
   LoadOptions load;   // load only.
+  // load only (--client-fibers): run the clients' fibers on the RPC client's IO threads
+  // (hosted, the default) or on threads of their own (threads).
+  bool host_client_fibers = true;
   bool help = false;  // --help: print usage and exit; nothing else is set.
 
   static constexpr const char* kUsage =
       "usage: counter-client --conf IP:PORT,... [--timeout-ms N] "
-      "(incr DELTA | get | status | load --clients N [--client-threads T] (--seconds S | --ops N))";
+      "(incr DELTA | get | status | load --clients N [--client-threads T] [--client-fibers "
+      "hosted|threads] "
+      "(--seconds S | --ops N))";
 };
 
 // Parses `args` (without the program name). EINVAL naming the offending flag or argument.

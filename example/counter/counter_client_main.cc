@@ -82,9 +82,11 @@ int main(int argc, char** argv) {
   // SIGINT or SIGTERM ends a load early, with its totals printed as at a planned end.
   std::optional<example::StopOnSignals> stop;
   if (flags->command == ClientFlags::Command::kLoad) stop.emplace();
-  return example::with_rpc_client(counter::kProgram, [&](raft::rpc::RpcClient* rpc) {
-    counter::CounterClient client(rpc, flags->endpoints,
-                                  std::chrono::milliseconds(flags->timeout_ms));
-    return counter::run(*flags, client, stop ? &stop->stopped() : nullptr);
-  });
+  return example::with_rpc_client(
+      counter::kProgram, [&](raft::rpc::RpcClient* rpc, raft::rpc::IoContextPool* pool) {
+        counter::CounterClient client(rpc, flags->endpoints,
+                                      std::chrono::milliseconds(flags->timeout_ms));
+        if (flags->host_client_fibers) flags->load.host = pool;
+        return counter::run(*flags, client, stop ? &stop->stopped() : nullptr);
+      });
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -94,6 +95,8 @@ std::string LoadTotals::summary() const {
   out << std::fixed << "load: " << acked << " increments acknowledged in " << seconds << " s ("
       << (seconds > 0 ? acked / seconds : 0.0) << "/s), " << unknown << " with unknown outcome, "
       << failed << " failed\n";
+  // Two decimals: one client's write takes a few tenths of a millisecond.
+  out.precision(2);
   out << "load: latency of acknowledged increments: p50 " << p50_us / 1000.0 << " ms, p99 "
       << p99_us / 1000.0 << " ms, max " << max_us / 1000.0 << " ms\n";
   if (!first_unknown.empty()) out << "load: first unknown outcome: " << first_unknown << "\n";
@@ -114,7 +117,12 @@ LoadTotals run_load(CounterClient& client, const LoadOptions& options) {
     for (ClientTally& tally : tallies) {
       clients.emplace_back([&client, &tickets, &tally] { run_client(client, tickets, tally); });
     }
-    raft::rpc::FiberThreads fibers(options.client_threads, std::move(clients), "load");
+    std::unique_ptr<raft::rpc::FiberThreads> fibers =
+        options.host != nullptr
+            ? std::make_unique<raft::rpc::FiberThreads>(options.host, options.client_threads,
+                                                        std::move(clients), "load")
+            : std::make_unique<raft::rpc::FiberThreads>(options.client_threads, std::move(clients),
+                                                        "load");
   }  // Joins here.
   LoadTotals totals;
   totals.elapsed = Clock::now() - started;

@@ -2,8 +2,8 @@
 // checker bound the final count.
 //
 // Each of `clients` clients runs one increment at a time through a shared CounterClient; the
-// clients are fibers on `client_threads` threads (FiberThreads: a client waiting for its reply
-// suspends, it does not hold a thread). An
+// clients are fibers on `client_threads` threads, or hosted on the RPC client's IO threads
+// (FiberThreads: a client waiting for its reply suspends, it does not hold a thread). An
 // increment whose outcome is unknown is counted and never retried (a retry could count it
 // twice); CounterClient already retries the failures that prove an increment was not applied.
 // So after the run, if nothing else touched the counter:
@@ -22,6 +22,7 @@
 
 #include "counter_client.h"
 #include "raft/clock.h"
+#include "raft/rpc/io_context_pool.h"
 
 namespace counter {
 
@@ -30,6 +31,11 @@ struct LoadOptions {
   // The threads the clients' fibers run on (--client-threads): 1 keeps a client process to one
   // core's worth of work plus the RPC client's IO threads.
   int client_threads = 1;
+  // When set, the pool whose threads read the CounterClient's replies: the clients' fibers
+  // then run on those threads (FiberThreads hosted), so a reply resumes its client without
+  // waking another thread, and client_threads counts serial schedulers there. Not owned; it
+  // must run until run_load() returns.
+  raft::rpc::IoContextPool* host = nullptr;
   // Exactly one is set: stop starting increments after this long, or after this many in all.
   std::optional<raft::Duration> duration;
   std::optional<uint64_t> ops;

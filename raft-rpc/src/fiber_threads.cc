@@ -10,10 +10,13 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/defer.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include "raft/check.h"
+#include "raft/rpc/io_context_pool.h"
 #include "raft/send_batch.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -60,11 +63,13 @@ void tsan_switch_to([[maybe_unused]] void* fiber) {
 
 }  // namespace
 
-// One thread's fibers and the list of those ready to run.
+// One scheduler's fibers and the list of those ready to run. It runs them either on a thread
+// of its own (run()) or in rounds posted to an io_context (hosted: start_hosted()).
 class FiberThreads::Scheduler {
  public:
-  Scheduler(std::string name, std::vector<std::function<void()>> tasks)
-      : name_(std::move(name)), fibers_(tasks.size()) {
+  Scheduler(std::string name, std::vector<std::function<void()>> tasks, FiberThreads* owner,
+            boost::asio::io_context* host)
+      : name_(std::move(name)), owner_(owner), host_(host), fibers_(tasks.size()) {
     for (size_t f = 0; f < fibers_.size(); ++f) fibers_[f].task = std::move(tasks[f]);
   }
 
@@ -74,44 +79,26 @@ class FiberThreads::Scheduler {
   // On the scheduler's own thread.
   void run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-    tsan_scheduler_ = tsan_current_fiber();
-    size_t live = fibers_.size();
-    std::vector<size_t> batch;
-    for (size_t f = 0; f < fibers_.size(); ++f) {
-      fibers_[f].context = boost::context::fiber(
-          std::allocator_arg, boost::context::protected_fixedsize_stack(kFiberStackBytes),
-          [this, f](boost::context::fiber&& scheduler) {
-            fibers_[f].scheduler = std::move(scheduler);
-            fibers_[f].task();
-            tsan_switch_to(tsan_scheduler_);
-            return std::move(fibers_[f].scheduler);
-          });
-      fibers_[f].tsan = tsan_create_fiber();
-      batch.push_back(f);
-    }
-    while (live > 0) {
-      {
-        // What the fibers of one round send leaves together, one write per connection,
-        // before this thread waits for the next round.
-        raft::SendBatchScope round;
-        for (size_t f : batch) {
-          current_ = this;
-          running_ = f;
-          tsan_switch_to(fibers_[f].tsan);
-          fibers_[f].context = std::move(fibers_[f].context).resume();
-          current_ = nullptr;
-          if (!fibers_[f].context) {
-            tsan_destroy_fiber(fibers_[f].tsan);
-            --live;
-          }
-        }
-      }
+    std::vector<size_t> batch = create_fibers();
+    while (live_ > 0) {
+      run_batch(batch);
       batch.clear();
-      if (live > 0) take_ready(&batch);
+      if (live_ > 0) take_ready(&batch);
     }
-    // The resume of the last fiber may still be about to notify ready_cv_; the scheduler must
-    // outlive that.
-    while (resumes_in_flight_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    wait_for_resumes();
+  }
+
+  // Hosted: makes every fiber ready; rounds run them on the host's threads.
+  void start_hosted() {
+    std::vector<size_t> batch = create_fibers();
+    if (batch.empty()) {
+      owner_->scheduler_finished();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_ = std::move(batch);
+    round_posted_ = true;
+    post_round();
   }
 
   // On a fiber of this scheduler: what makes it ready again, and suspending it until then.
@@ -123,7 +110,13 @@ class FiberThreads::Scheduler {
   // On a fiber of this scheduler.
   void pause_for(raft::Duration duration) {
     const size_t f = running_;
-    delayed_.emplace_back(Clock::now() + std::chrono::duration_cast<Clock::duration>(duration), f);
+    const auto delay = std::chrono::duration_cast<Clock::duration>(duration);
+    if (host_ != nullptr) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(*host_, delay);
+      timer->async_wait([this, f, timer](const boost::system::error_code&) { make_ready(f); });
+    } else {
+      delayed_.emplace_back(Clock::now() + delay, f);
+    }
     suspend(f);
   }
 
@@ -137,13 +130,85 @@ class FiberThreads::Scheduler {
     void* tsan = nullptr;  // ThreadSanitizer's state of this fiber (TSan builds only).
   };
 
+  // Creates every fiber; returns them all, to be run first.
+  std::vector<size_t> create_fibers() {
+    std::vector<size_t> all;
+    for (size_t f = 0; f < fibers_.size(); ++f) {
+      fibers_[f].context = boost::context::fiber(
+          std::allocator_arg, boost::context::protected_fixedsize_stack(kFiberStackBytes),
+          [this, f](boost::context::fiber&& scheduler) {
+            fibers_[f].scheduler = std::move(scheduler);
+            fibers_[f].task();
+            tsan_switch_to(tsan_scheduler_);
+            return std::move(fibers_[f].scheduler);
+          });
+      fibers_[f].tsan = tsan_create_fiber();
+      all.push_back(f);
+    }
+    live_ = fibers_.size();
+    return all;
+  }
+
+  // Resumes each fiber of `batch` once, on the calling thread.
+  void run_batch(const std::vector<size_t>& batch) {
+    tsan_scheduler_ = tsan_current_fiber();
+    // What the fibers of one round send leaves together, one write per connection, before
+    // this thread waits for the next round.
+    raft::SendBatchScope round;
+    for (size_t f : batch) {
+      current_ = this;
+      running_ = f;
+      tsan_switch_to(fibers_[f].tsan);
+      fibers_[f].context = std::move(fibers_[f].context).resume();
+      current_ = nullptr;
+      if (!fibers_[f].context) {
+        tsan_destroy_fiber(fibers_[f].tsan);
+        --live_;
+      }
+    }
+  }
+
+  // Hosted: one round, a handler on the host. round_posted_ stays true from the post until the
+  // round ends with nothing ready, so rounds of one scheduler never overlap: a fiber made ready
+  // while it still runs (its callback ran on another thread before it suspended) waits for the
+  // next round, which only starts after this one.
+  void run_round() {
+    std::vector<size_t> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(ready_);
+    }
+    run_batch(batch);
+    if (live_ == 0) {
+      // Nothing can make a fiber ready any more; wait out a resume still returning, then
+      // report. The owner may be destroyed once told, so `this` is not touched after it.
+      wait_for_resumes();
+      owner_->scheduler_finished();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ready_.empty()) {
+      round_posted_ = false;
+    } else {
+      // Ready meanwhile: another round, after whatever else the host has queued.
+      post_round();
+    }
+  }
+
+  // REQUIRES: mu_ held and round_posted_ set by the caller. Deferred, not posted: from a host
+  // thread the round is queued on that thread (asio's continuation queue) instead of waking
+  // another of the host's threads for it.
+  void post_round() {
+    boost::asio::defer(*host_, [this] { run_round(); });
+  }
+
   void suspend(size_t f) {
     tsan_switch_to(tsan_scheduler_);
     fibers_[f].scheduler = std::move(fibers_[f].scheduler).resume();
   }
 
   // Any thread. The fiber is back on the list only after it suspended: the list is taken
-  // by this scheduler's thread, which is the one running the fiber until then.
+  // by this scheduler's thread (or next round), which is the one running the fiber until then.
   void make_ready(size_t f) {
     resumes_in_flight_.fetch_add(1, std::memory_order_relaxed);
     bool wake = false;
@@ -151,11 +216,26 @@ class FiberThreads::Scheduler {
       std::lock_guard<std::mutex> lock(mu_);
       wake = ready_.empty();
       ready_.push_back(f);
+      if (host_ != nullptr) {
+        // Posted from a host thread, the round runs on that thread right after the handler
+        // that made the fiber ready: no other thread is woken for it.
+        if (!round_posted_) {
+          round_posted_ = true;
+          post_round();
+        }
+        wake = false;
+      }
     }
     // After the unlock: a thread woken while the lock is still held wakes only to block on the
     // lock and be woken a second time.
     if (wake) ready_cv_.notify_one();
     resumes_in_flight_.fetch_sub(1, std::memory_order_release);
+  }
+
+  // The resume of the last fiber may still be about to return from make_ready(); the
+  // scheduler must outlive that.
+  void wait_for_resumes() {
+    while (resumes_in_flight_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
   // Waits until a fiber is ready or a paused one is due; moves them all into `batch`.
@@ -188,36 +268,66 @@ class FiberThreads::Scheduler {
   static thread_local Scheduler* current_;
 
   const std::string name_;
+  FiberThreads* const owner_;
+  boost::asio::io_context* const host_;  // Null: the scheduler has a thread of its own.
   // Sized once: the fibers' lambdas refer to their slots by index.
   std::vector<Fiber> fibers_;
-  size_t running_ = 0;              // The fiber this thread runs now.
-  void* tsan_scheduler_ = nullptr;  // ThreadSanitizer's state of the scheduler's own stack.
-  // Paused fibers and when they are due. Only this scheduler's thread touches it.
+  // Touched only by whoever runs the scheduler (its thread, or the round running now).
+  size_t live_ = 0;                 // Fibers that have not returned.
+  size_t running_ = 0;              // The fiber running now.
+  void* tsan_scheduler_ = nullptr;  // ThreadSanitizer's state of the stack running the round.
+  // Paused fibers and when they are due (own thread only; hosted pauses use timers).
   std::vector<std::pair<Clock::time_point, size_t>> delayed_;
 
   std::mutex mu_;
   std::condition_variable ready_cv_;
   std::vector<size_t> ready_;  // Guarded by mu_.
+  bool round_posted_ = false;  // Guarded by mu_. Hosted: a round is posted or running.
   // make_ready() calls that have not returned yet.
   std::atomic<int> resumes_in_flight_{0};
 };
 
 thread_local FiberThreads::Scheduler* FiberThreads::Scheduler::current_ = nullptr;
 
+namespace {
+
+std::vector<std::vector<std::function<void()>>> deal(int schedulers,
+                                                     std::vector<std::function<void()>> tasks) {
+  std::vector<std::vector<std::function<void()>>> per_scheduler(static_cast<size_t>(schedulers));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    per_scheduler[i % per_scheduler.size()].push_back(std::move(tasks[i]));
+  }
+  return per_scheduler;
+}
+
+}  // namespace
+
 FiberThreads::FiberThreads(int threads, std::vector<std::function<void()>> tasks,
                            const std::string& name) {
   PONTOON_CHECK(threads >= 1);
-  std::vector<std::vector<std::function<void()>>> per_thread(static_cast<size_t>(threads));
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    per_thread[i % per_thread.size()].push_back(std::move(tasks[i]));
-  }
+  std::vector<std::vector<std::function<void()>>> per_thread = deal(threads, std::move(tasks));
   for (int t = 0; t < threads; ++t) {
-    schedulers_.push_back(std::make_unique<Scheduler>(
-        name + "-" + std::to_string(t), std::move(per_thread[static_cast<size_t>(t)])));
+    schedulers_.push_back(std::make_unique<Scheduler>(name + "-" + std::to_string(t),
+                                                      std::move(per_thread[static_cast<size_t>(t)]),
+                                                      this, nullptr));
   }
   for (auto& scheduler : schedulers_) {
     threads_.emplace_back([s = scheduler.get()] { s->run(); });
   }
+}
+
+FiberThreads::FiberThreads(IoContextPool* pool, int schedulers,
+                           std::vector<std::function<void()>> tasks, const std::string& name) {
+  PONTOON_CHECK(pool != nullptr);
+  PONTOON_CHECK(schedulers >= 1);
+  std::vector<std::vector<std::function<void()>>> per_scheduler =
+      deal(schedulers, std::move(tasks));
+  for (int s = 0; s < schedulers; ++s) {
+    schedulers_.push_back(std::make_unique<Scheduler>(
+        name + "-" + std::to_string(s), std::move(per_scheduler[static_cast<size_t>(s)]), this,
+        &pool->context()));
+  }
+  for (auto& scheduler : schedulers_) scheduler->start_hosted();
 }
 
 FiberThreads::~FiberThreads() { join(); }
@@ -226,6 +336,15 @@ void FiberThreads::join() {
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
+  if (!threads_.empty()) return;
+  std::unique_lock<std::mutex> lock(finished_mu_);
+  finished_cv_.wait(lock, [this] { return finished_ == schedulers_.size(); });
+}
+
+void FiberThreads::scheduler_finished() {
+  std::lock_guard<std::mutex> lock(finished_mu_);
+  ++finished_;
+  finished_cv_.notify_all();
 }
 
 namespace fiber_detail {

@@ -8,6 +8,12 @@
 // suspends its fiber instead: the reply only puts the fiber on its thread's ready list, and
 // one wake-up of that thread resumes every fiber whose reply arrived meanwhile.
 //
+// Hosted on an IoContextPool instead of threads of their own, the fibers run as handlers on the
+// pool's threads: a reply the pool's thread reads resumes its fiber on that same thread, right
+// after the read handler, with no thread woken in between (a client's request/reply loop then
+// costs no hand-off inside the client process). Each scheduler is serial (its fibers never run
+// on two threads at once) but may move between the pool's threads from one round to the next.
+//
 // In ThreadSanitizer builds every switch between a fiber and its thread's scheduler is
 // announced to TSan (its fiber interface), so races are judged per fiber.
 //
@@ -31,11 +37,18 @@
 
 namespace raft::rpc {
 
+class IoContextPool;
+
 class FiberThreads {
  public:
   // Runs `tasks` as fibers: task i on thread i % threads, named "<name>-<thread index>".
   // Starts at once. REQUIRES: threads >= 1.
   FiberThreads(int threads, std::vector<std::function<void()>> tasks,
+               const std::string& name = "fibers");
+  // Runs `tasks` as fibers of `schedulers` serial schedulers hosted on `pool`'s threads: task i
+  // on scheduler i % schedulers. Starts at once. REQUIRES: schedulers >= 1; the pool runs
+  // (started, not stopped) until join() has returned, or suspended fibers never resume.
+  FiberThreads(IoContextPool* pool, int schedulers, std::vector<std::function<void()>> tasks,
                const std::string& name = "fibers");
   ~FiberThreads();  // Joins.
 
@@ -48,8 +61,15 @@ class FiberThreads {
   class Scheduler;
 
  private:
+  // Hosted: a scheduler's last fiber returned.
+  void scheduler_finished();
+
   std::vector<std::unique_ptr<Scheduler>> schedulers_;
   std::vector<std::thread> threads_;
+  // Hosted mode: schedulers whose fibers have all returned.
+  std::mutex finished_mu_;
+  std::condition_variable finished_cv_;
+  size_t finished_ = 0;  // Guarded by finished_mu_.
 };
 
 namespace fiber_detail {
