@@ -13,6 +13,9 @@
 // after the read handler, with no thread woken in between (a client's request/reply loop then
 // costs no hand-off inside the client process). Each scheduler is serial (its fibers never run
 // on two threads at once) but may move between the pool's threads from one round to the next.
+// A hosted fiber must wait only through wait_for_callback() and pause_for(): a call that
+// blocks its thread holds one of the pool's threads, and if the reply it waits for needs that
+// thread (a one-thread pool), it never comes.
 //
 // In ThreadSanitizer builds every switch between a fiber and its thread's scheduler is
 // announced to TSan (its fiber interface), so races are judged per fiber.
