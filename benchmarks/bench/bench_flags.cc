@@ -28,6 +28,8 @@ constexpr Named<LogStorageKind> kLogStorages[] = {{LogStorageKind::kRocksDB, "ro
                                                   {LogStorageKind::kSegments, "segments"}};
 constexpr Named<ReadOn> kReadOns[] = {{ReadOn::kLeader, "leader"},
                                       {ReadOn::kFollowers, "followers"}};
+constexpr Named<ClientFibers> kClientFibers[] = {{ClientFibers::kHosted, "hosted"},
+                                                 {ClientFibers::kThreads, "threads"}};
 
 template <typename Enum, size_t N>
 std::string_view name_of(const Named<Enum> (&table)[N], Enum value) {
@@ -156,6 +158,9 @@ std::string_view topology_name(Topology topology) { return name_of(kTopologies, 
 std::string_view workload_name(Workload workload) { return name_of(kWorkloads, workload); }
 std::string_view log_storage_name(LogStorageKind kind) { return name_of(kLogStorages, kind); }
 std::string_view read_on_name(ReadOn read_on) { return name_of(kReadOns, read_on); }
+std::string_view client_fibers_name(ClientFibers client_fibers) {
+  return name_of(kClientFibers, client_fibers);
+}
 
 raft::ReadMode read_mode_of(Workload workload) {
   switch (workload) {
@@ -208,11 +213,7 @@ raft::Result<BenchFlags> parse_bench_flags(int argc, char** argv, bool* help) {
     return parse_int_into("--client-threads", v, 1, 64, &flags.client_threads);
   };
   handlers["--client-fibers"] = [&](const std::string& v) {
-    if (v != "hosted" && v != "threads") {
-      return Status::InvalidArgument("--client-fibers must be hosted or threads, got '" + v + "'");
-    }
-    flags.host_client_fibers = v == "hosted";
-    return Status::OK();
+    return parse_enum(kClientFibers, "--client-fibers", v, &flags.client_fibers);
   };
   handlers["--seconds"] = [&](const std::string& v) {
     return parse_seconds("--seconds", v, 0.1, &flags.seconds);

@@ -19,11 +19,14 @@ enum class Topology { kInProcess, kProcesses };
 enum class Workload { kWrite, kReadIndex, kLease, kWaitFree };
 enum class LogStorageKind { kRocksDB, kSegments };
 enum class ReadOn { kLeader, kFollowers };
+// Where the clients' fibers run with --topology processes (--client-fibers).
+enum class ClientFibers { kHosted, kThreads };
 
 std::string_view topology_name(Topology topology);
 std::string_view workload_name(Workload workload);
 std::string_view log_storage_name(LogStorageKind kind);
 std::string_view read_on_name(ReadOn read_on);
+std::string_view client_fibers_name(ClientFibers client_fibers);
 // The ReadMode of a read workload (kSafe for kWrite, which reads nothing).
 raft::ReadMode read_mode_of(Workload workload);
 
@@ -66,7 +69,7 @@ struct BenchFlags {
   int client_threads = 1;
   // --client-fibers: with processes, run the clients' fibers on the threads that read the
   // replies (hosted) or on client threads of their own (threads).
-  bool host_client_fibers = true;
+  ClientFibers client_fibers = ClientFibers::kHosted;
   double seconds = 10;
   double warmup_seconds = 1;
   // Empty: no JSON line.

@@ -59,7 +59,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("groups", f.cluster.groups)
       .add("clients", f.clients)
       .add("client_threads", f.client_threads)
-      .add("client_fibers", f.host_client_fibers ? "hosted" : "threads")
+      .add("client_fibers", client_fibers_name(f.client_fibers))
       .add("workload", workload_name(f.workload))
       .add("read_on", read_on_name(f.read_on))
       .add("read_fraction", f.read_fraction())

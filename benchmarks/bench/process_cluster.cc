@@ -24,7 +24,7 @@ ProcessCluster::ProcessCluster(const BenchFlags& flags)
     : read_mode_(read_mode_of(flags.workload)),
       read_on_(flags.read_on),
       leaders_(flags.cluster.groups, flags.cluster.replicas),
-      host_client_fibers_(flags.host_client_fibers) {}
+      host_client_fibers_(flags.client_fibers == ClientFibers::kHosted) {}
 
 ProcessCluster::~ProcessCluster() { shutdown(); }
 
@@ -35,7 +35,7 @@ raft::Result<std::unique_ptr<ProcessCluster>> ProcessCluster::start(const BenchF
   // Threads start after the children were forked, so no fork happens in a process with them.
   // Hosted, the clients' fibers run on these threads too (reply_host()): one per client thread.
   cluster->io_pool_ = std::make_unique<raft::rpc::IoContextPool>(
-      flags.host_client_fibers ? static_cast<size_t>(flags.client_threads) : 1, "bench-rpc");
+      cluster->host_client_fibers_ ? static_cast<size_t>(flags.client_threads) : 1, "bench-rpc");
   raft::rpc::RpcClientOptions client_options;
   // Every client may be waiting on the same leader.
   client_options.max_pending_calls_per_endpoint = kMaxPendingCalls;

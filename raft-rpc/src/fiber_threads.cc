@@ -173,12 +173,14 @@ class FiberThreads::Scheduler {
   // while it still runs (its callback ran on another thread before it suspended) waits for the
   // next round, which only starts after this one.
   void run_round() {
-    std::vector<size_t> batch;
+    // Swapped, not moved: the ready list keeps this vector's capacity and the next round this
+    // one's, so steady rounds allocate nothing.
+    round_batch_.clear();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      batch.swap(ready_);
+      round_batch_.swap(ready_);
     }
-    run_batch(batch);
+    run_batch(round_batch_);
     if (live_ == 0) {
       // Nothing can make a fiber ready any more; wait out a resume still returning, then
       // report. The owner may be destroyed once told, so `this` is not touched after it.
@@ -273,9 +275,10 @@ class FiberThreads::Scheduler {
   // Sized once: the fibers' lambdas refer to their slots by index.
   std::vector<Fiber> fibers_;
   // Touched only by whoever runs the scheduler (its thread, or the round running now).
-  size_t live_ = 0;                 // Fibers that have not returned.
-  size_t running_ = 0;              // The fiber running now.
-  void* tsan_scheduler_ = nullptr;  // ThreadSanitizer's state of the stack running the round.
+  size_t live_ = 0;                  // Fibers that have not returned.
+  size_t running_ = 0;               // The fiber running now.
+  void* tsan_scheduler_ = nullptr;   // ThreadSanitizer's state of the stack running the round.
+  std::vector<size_t> round_batch_;  // Hosted: the fibers the running round resumes.
   // Paused fibers and when they are due (own thread only; hosted pauses use timers).
   std::vector<std::pair<Clock::time_point, size_t>> delayed_;
 
