@@ -581,23 +581,37 @@ TEST_CASE(
   node.join();
 }
 
-TEST_CASE(
-    "a follower applies what the leader committed when the next entries arrive, without waiting "
-    "for their fsync",
-    "[node][apply]") {
-  SimClusterOptions disks;
-  disks.sim_disk = true;
-  constexpr Duration kSyncLatency = std::chrono::milliseconds(50);
-  disks.disk.with_latency(SimFileSystem::OpClass::kSync, kSyncLatency);
-  SimCluster cluster(3, 11, disks);
-  // Heartbeats (which carry the commit index too) stay out of the measured window.
+namespace {
+
+// Starts every member with heartbeats (which carry the commit index too) kept out of the
+// measured window, and commits "first". Returns the leader.
+size_t start_with_slow_heartbeats(SimCluster& cluster) {
   cluster.options().election_timeout_ms = 20000;
   cluster.options().heartbeat_interval_ms = 5000;
   cluster.start_all();
   std::optional<size_t> lead = cluster.wait_for_leader(kWait);
   REQUIRE(lead.has_value());
   REQUIRE(cluster.propose_and_wait("first", kWait).ok());
-  const size_t follower = (*lead + 1) % 3;
+  return *lead;
+}
+
+SimClusterOptions sim_disks_syncing_in(Duration sync_latency) {
+  SimClusterOptions disks;
+  disks.sim_disk = true;
+  disks.disk.with_latency(SimFileSystem::OpClass::kSync, sync_latency);
+  return disks;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a follower applies what the leader committed when the next entries arrive, without waiting "
+    "for their fsync",
+    "[node][apply]") {
+  constexpr Duration kSyncLatency = std::chrono::milliseconds(50);
+  SimCluster cluster(3, 11, sim_disks_syncing_in(kSyncLatency));
+  const size_t lead = start_with_slow_heartbeats(cluster);
+  const size_t follower = (lead + 1) % 3;
   auto applied_first = [&] {
     for (const AppliedEntry& e : cluster.fsm(follower).applied()) {
       if (e.data == "first") return true;
@@ -607,10 +621,44 @@ TEST_CASE(
   // The leader has committed "first"; the follower learns it from the next request.
   REQUIRE_FALSE(applied_first());
   const TimePoint proposed = cluster.scheduler().now();
-  cluster.propose(*lead, "second");
+  cluster.propose(lead, "second");
   REQUIRE(cluster.wait_until(applied_first, kWait));
   // Before this follower's fsync of "second" could have returned.
   CHECK(cluster.scheduler().now() - proposed < kSyncLatency);
   REQUIRE(cluster.wait_until([&] { return cluster.outcome("second").has_value(); }, kWait));
   CHECK(cluster.outcome("second")->ok());
+}
+
+TEST_CASE(
+    "with one follower down the leader commits once its own fsync and the follower's are both "
+    "done, whichever finishes first",
+    "[node][replication][durability]") {
+  // The leader's own vote reaches the ballot box either from its disk lane (when its fsync
+  // finishes after the follower's report) or with the follower's report (when its fsync
+  // finished first, the disk lane posts nothing). With the third member stopped, each write
+  // needs both votes, so a path that drops the leader's vote stalls the write, and a path that
+  // counts it before its fsync commits too early.
+  constexpr Duration kFast = std::chrono::milliseconds(1);
+  constexpr Duration kSlow = std::chrono::milliseconds(30);
+  SimCluster cluster(3, 41, sim_disks_syncing_in(kFast));
+  const size_t lead = start_with_slow_heartbeats(cluster);
+  const size_t follower = (lead + 1) % 3;
+  cluster.stop((lead + 2) % 3);
+
+  auto commit_time = [&](const std::string& data) {
+    const TimePoint proposed = cluster.scheduler().now();
+    cluster.propose(lead, data);
+    REQUIRE(cluster.wait_until([&] { return cluster.outcome(data).has_value(); }, kWait));
+    CHECK(cluster.outcome(data)->ok());
+    return cluster.scheduler().now() - proposed;
+  };
+  SECTION("the leader's fsync finishes last") {
+    cluster.disk(lead).set_latency(SimFileSystem::OpClass::kSync, kSlow);
+    for (int i = 0; i < 3; ++i) CHECK(commit_time("slow-leader-" + std::to_string(i)) >= kSlow);
+  }
+  SECTION("the follower's fsync finishes last") {
+    cluster.disk(follower).set_latency(SimFileSystem::OpClass::kSync, kSlow);
+    for (int i = 0; i < 3; ++i) CHECK(commit_time("slow-follower-" + std::to_string(i)) >= kSlow);
+  }
+  cluster.stop_all();
 }

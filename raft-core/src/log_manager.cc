@@ -267,6 +267,9 @@ void LogManager::run_stable_callbacks(std::vector<StableCallback>& callbacks,
                                       const Status& status) {
   // A follower answers every AppendEntries one write covered: together, in one send.
   SendBatchScope answers;
+  // No lock is held here (the disk lane's task, or the shared syncer's thread, which runs its
+  // callbacks outside its own lock).
+  InlineDispatchScope inline_dispatch;
   for (StableCallback& callback : callbacks) callback(status);
 }
 

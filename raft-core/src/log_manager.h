@@ -37,7 +37,9 @@ class LogManager {
  public:
   // Runs once the operation is durable, or with the error that stopped it: on the disk lane,
   // or, with a storage that defers its syncs (LogStorage::defers_sync), on whichever thread ran
-  // the shared sync. Callbacks run in the order their operations were queued.
+  // the shared sync. Callbacks run in the order their operations were queued, on a thread that
+  // holds no lock and inside an InlineDispatchScope: a callback may Executor::dispatch() a short
+  // task to an idle lane and have it run right there instead of waking that lane's worker.
   using StableCallback = std::function<void(const Status&)>;
 
   struct Options {

@@ -80,9 +80,18 @@ void NodeImpl::append_as_leader(std::vector<LogEntryPtr> entries,
   std::shared_ptr<Executor> lane = node_lane_;
   const Term term = current_term_;
   Status queued = log_manager_->append(std::move(entries), [weak, lane, term](const Status& s) {
-    lane->post([weak, term, s] {
+    auto count_own_vote = [weak, term, s] {
       if (auto self = weak.lock()) self->on_leader_stable(s, term);
-    });
+    };
+    // Counting the leader's own vote is short: the disk thread runs it itself when the node lane
+    // is idle (no worker woken for it; in the simulation this is a post, so the vote still
+    // counts only when the fsync's virtual time is over). A failure goes through the lane: the
+    // node steps down there.
+    if (s.ok()) {
+      lane->dispatch(std::move(count_own_vote));
+    } else {
+      lane->post(std::move(count_own_vote));
+    }
   });
   if (!queued.ok()) {
     fsm_caller_->run_closures(std::move(closures), queued);

@@ -759,6 +759,11 @@ void SimFileSystem::set_capacity_bytes(uint64_t capacity_bytes) {
   disk_->options.capacity_bytes = capacity_bytes;
 }
 
+void SimFileSystem::set_latency(OpClass op, Duration latency) {
+  std::lock_guard<std::mutex> lock(disk_->mu);
+  disk_->options.latency[static_cast<size_t>(op)] = latency;
+}
+
 SimFileSystem::Stats SimFileSystem::stats() const {
   std::lock_guard<std::mutex> lock(disk_->mu);
   return disk_->stats;

@@ -131,6 +131,9 @@ class SimFileSystem final : public FileSystem {
   void set_failure_probability(OpClass op, double p);
   // Changes the capacity; files already past it stay, further appends fail.
   void set_capacity_bytes(uint64_t capacity_bytes);
+  // Changes the virtual time each later operation of class `op` costs (a disk that becomes
+  // slower or faster while it runs).
+  void set_latency(OpClass op, Duration latency);
 
   Stats stats() const;
   // Bytes of file content the namespace holds now, synced or not.
