@@ -107,7 +107,8 @@ void NodeImpl::append_in_order(const AppendEntriesRequest& request,
       auto self = weak.lock();
       if (self && self->answer_stable_append(request_term, last_new_index, done)) {
         if (!commit_waits_for_stable) return;
-        lane->post([weak, request_term, last_new_index, leader_commit] {
+        // Short node-lane work: an idle lane runs it on this disk thread (log_manager.h).
+        lane->dispatch([weak, request_term, last_new_index, leader_commit] {
           if (auto self = weak.lock()) {
             self->on_follower_stable(Status::OK(), request_term, last_new_index, leader_commit,
                                      nullptr);
