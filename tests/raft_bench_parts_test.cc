@@ -260,6 +260,13 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
   CHECK(defaults->read_fraction() == 0.0);
   CHECK(defaults->cluster.election_timeout_ms() == 500);
   CHECK(defaults->cluster.queue_capacity() == 16384);
+  // The faster store for the number of groups, unless one is named.
+  CHECK(defaults->cluster.log_storage == LogStorageKind::kSegments);
+  CHECK(parse({"--groups", "8"})->cluster.log_storage == LogStorageKind::kSegments);
+  CHECK(parse({"--groups", "9"})->cluster.log_storage == LogStorageKind::kRocksDB);
+  CHECK(parse({"--log-storage", "rocksdb"})->cluster.log_storage == LogStorageKind::kRocksDB);
+  CHECK(parse({"--groups", "100", "--log-storage", "segments"})->cluster.log_storage ==
+        LogStorageKind::kSegments);
 
   raft::Result<BenchFlags> many = parse({"--groups", "1000", "--workload", "lease", "--no-fsync"});
   REQUIRE(many.ok());

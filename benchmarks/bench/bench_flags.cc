@@ -103,6 +103,7 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
     return parse_int_into("--groups", v, 1, BenchFlags::kMaxGroups, &cluster->groups);
   };
   (*handlers)["--log-storage"] = [cluster](const std::string& v) {
+    cluster->log_storage_given = true;
     return parse_enum(kLogStorages, "--log-storage", v, &cluster->log_storage);
   };
   (*handlers)["--shared-sync"] = [cluster](const std::string& v) {
@@ -148,7 +149,7 @@ const char kUsage[] =
     "                  [--workload write|read-index|lease|wait-free] [--read-on leader|followers]\n"
     "                  [--clients 64] [--client-threads 1] [--client-fibers hosted|threads]\n"
     "                  [--payload-bytes 256]\n"
-    "                  [--seconds 10] [--warmup-seconds 1] [--log-storage rocksdb|segments]\n"
+    "                  [--seconds 10] [--warmup-seconds 1] [--log-storage segments|rocksdb]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
     "                  [--executor-threads N]\n"
     "                  [--data DIR] [--json PATH]\n"
@@ -236,6 +237,11 @@ raft::Result<BenchFlags> parse_bench_flags(int argc, char** argv, bool* help) {
       {"--help", [&] { *help = true; }},
       {"-h", [&] { *help = true; }}};
   if (Status s = parse_args(argc, argv, 1, handlers, switches); !s.ok()) return s;
+  if (!flags.cluster.log_storage_given) {
+    flags.cluster.log_storage = flags.cluster.groups <= ClusterFlags::kMaxGroupsPreferringSegments
+                                    ? LogStorageKind::kSegments
+                                    : LogStorageKind::kRocksDB;
+  }
   if (flags.read_on == ReadOn::kFollowers && flags.cluster.replicas == 1) {
     return Status::InvalidArgument("--read-on followers needs --replicas 2 or more");
   }

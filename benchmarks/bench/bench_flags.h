@@ -32,9 +32,19 @@ raft::ReadMode read_mode_of(Workload workload);
 
 // What every replica of the benchmark cluster is configured with, in either topology.
 struct ClusterFlags {
+  // Up to this many groups per replica the segment store preallocates its segments (each
+  // group costs up to two segments of zeros, 16 MiB, written when it starts).
+  static constexpr int kMaxPreallocatedGroups = 16;
+  // Up to this many groups the segment store writes faster than RocksDB on the development
+  // machine; with more, RocksDB's one WAL sync for all groups wins (docs/benchmarks.md).
+  static constexpr int kMaxGroupsPreferringSegments = 8;
+
   int replicas = 3;
   int groups = 1;
-  LogStorageKind log_storage = LogStorageKind::kRocksDB;
+  // --log-storage; without it the store that is faster for this many groups: the segment
+  // store up to kMaxGroupsPreferringSegments, RocksDB above.
+  LogStorageKind log_storage = LogStorageKind::kSegments;
+  bool log_storage_given = false;
   bool fsync = true;
   // With --log-storage rocksdb: the groups of a replica share one WAL sync (--shared-sync
   // on, RocksDBLogStore::Options::shared_sync), or each group syncs its own writes (off).

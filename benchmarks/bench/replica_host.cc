@@ -17,15 +17,12 @@ std::string bench_group_id(int group) { return "bench-" + std::to_string(group);
 
 namespace {
 
-// Preallocation costs each group up to two segments of zeros (16 MiB at the default size),
-// written when the group starts: worth it for a few groups, not for hundreds on one disk.
-constexpr int kMaxPreallocatedGroups = 16;
-
 raft::Result<std::shared_ptr<raft::LogStorage>> open_segments(const std::string& data_dir,
                                                               const std::string& group,
                                                               int groups) {
   raft::FileLogStorage::Options options;
-  options.preallocate_segments = groups <= kMaxPreallocatedGroups;
+  // Preallocation is worth its zeros for a few groups, not for hundreds on one disk.
+  options.preallocate_segments = groups <= ClusterFlags::kMaxPreallocatedGroups;
   raft::Result<std::unique_ptr<raft::FileLogStorage>> log = raft::FileLogStorage::open(
       raft::PosixFileSystem::instance(), data_dir + "/segments/" + group, group, options);
   if (!log.ok()) return log.status();
