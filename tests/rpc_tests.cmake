@@ -2,6 +2,8 @@
 pontoon_test(frame_test SOURCES frame_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(append_entries_wire_test SOURCES append_entries_wire_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(tcp_transport_test SOURCES tcp_transport_test.cc LIBS raft-rpc LABELS unit)
+pontoon_test(tcp_transport_failure_test SOURCES tcp_transport_failure_test.cc LIBS raft-rpc
+             LABELS unit)
 pontoon_test(fiber_threads_test SOURCES fiber_threads_test.cc LIBS raft-rpc LABELS unit)
 
 # raft-cli: refused command lines (unit); the CLI service on a real TCP cluster (cluster).
