@@ -1,5 +1,6 @@
 # raft-rpc: framing, protobuf mapping, and the TCP transport.
 pontoon_test(frame_test SOURCES frame_test.cc LIBS raft-rpc LABELS unit)
+pontoon_test(raft_codec_test SOURCES raft_codec_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(append_entries_wire_test SOURCES append_entries_wire_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(tcp_transport_test SOURCES tcp_transport_test.cc LIBS raft-rpc LABELS unit)
 pontoon_test(tcp_transport_failure_test SOURCES tcp_transport_failure_test.cc LIBS raft-rpc

@@ -1,5 +1,6 @@
 #include "raft/rpc/frame.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "raft/check.h"
@@ -8,6 +9,8 @@ namespace raft::rpc {
 namespace {
 
 constexpr uint8_t kKnownFlags = kFrameFlagError;
+// What an incomplete frame reserves for its body before its bytes arrive.
+constexpr uint32_t kMaxBodyReserve = 1u << 20;
 
 void put_u32(uint32_t v, char* out) {
   for (int i = 3; i >= 0; --i) {
@@ -124,25 +127,53 @@ Status FrameDecoder::parse_header(const char* h, Frame* frame, uint32_t* body_le
 Status FrameDecoder::feed(std::string_view bytes, std::vector<Frame>* frames) {
   PONTOON_CHECK(frames != nullptr);
   if (!error_.ok()) return error_;
-  buffer_.append(bytes);
-  // Frames are cut from buffer_ at `pos`; the buffer is compacted once per feed rather than
-  // once per frame, so a chunk holding many small frames costs linear time.
-  size_t pos = 0;
-  while (buffer_.size() - pos >= kFrameHeaderBytes) {
-    Frame frame;
-    uint32_t body_length = 0;
-    if (Status s = parse_header(buffer_.data() + pos, &frame, &body_length); !s.ok()) {
-      error_ = s;
-      buffer_.clear();
-      return error_;
+  // Every body byte is copied once, from `bytes` into its frame's body: a frame that arrives
+  // whole is cut straight out of `bytes`, and one that arrives in pieces grows in partial_.
+  while (!bytes.empty()) {
+    if (!have_header_) {
+      if (header_.empty() && bytes.size() >= kFrameHeaderBytes) {
+        if (Status s = start_frame(bytes.data()); !s.ok()) return s;
+        bytes.remove_prefix(kFrameHeaderBytes);
+      } else {
+        const size_t take = std::min(kFrameHeaderBytes - header_.size(), bytes.size());
+        header_.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        if (header_.size() < kFrameHeaderBytes) break;
+        if (Status s = start_frame(header_.data()); !s.ok()) return s;
+      }
     }
-    if (buffer_.size() - pos - kFrameHeaderBytes < body_length) break;  // Wait for the body.
-    frame.body.assign(buffer_, pos + kFrameHeaderBytes, body_length);
-    pos += kFrameHeaderBytes + body_length;
-    frames->push_back(std::move(frame));
+    if (partial_.body.empty() && bytes.size() >= body_length_) {
+      partial_.body.assign(bytes.data(), body_length_);
+      bytes.remove_prefix(body_length_);
+    } else {
+      // Up to a bound: a header alone must not make a peer's announced size allocated.
+      if (partial_.body.empty()) partial_.body.reserve(std::min(body_length_, kMaxBodyReserve));
+      const size_t take = std::min<size_t>(body_length_ - partial_.body.size(), bytes.size());
+      partial_.body.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      if (partial_.body.size() < body_length_) break;
+    }
+    frames->push_back(std::move(partial_));
+    partial_ = Frame();
+    header_.clear();
+    have_header_ = false;
   }
-  buffer_.erase(0, pos);
   return Status::OK();
+}
+
+Status FrameDecoder::start_frame(const char* header) {
+  if (Status s = parse_header(header, &partial_, &body_length_); !s.ok()) {
+    error_ = s;
+    header_.clear();
+    partial_ = Frame();
+    return error_;
+  }
+  have_header_ = true;
+  return Status::OK();
+}
+
+size_t FrameDecoder::buffered_bytes() const {
+  return have_header_ ? kFrameHeaderBytes + partial_.body.size() : header_.size();
 }
 
 }  // namespace raft::rpc

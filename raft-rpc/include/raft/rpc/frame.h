@@ -77,7 +77,8 @@ class FrameDecoder {
   // REQUIRES: validate_max_frame_bytes(max_frame_bytes) is OK.
   explicit FrameDecoder(uint64_t max_frame_bytes);
 
-  // Buffers `bytes` and appends every frame they complete to `*frames`, in stream order.
+  // Appends every frame `bytes` complete to `*frames`, in stream order, and keeps the start of
+  // an incomplete one. Each body byte is copied once, into its frame's body.
   // Returns OK (possibly having appended nothing: a truncated frame waits for more bytes), or
   // ECORRUPTION describing what is wrong with the stream. Frames completed before the bad
   // one are still appended.
@@ -85,15 +86,24 @@ class FrameDecoder {
 
   // Bytes received that do not yet form a complete frame. Non-zero when the stream ends
   // means the peer closed mid-frame.
-  size_t buffered_bytes() const { return buffer_.size(); }
+  size_t buffered_bytes() const;
   uint64_t max_frame_bytes() const { return max_frame_bytes_; }
 
  private:
   // Parses the kFrameHeaderBytes bytes at `header` into `frame` (all but the body).
   Status parse_header(const char* header, Frame* frame, uint32_t* body_length) const;
 
+  // Parses the header of the next frame into partial_; on an error makes it sticky.
+  Status start_frame(const char* header);
+
   const uint64_t max_frame_bytes_;
-  std::string buffer_;
+  // The frame being received: until its header is whole, header_ collects it; then
+  // have_header_ is set, partial_ holds the header's fields and its body grows towards
+  // body_length_ bytes.
+  std::string header_;
+  bool have_header_ = false;
+  uint32_t body_length_ = 0;
+  Frame partial_;
   Status error_;  // Sticky; OK until the stream goes bad.
 };
 
