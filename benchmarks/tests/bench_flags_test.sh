@@ -40,4 +40,10 @@ expect_usage_error "compare bad --workloads" "--workloads" \
 expect_usage_error "compare ports past 32767" "--base-port" \
   "$here/../compare-etcd.sh" --base-port 32700
 
+expect_usage_error "copies bad --clients" "--clients" "$here/../copies-per-byte.sh" --clients x
+expect_usage_error "copies payload below the copy size" "--payload-bytes" \
+  "$here/../copies-per-byte.sh" --payload-bytes 100
+expect_usage_error "copies unknown --log-storage" "--log-storage" \
+  "$here/../copies-per-byte.sh" --log-storage tape
+
 usage_error_summary
