@@ -14,3 +14,6 @@ set_tests_properties(raft_cli_bad_flags PROPERTIES LABELS unit TIMEOUT 60)
 # SendBatchScope and Connection's collected writes (src/ headers).
 pontoon_test(send_batch_test SOURCES send_batch_test.cc LIBS raft-rpc LABELS unit)
 target_include_directories(send_batch_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-rpc/src)
+# Connection's direct, partial and queued writes (src/ headers).
+pontoon_test(connection_write_test SOURCES connection_write_test.cc LIBS raft-rpc LABELS unit)
+target_include_directories(connection_write_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-rpc/src)

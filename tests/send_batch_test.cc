@@ -4,20 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include <poll.h>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/strand.hpp>
 #include <thread>
 
 #include "connection.h"
 #include "raft/rpc/fiber_threads.h"
 #include "raft/rpc/frame.h"
 #include "raft/send_batch.h"
+#include "support/connection_pair.h"
 
 using namespace raft;
 using namespace raft::rpc;
-using boost::asio::ip::tcp;
 
 TEST_CASE("send batch: deferred flushes run when the outermost scope ends, in order",
           "[send-batch][unit]") {
@@ -53,45 +49,18 @@ TEST_CASE("send batch: flush() runs what was deferred at once and keeps the scop
 
 namespace {
 
-// A connected pair on 127.0.0.1: `sender` wrapped in a Connection, `peer` read directly.
-struct SocketPair {
-  boost::asio::io_context io;
-  tcp::socket peer{io};
-  std::shared_ptr<Connection> sender;
-
-  SocketPair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(boost::asio::make_strand(io));
-    client.connect(acceptor.local_endpoint());
-    acceptor.accept(peer);
-    sender = std::make_shared<Connection>(std::move(client), "test", Connection::Limits{});
-  }
-
-  std::string read(size_t bytes) {
-    std::string out(bytes, '\0');
-    boost::asio::read(peer, boost::asio::buffer(out.data(), out.size()));
-    return out;
-  }
-};
-
-std::string frame_with(const std::string& body, uint64_t request_id) {
-  Frame frame;
-  frame.method_id = 7;
-  frame.request_id = request_id;
-  frame.body = body;
-  Result<std::string> bytes = encode_frame(frame, kDefaultMaxFrameBytes);
-  REQUIRE(bytes.ok());
-  return *bytes;
+EncodedFrame frame_with(const std::string& body, uint64_t request_id) {
+  return testing::encoded_request(request_id, body);
 }
 
 }  // namespace
 
 TEST_CASE("connection: frames sent inside a scope leave together when it ends, in order",
           "[send-batch][unit]") {
-  SocketPair pair;
-  const std::string first = frame_with("first", 1);
-  const std::string second = frame_with("second", 2);
-  const std::string third = frame_with("third", 3);
+  testing::ConnectionPair pair;
+  const EncodedFrame first = frame_with("first", 1);
+  const EncodedFrame second = frame_with("second", 2);
+  const EncodedFrame third = frame_with("third", 3);
   {
     SendBatchScope scope;
     REQUIRE(pair.sender->send(first));
@@ -100,16 +69,17 @@ TEST_CASE("connection: frames sent inside a scope leave together when it ends, i
     other.join();
     CHECK(pair.peer.available() == 0);  // Nothing has left yet.
   }
-  CHECK(pair.read(first.size() + second.size()) == first + second);
+  CHECK(pair.read(first.size() + second.size()) ==
+        testing::wire_bytes(first) + testing::wire_bytes(second));
   // Outside a scope a frame leaves at once, from the sending thread.
   REQUIRE(pair.sender->send(third));
-  CHECK(pair.read(third.size()) == third);
+  CHECK(pair.read(third.size()) == testing::wire_bytes(third));
 }
 
 TEST_CASE("connection: wait_for_callback sends what the thread collected before it blocks",
           "[send-batch][unit]") {
-  SocketPair pair;
-  const std::string frame = frame_with("ask", 9);
+  testing::ConnectionPair pair;
+  const EncodedFrame frame = frame_with("ask", 9);
   bool arrived = false;
   std::thread answerer;
   {
@@ -128,5 +98,5 @@ TEST_CASE("connection: wait_for_callback sends what the thread collected before 
   }
   answerer.join();
   CHECK(arrived);
-  CHECK(pair.read(frame.size()) == frame);
+  CHECK(pair.read(frame.size()) == testing::wire_bytes(frame));
 }

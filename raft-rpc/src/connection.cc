@@ -1,6 +1,8 @@
 #include "connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -15,6 +17,18 @@ namespace raft::rpc {
 namespace {
 
 constexpr size_t kReadBufferBytes = 64 * 1024;
+// Pieces per direct sendmsg (two per frame); well below IOV_MAX (1024 on Linux).
+constexpr size_t kMaxIovecs = 128;
+
+// Calls add(data, bytes) for the header and the body of `frame` past its first `written` bytes,
+// skipping empty pieces.
+template <typename AddPiece>
+void for_each_unwritten_piece(const EncodedFrame& frame, size_t written, AddPiece&& add) {
+  if (written < kFrameHeaderBytes) add(frame.header.data() + written, kFrameHeaderBytes - written);
+  const size_t body_from = written > kFrameHeaderBytes ? written - kFrameHeaderBytes : 0;
+  if (body_from < frame.body.size())
+    add(frame.body.data() + body_from, frame.body.size() - body_from);
+}
 
 }  // namespace
 
@@ -81,11 +95,10 @@ void Connection::on_read(const boost::system::error_code& ec, size_t bytes) {
   do_read();
 }
 
-bool Connection::send(std::string frame) {
-  PONTOON_DCHECK(frame.size() >= kFrameHeaderBytes);
+bool Connection::send(EncodedFrame frame) {
   std::unique_lock<std::mutex> lock(write_mu_);
   if (write_closed_) return false;
-  if (queued_bytes_ + corked_.size() + frame.size() > limits_.max_write_queue_bytes) {
+  if (queued_bytes_ + corked_bytes_ + frame.size() > limits_.max_write_queue_bytes) {
     write_closed_ = true;
     lock.unlock();
     post_close(
@@ -96,50 +109,82 @@ bool Connection::send(std::string frame) {
   }
   if (cork_pending_) {
     // A batch is collecting: join it, so frames keep the order of the send() calls.
-    corked_.append(frame);
+    corked_bytes_ += frame.size();
+    corked_.push_back(std::move(frame));
     return true;
   }
   if (!writing_ && SendBatchScope::active()) {
-    corked_ = std::move(frame);
+    corked_bytes_ = frame.size();
+    corked_.push_back(std::move(frame));
     cork_pending_ = true;
     lock.unlock();
     SendBatchScope::defer([self = shared_from_this()] { self->flush_corked(); });
     return true;
   }
-  return send_locked(lock, std::move(frame));
+  return send_locked(lock, std::span<EncodedFrame>(&frame, 1));
 }
 
 void Connection::flush_corked() {
   std::unique_lock<std::mutex> lock(write_mu_);
   if (!cork_pending_) return;
   cork_pending_ = false;
-  std::string frames = std::move(corked_);
+  std::vector<EncodedFrame> frames = std::move(corked_);
   corked_.clear();
+  corked_bytes_ = 0;
   if (write_closed_) return;
-  send_locked(lock, std::move(frames));
+  send_locked(lock, frames);
 }
 
-bool Connection::send_locked(std::unique_lock<std::mutex>& lock, std::string frame) {
+bool Connection::send_locked(std::unique_lock<std::mutex>& lock, std::span<EncodedFrame> frames) {
+  // frames[sent..] are still to go, of which the first `written` bytes of frames[sent] left.
+  size_t sent = 0;
   size_t written = 0;
   if (!writing_) {
-    // Nothing queued before this frame: try it on the socket from this thread.
-    const ssize_t n =
-        ::send(socket_.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(frame.size())) return true;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      const int error = errno;
-      write_closed_ = true;
-      lock.unlock();
-      post_close(Status::Unavailable("write failed: " + std::string(std::strerror(error))),
-                 /*protocol_error=*/false);
-      return false;
+    // Nothing queued before these frames: try them on the socket from this thread, as many
+    // frames per sendmsg as its iovec array holds.
+    while (sent < frames.size()) {
+      std::array<iovec, kMaxIovecs> iov;
+      size_t pieces = 0;
+      size_t offered = 0;
+      for (size_t f = sent; f < frames.size() && pieces + 2 <= iov.size(); ++f) {
+        for_each_unwritten_piece(frames[f], f == sent ? written : 0,
+                                 [&](const char* data, size_t bytes) {
+                                   iov[pieces++] = {const_cast<char*>(data), bytes};
+                                   offered += bytes;
+                                 });
+      }
+      msghdr message{};
+      message.msg_iov = iov.data();
+      message.msg_iovlen = pieces;
+      const ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        const int error = errno;
+        write_closed_ = true;
+        lock.unlock();
+        post_close(Status::Unavailable("write failed: " + std::string(std::strerror(error))),
+                   /*protocol_error=*/false);
+        return false;
+      }
+      for (size_t left = n > 0 ? static_cast<size_t>(n) : 0; left > 0;) {
+        const size_t rest = frames[sent].size() - written;
+        if (left < rest) {
+          written += left;
+          break;
+        }
+        left -= rest;
+        ++sent;
+        written = 0;
+      }
+      if (n < 0 || static_cast<size_t>(n) < offered) break;  // The socket buffer is full.
     }
-    written = n > 0 ? static_cast<size_t>(n) : 0;
+    if (sent == frames.size()) return true;
   }
   // The rest goes out from the strand, after anything already queued.
-  if (written > 0) frame.erase(0, written);
-  queued_bytes_ += frame.size();
-  outbox_.push_back(std::move(frame));
+  for (size_t f = sent; f < frames.size(); ++f) {
+    QueuedFrame queued{std::move(frames[f]), f == sent ? written : 0};
+    queued_bytes_ += queued.unwritten();
+    outbox_.push_back(std::move(queued));
+  }
   if (!std::exchange(writing_, true)) {
     lock.unlock();
     boost::asio::post(executor_, [self = shared_from_this()] { self->do_write(); });
@@ -155,7 +200,6 @@ void Connection::post_close(Status reason, bool protocol_error) {
 void Connection::do_write() {
   if (closed_) return;
   PONTOON_DCHECK(write_batch_.empty());
-  std::vector<boost::asio::const_buffer> buffers;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     PONTOON_CHECK(writing_);
@@ -163,14 +207,21 @@ void Connection::do_write() {
       writing_ = false;
       return;
     }
-    buffers.reserve(outbox_.size());
+    write_batch_.reserve(outbox_.size());
     while (!outbox_.empty()) {
       write_batch_.push_back(std::move(outbox_.front()));
       outbox_.pop_front();
-      buffers.push_back(boost::asio::buffer(write_batch_.back()));
     }
   }
-  boost::asio::async_write(socket_, buffers,
+  // Only now that write_batch_ stops moving: a header lives inside its QueuedFrame, and a short
+  // body inside its string.
+  write_buffers_.clear();
+  for (const QueuedFrame& queued : write_batch_) {
+    for_each_unwritten_piece(queued.frame, queued.written, [&](const char* data, size_t bytes) {
+      write_buffers_.emplace_back(data, bytes);
+    });
+  }
+  boost::asio::async_write(socket_, write_buffers_,
                            [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t /*bytes*/) { self->on_write(ec); });
 }
@@ -178,12 +229,13 @@ void Connection::do_write() {
 void Connection::on_write(const boost::system::error_code& ec) {
   {
     std::lock_guard<std::mutex> lock(write_mu_);
-    for (const std::string& frame : write_batch_) {
-      PONTOON_DCHECK(queued_bytes_ >= frame.size());
-      queued_bytes_ -= frame.size();
+    for (const QueuedFrame& queued : write_batch_) {
+      PONTOON_DCHECK(queued_bytes_ >= queued.unwritten());
+      queued_bytes_ -= queued.unwritten();
     }
   }
   write_batch_.clear();
+  write_buffers_.clear();
   if (closed_) return;
   if (ec) {
     close(Status::Unavailable("write failed: " + ec.message()), /*protocol_error=*/false);

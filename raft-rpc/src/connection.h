@@ -2,15 +2,16 @@
 // socket in one, RpcChannel each socket it connects.
 //
 // Reads feed a FrameDecoder and hand every complete frame to the frame handler. Writes go out
-// from the sending thread when nothing else is queued: one non-blocking send() on the socket,
-// so a lane answering or calling does not wake an IO thread for it. Whatever that send cannot
-// take (a full socket buffer) and everything sent while it is queued goes out from the strand
-// in batches (one gathered write for everything queued while the previous write was in
+// from the sending thread when nothing else is queued: one non-blocking sendmsg() on the
+// socket, so a lane answering or calling does not wake an IO thread for it. Whatever that send
+// cannot take (a full socket buffer) and everything sent while it is queued goes out from the
+// strand in batches (one gathered write for everything queued while the previous write was in
 // flight), in the order sent. A thread inside a SendBatchScope (raft/send_batch.h) has its
-// frames collected and written as one send when its scope ends. Any read or write error, framing
-// error, or write queue over its limit closes the connection; the close handler then runs exactly
-// once with the reason. Framing errors and a peer closing mid-frame are logged at kWarn: they mean
-// a broken or hostile peer.
+// frames collected and written as one send when its scope ends. Every write gathers the
+// frames' headers and bodies from where they lie: no body byte is copied to be sent. Any read
+// or write error, framing error, or write queue over its limit closes the connection; the
+// close handler then runs exactly once with the reason. Framing errors and a peer closing
+// mid-frame are logged at kWarn: they mean a broken or hostile peer.
 //
 // Threading: the socket's executor must be a strand. Reads, the handlers and close() run on
 // it; send() may be called from any thread; close() may also be called from any thread once
@@ -27,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,7 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Any thread: writes an encoded frame, at once if nothing is queued before it. Returns
   // false (and drops the frame) if the connection is closed or closing.
-  bool send(std::string frame);
+  bool send(EncodedFrame frame);
 
   // Closes the socket and runs the close handler with `reason`. Idempotent. `protocol_error`
   // selects kWarn logging.
@@ -75,9 +77,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, size_t bytes);
-  // Writes `frame` (one or more encoded frames) at once if nothing is queued, else queues it
-  // for the strand. REQUIRES: `lock` holds write_mu_; it may be released.
-  bool send_locked(std::unique_lock<std::mutex>& lock, std::string frame);
+  // A frame waiting for the strand, of which the first `written` bytes already left (a direct
+  // send that the socket took only in part).
+  struct QueuedFrame {
+    EncodedFrame frame;
+    size_t written = 0;
+    size_t unwritten() const { return frame.size() - written; }
+  };
+
+  // Writes `frames` at once, in one gathered send, if nothing is queued, and queues for the
+  // strand what the socket does not take. The frames are moved from. REQUIRES: `lock` holds
+  // write_mu_; it may be released.
+  bool send_locked(std::unique_lock<std::mutex>& lock, std::span<EncodedFrame> frames);
   // Any thread: writes the frames collected while a SendBatchScope was open.
   void flush_corked();
   // Strand: writes everything queued in one gathered write.
@@ -98,20 +109,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   FrameHandler on_frame_;
   CloseHandler on_close_;
-  std::vector<std::string> write_batch_;  // Owned by the in-flight write.
+  std::vector<QueuedFrame> write_batch_;                  // Owned by the in-flight write.
+  std::vector<boost::asio::const_buffer> write_buffers_;  // write_batch_'s pieces.
 
   // The write side, guarded by write_mu_. Invariants: writing_ is true while the strand owns
   // the socket's writes (a write in flight or posted), and outbox_ is empty unless writing_;
-  // queued_bytes_ == total size of outbox_ and write_batch_ (until closed).
+  // queued_bytes_ == the unwritten bytes of outbox_ and write_batch_ (until closed).
   std::mutex write_mu_;
-  std::deque<std::string> outbox_;
+  std::deque<QueuedFrame> outbox_;
   bool writing_ = false;
   uint64_t queued_bytes_ = 0;
   bool write_closed_ = false;  // Set by close() before the socket closes, or when closing.
   // Frames sent by a thread inside a SendBatchScope (raft/send_batch.h), and by anyone while
   // they wait: written as one send when that thread's scope ends. Only collected while nothing
   // is queued for the strand (writing_ false), so order is kept.
-  std::string corked_;
+  std::vector<EncodedFrame> corked_;
+  uint64_t corked_bytes_ = 0;
   bool cork_pending_ = false;
 
   std::atomic<uint64_t> unanswered_requests_{0};

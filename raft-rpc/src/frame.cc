@@ -60,7 +60,10 @@ Status validate_max_frame_bytes(uint64_t max_frame_bytes, std::string_view optio
   return Status::OK();
 }
 
-Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes) {
+namespace {
+
+// EINVAL if `frame` cannot be sent within `max_frame_bytes`, else writes its header to `out`.
+Status encode_header(const Frame& frame, uint64_t max_frame_bytes, char* out) {
   PONTOON_CHECK(validate_max_frame_bytes(max_frame_bytes, "max_frame_bytes").ok());
   if ((frame.flags & ~kKnownFlags) != 0) {
     return Status::InvalidArgument("unknown frame flags " + std::to_string(frame.flags));
@@ -74,7 +77,6 @@ Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes) {
                                    " bytes exceeds max_frame_bytes " +
                                    std::to_string(max_frame_bytes));
   }
-  std::string out(kFrameHeaderBytes, '\0');
   put_u32(kFrameMagic, &out[0]);
   out[4] = static_cast<char>(kFrameVersion);
   out[5] = static_cast<char>(frame.kind);
@@ -83,6 +85,21 @@ Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes) {
   put_u32(frame.method_id, &out[8]);
   put_u64(frame.request_id, &out[12]);
   put_u32(static_cast<uint32_t>(frame.body.size()), &out[20]);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<EncodedFrame> encode_frame_parts(Frame&& frame, uint64_t max_frame_bytes) {
+  EncodedFrame encoded;
+  if (Status s = encode_header(frame, max_frame_bytes, encoded.header.data()); !s.ok()) return s;
+  encoded.body = std::move(frame.body);
+  return encoded;
+}
+
+Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes) {
+  std::string out(kFrameHeaderBytes, '\0');
+  if (Status s = encode_header(frame, max_frame_bytes, out.data()); !s.ok()) return s;
   out.append(frame.body);
   return out;
 }

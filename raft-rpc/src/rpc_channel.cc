@@ -41,7 +41,8 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
   frame.method_id = method_id;
   frame.request_id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
   frame.body = std::move(request_body);
-  Result<std::string> encoded = encode_frame(frame, options_.max_frame_bytes);
+  const uint64_t request_id = frame.request_id;
+  Result<EncodedFrame> encoded = encode_frame_parts(std::move(frame), options_.max_frame_bytes);
   if (!encoded.ok()) {
     done(Status::InvalidArgument("request to " + name_ + ": " +
                                  std::string(encoded.status().message())),
@@ -62,7 +63,7 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
       refused = Status::Busy(std::to_string(pending_bytes_) + " request bytes already pending to " +
                              name_ + " (max_pending_bytes_per_endpoint)");
     } else {
-      PendingCall& pending = pending_[frame.request_id];
+      PendingCall& pending = pending_[request_id];
       pending.done = std::move(done);
       pending.request_bytes = request_bytes;
       pending.timeout = timeout;
@@ -81,7 +82,7 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
         // The call is in pending_ before start_call can run. If the pool stops first,
         // start_call never runs and shutdown() fails the call from pending_ instead.
         ++strand_starts_;
-        boost::asio::post(strand_, [self = shared_from_this(), id = frame.request_id,
+        boost::asio::post(strand_, [self = shared_from_this(), id = request_id,
                                     bytes = std::move(encoded).value()]() mutable {
           self->start_call(id, std::move(bytes));
         });
@@ -95,7 +96,7 @@ void RpcChannel::call(uint32_t method_id, std::string request_body, Duration tim
   if (!refused.ok()) done(refused, std::string());
 }
 
-void RpcChannel::start_call(uint64_t request_id, std::string frame) {
+void RpcChannel::start_call(uint64_t request_id, EncodedFrame frame) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     PONTOON_CHECK(strand_starts_ > 0);
@@ -218,7 +219,7 @@ void RpcChannel::on_connect(const boost::system::error_code& ec,
       });
   // A call that timed out while we connected need not be sent.
   prune_outbox();
-  std::deque<std::pair<uint64_t, std::string>> waiting;
+  std::deque<std::pair<uint64_t, EncodedFrame>> waiting;
   waiting.swap(outbox_);
   for (auto& [request_id, frame] : waiting) connection_->send(std::move(frame));
   std::lock_guard<std::mutex> lock(mu_);

@@ -70,7 +70,7 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   };
 
   // Strand.
-  void start_call(uint64_t request_id, std::string frame);
+  void start_call(uint64_t request_id, EncodedFrame frame);
   // Arms sweep_timer_ for sweep_at_; sweep() fails the calls past their deadline.
   void arm_sweep();
   void sweep();
@@ -116,7 +116,7 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
   std::shared_ptr<Connection> connection_;  // Set iff state_ == kConnected.
   // Frames of calls waiting for a connection, in call order.
   // Invariant (after prune_outbox): every entry's call is in pending_.
-  std::deque<std::pair<uint64_t, std::string>> outbox_;
+  std::deque<std::pair<uint64_t, EncodedFrame>> outbox_;
 };
 
 }  // namespace raft::rpc

@@ -27,8 +27,8 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 // Encodes a response frame for (method_id, request_id): the body if `status` is OK, else the
 // status as an error. A response too large for max_frame_bytes becomes an EIO error, which
 // always fits.
-std::string encode_response(uint32_t method_id, uint64_t request_id, const Status& status,
-                            std::string body, uint64_t max_frame_bytes) {
+EncodedFrame encode_response(uint32_t method_id, uint64_t request_id, const Status& status,
+                             std::string body, uint64_t max_frame_bytes) {
   Frame frame;
   frame.kind = FrameKind::kResponse;
   frame.method_id = method_id;
@@ -39,12 +39,12 @@ std::string encode_response(uint32_t method_id, uint64_t request_id, const Statu
     frame.flags = kFrameFlagError;
     frame.body = encode_rpc_error(status);
   }
-  Result<std::string> encoded = encode_frame(frame, max_frame_bytes);
+  Result<EncodedFrame> encoded = encode_frame_parts(std::move(frame), max_frame_bytes);
   if (encoded.ok()) return std::move(encoded).value();
   PONTOON_LOG(kWarn) << "response to method " << method_id << " dropped: " << encoded.status();
   frame.flags = kFrameFlagError;
   frame.body = encode_rpc_error(Status::IoError(encoded.status().message()));
-  encoded = encode_frame(frame, max_frame_bytes);
+  encoded = encode_frame_parts(std::move(frame), max_frame_bytes);
   PONTOON_CHECK(encoded.ok());
   return std::move(encoded).value();
 }

@@ -22,6 +22,7 @@
 // connection.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -62,9 +63,23 @@ struct Frame {
 // naming `option_name`.
 Status validate_max_frame_bytes(uint64_t max_frame_bytes, std::string_view option_name);
 
-// Serializes `frame` (header + body). EINVAL if the frame would exceed `max_frame_bytes`, or
-// if the error flag is set on a request or an unknown flag is set.
+// A frame ready for the wire, its header and its body kept apart: a connection writes both
+// with one gathered write, so sending a frame copies no body byte (the header is written in
+// place and the body moved in).
+struct EncodedFrame {
+  std::array<char, kFrameHeaderBytes> header{};
+  std::string body;
+
+  size_t size() const { return kFrameHeaderBytes + body.size(); }
+};
+
+// Serializes `frame`'s header and moves its body in. EINVAL if the frame would exceed
+// `max_frame_bytes`, or if the error flag is set on a request or an unknown flag is set; the
+// frame's body is then left in place.
 // REQUIRES: max_frame_bytes is valid (validate_max_frame_bytes).
+Result<EncodedFrame> encode_frame_parts(Frame&& frame, uint64_t max_frame_bytes);
+
+// The same frame as one string (header + body), for tests and tools that want the bytes.
 Result<std::string> encode_frame(const Frame& frame, uint64_t max_frame_bytes);
 
 // Reassembles frames from a byte stream delivered in arbitrary chunks.
