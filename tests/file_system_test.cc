@@ -121,6 +121,36 @@ TEMPLATE_TEST_CASE("file system: write_at replaces bytes in place and grows a fi
   CHECK(read(f.fs, path) == "00ab00cdefgh");
 }
 
+TEMPLATE_TEST_CASE(
+    "file system: write_at_gathered writes its pieces as one write_at of them "
+    "joined",
+    "[file_system]", PosixFixture, SimFixture) {
+  TestType f;
+  const std::string path = join_path(f.root, "segment");
+  write(f.fs, path, std::string(1000, '.'), /*sync=*/true);
+  // More pieces than one pwritev takes, empty ones among them, running from inside the file
+  // past its end.
+  std::vector<std::string> owned;
+  std::string joined;
+  for (int i = 0; i < 700; ++i) {
+    owned.push_back(std::string(static_cast<size_t>(i % 5), static_cast<char>('a' + i % 26)));
+    joined += owned.back();
+  }
+  std::vector<std::string_view> pieces(owned.begin(), owned.end());
+  {
+    Result<std::unique_ptr<WritableFile>> file =
+        f.fs.open_writable(path, FileSystem::OpenMode::kAppend);
+    REQUIRE(file.ok());
+    REQUIRE((*file)->write_at_gathered(600, pieces).ok());
+    CHECK((*file)->size() == 600 + joined.size());
+    REQUIRE((*file)->write_at_gathered((*file)->size(), {}).ok());  // Nothing to write.
+    std::vector<std::string_view> tail = {"", "x", "", "yz"};
+    REQUIRE((*file)->write_at_gathered((*file)->size(), tail).ok());  // At the end: appends.
+    REQUIRE((*file)->sync().ok());
+  }
+  CHECK(read(f.fs, path) == std::string(600, '.') + joined + "xyz");
+}
+
 TEMPLATE_TEST_CASE("file system: rename replaces its target and leaves no source behind",
                    "[file_system]", PosixFixture, SimFixture) {
   TestType f;

@@ -334,26 +334,30 @@ Status FileLogStorage::append(const std::vector<LogEntryPtr>& entries, bool sync
     Status s = prepare_tail(record_size(*entries[next]));
     if (!s.ok()) return s;
     LogSegment& tail = *segments_.back();
-    // The records that fit in this segment, in one buffer: one append per segment.
-    std::string buffer;
-    std::vector<const LogEntry*> batch;
+    // The records that fit in this segment, in one gathered write: each header, then the
+    // entry's payload from where it lies (no copy of it).
+    const size_t first = next;
     const uint64_t start = tail.end();
     uint64_t end = start;
     do {
-      const LogEntry& entry = *entries[next++];
-      std::array<char, log_record::kHeaderSize> header = log_record::encode_header(entry);
-      buffer.append(header.data(), header.size());
-      buffer.append(entry.data);
-      end += record_size(entry);
-      batch.push_back(&entry);
+      end += record_size(*entries[next++]);
     } while (next < entries.size() &&
              end + record_size(*entries[next]) <= options_.segment_max_bytes);
+    headers_.resize(next - first);
+    pieces_.clear();
+    for (size_t i = first; i < next; ++i) {
+      headers_[i - first] = log_record::encode_header(*entries[i]);
+      pieces_.emplace_back(headers_[i - first].data(), headers_[i - first].size());
+      pieces_.emplace_back(entries[i]->data);
+    }
     // Into the preallocated zeros, or past the end of a segment that is not preallocated.
-    s = writer_->write_at(start, buffer);
+    s = writer_->write_at_gathered(start, pieces_);
     if (!s.ok()) return s;
     // Published only now that the bytes are in the file, so no reader finds a partial record.
     std::unique_lock lock(mu_);
-    for (const LogEntry* entry : batch) tail.add_record(entry->id.term, record_size(*entry));
+    for (size_t i = first; i < next; ++i) {
+      tail.add_record(entries[i]->id.term, record_size(*entries[i]));
+    }
     PONTOON_CHECK(tail.end() == end);
     last_ = tail.last();
   }

@@ -2,9 +2,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +16,9 @@
 
 namespace raft {
 namespace {
+
+// Pieces per pwritev; well below IOV_MAX (1024 on Linux).
+constexpr size_t kMaxIovecs = 256;
 
 Status errno_status(const std::string& what, const std::string& path, int err) {
   std::string message = what + " " + path + ": " + std::strerror(err);
@@ -39,6 +44,41 @@ class PosixWritableFile final : public WritableFile {
       data.remove_prefix(static_cast<size_t>(n));
       offset += static_cast<uint64_t>(n);
       size_ = std::max(size_, offset);
+    }
+    return Status::OK();
+  }
+
+  Status write_at_gathered(uint64_t offset, std::span<const std::string_view> pieces) override {
+    if (fd_ < 0) return Status::IoError("write to closed file " + path_);
+    PONTOON_CHECK(offset <= size_);
+    // pieces[next..] are still to go, of which the first `done` bytes of pieces[next] went.
+    size_t next = 0;
+    size_t done = 0;
+    while (next < pieces.size()) {
+      std::array<iovec, kMaxIovecs> iov;
+      size_t count = 0;
+      for (size_t i = next; i < pieces.size() && count < iov.size(); ++i) {
+        const size_t from = i == next ? done : 0;
+        if (pieces[i].size() == from) continue;
+        iov[count++] = {const_cast<char*>(pieces[i].data() + from), pieces[i].size() - from};
+      }
+      if (count == 0) break;  // Only empty pieces were left.
+      ssize_t n = ::pwritev(fd_, iov.data(), static_cast<int>(count), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_status("write", path_, errno);
+      if (n == 0) return Status::IoError("pwritev to " + path_ + " wrote nothing");
+      offset += static_cast<uint64_t>(n);
+      size_ = std::max(size_, offset);
+      for (auto left = static_cast<size_t>(n); next < pieces.size();) {
+        const size_t rest = pieces[next].size() - done;
+        if (left < rest) {
+          done += left;
+          break;
+        }
+        left -= rest;
+        ++next;
+        done = 0;
+      }
     }
     return Status::OK();
   }
@@ -109,6 +149,15 @@ std::string parent_dir(std::string_view path) {
   if (slash == std::string_view::npos) return ".";
   if (slash == 0) return "/";
   return std::string(path.substr(0, slash));
+}
+
+Status WritableFile::write_at_gathered(uint64_t offset, std::span<const std::string_view> pieces) {
+  size_t bytes = 0;
+  for (std::string_view piece : pieces) bytes += piece.size();
+  std::string joined;
+  joined.reserve(bytes);
+  for (std::string_view piece : pieces) joined.append(piece);
+  return write_at(offset, joined);
 }
 
 Result<std::string> read_whole_file(FileSystem& fs, const std::string& path, uint64_t max_bytes) {

@@ -61,6 +61,7 @@
 // one RandomAccessFile open per segment and one WritableFile on the last.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -68,10 +69,12 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "raft/log_storage.h"
 #include "raft/status.h"
 #include "raft/storage/file_system.h"
+#include "raft/storage/log_record.h"
 #include "raft/types.h"
 
 namespace raft {
@@ -199,6 +202,10 @@ class FileLogStorage final : public LogStorage {
   std::unique_ptr<WritableFile> writer_;
   // Writer only. Not OK once a write failed in IO; then every change is refused.
   Status failure_;
+  // Writer only, reused by every append (no allocation per write once they have grown): the
+  // records' headers and the pieces of one gathered write (headers_ and the entries' payloads).
+  std::vector<std::array<char, log_record::kHeaderSize>> headers_;
+  std::vector<std::string_view> pieces_;
 
   const std::string prepared_path_;
   // Writer only. The preparation of the next segment at prepared_path_ running in the

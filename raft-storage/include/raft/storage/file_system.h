@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,11 @@ class WritableFile {
   // the end (at offset == size() it is append()). Not durable until sync().
   // REQUIRES: offset <= size().
   virtual Status write_at(uint64_t offset, std::string_view data) = 0;
+  // The pieces one after another from `offset`, as one write_at() of their concatenation
+  // (the same contract, the same crash behaviour). The default joins them and calls
+  // write_at(); PosixWritableFile writes them from where they lie (pwritev), so a caller with
+  // many buffers to write need not copy them into one.
+  virtual Status write_at_gathered(uint64_t offset, std::span<const std::string_view> pieces);
   // Makes everything written so far durable (fdatasync).
   virtual Status sync() = 0;
   // The file's size including unsynced appends.
