@@ -454,8 +454,10 @@ TEST_CASE("after a failed write the log refuses changes until reopened, then rec
   TempDir dir;
   auto fs = std::make_shared<FullDiskFileSystem>();
   auto open = [&] {
-    Result<std::unique_ptr<FileLogStorage>> log = FileLogStorage::open(
-        fs, dir.path() + "/log", kGroup, FileLogStorage::Options{.prepare_in_background = false});
+    Result<std::unique_ptr<FileLogStorage>> log =
+        FileLogStorage::open(fs, dir.path() + "/log", kGroup,
+                             FileLogStorage::Options{.prepare_in_background = false,
+                                                     .preallocate_below_bytes_per_second = 0});
     REQUIRE(log.ok());
     return std::move(log).value();
   };
@@ -520,12 +522,76 @@ std::unique_ptr<FileLogStorage> open_small_segments(const std::string& log_dir, 
   Result<std::unique_ptr<FileLogStorage>> log = FileLogStorage::open(
       PosixFileSystem::instance(), log_dir, kGroup,
       FileLogStorage::Options{.segment_max_bytes = FileLogHarness::kSegmentBytes,
-                              .preallocate_segments = preallocate});
+                              .preallocate_segments = preallocate,
+                              // These segments fill in microseconds: always preallocate.
+                              .preallocate_below_bytes_per_second = 0});
   REQUIRE(log.ok());
   return std::move(log).value();
 }
 
+class ManualClock final : public Clock {
+ public:
+  TimePoint now() const override { return now_; }
+  void advance(Duration by) { now_ += by; }
+
+ private:
+  TimePoint now_{};
+};
+
+// Per segment file of `log_dir`, oldest first: whether it is zero-filled to `segment_bytes`
+// (preallocated) rather than holding its records only.
+std::vector<bool> preallocated_segments(const std::string& log_dir, uint64_t segment_bytes) {
+  std::vector<bool> preallocated;
+  for (const std::string& name : segment_names(log_dir)) {
+    preallocated.push_back(std::filesystem::file_size(log_dir + "/" + name) == segment_bytes);
+  }
+  return preallocated;
+}
+
 }  // namespace
+
+TEST_CASE("preallocation pauses while segments fill faster than the limit and resumes after",
+          "[file_log]") {
+  TempDir dir;
+  const std::string log_dir = dir.path() + "/log";
+  ManualClock clock;
+  // 4 KiB segments, 1 MiB/s: a segment filled within 4 ms counts as fast.
+  Result<std::unique_ptr<FileLogStorage>> opened = FileLogStorage::open(
+      PosixFileSystem::instance(), log_dir, kGroup,
+      FileLogStorage::Options{.segment_max_bytes = FileLogHarness::kSegmentBytes,
+                              .prepare_in_background = false,
+                              .preallocate_below_bytes_per_second = 1 << 20,
+                              .clock = &clock});
+  REQUIRE(opened.ok());
+  std::unique_ptr<FileLogStorage> log = std::move(opened).value();
+  // Records of ~45 bytes, 10 per write: about nine writes fill a segment.
+  auto write_segments = [&](int64_t& next, int segments, Duration per_write) {
+    const size_t before = segment_names(log_dir).size();
+    while (segment_names(log_dir).size() < before + static_cast<size_t>(segments)) {
+      REQUIRE(log->write(append(entries(next, next + 9, 1))).ok());
+      next += 10;
+      clock.advance(per_write);
+    }
+  };
+  int64_t next = 1;
+  // The clock stands still: every segment fills at once. The first is preallocated (nothing
+  // filled before it), the second too (it was decided when the first started); from the third
+  // on the zeros are skipped.
+  write_segments(next, 4, Duration(0));
+  CHECK(preallocated_segments(log_dir, FileLogHarness::kSegmentBytes) ==
+        std::vector<bool>{true, true, false, false});
+  // Now a second per write: every segment fills slowly. The one started after the first slow
+  // segment is still empty (decided while fast); the ones after it are preallocated again.
+  write_segments(next, 3, std::chrono::seconds(1));
+  CHECK(preallocated_segments(log_dir, FileLogHarness::kSegmentBytes) ==
+        std::vector<bool>{true, true, false, false, false, true, true});
+  log.reset();
+  opened = FileLogStorage::open(
+      PosixFileSystem::instance(), log_dir, kGroup,
+      FileLogStorage::Options{.segment_max_bytes = FileLogHarness::kSegmentBytes});
+  REQUIRE(opened.ok());
+  check_log(**opened, 1, next - 1);
+}
 
 TEST_CASE("segments are preallocated to their full size; without it they hold their records only",
           "[file_log]") {
@@ -625,7 +691,10 @@ TEST_CASE(
     for (int round = 0; round < 4; ++round) {
       Result<std::unique_ptr<FileLogStorage>> opened = FileLogStorage::open(
           fs, "log", kGroup,
-          FileLogStorage::Options{.segment_max_bytes = 2048, .prepare_in_background = false});
+          // Always preallocated: what the seed replays must not depend on the real clock.
+          FileLogStorage::Options{.segment_max_bytes = 2048,
+                                  .prepare_in_background = false,
+                                  .preallocate_below_bytes_per_second = 0});
       INFO("seed " << seed << " round " << round << ": " << opened.status());
       REQUIRE(opened.ok());
       std::unique_ptr<FileLogStorage> log = std::move(opened).value();

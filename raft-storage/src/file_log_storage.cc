@@ -377,6 +377,8 @@ Status FileLogStorage::prepare_tail(uint64_t record_size) {
                                 std::to_string(tail.end()));
     }
     writer_ = std::move(file).value();
+    segment_started_at_ = now();
+    segment_bytes_at_start_ = tail.end();
     prepare_next_segment();  // After open(): the next one is ready when this one is full.
   }
   if (tail.empty() || tail.end() + record_size <= options_.segment_max_bytes) return Status::OK();
@@ -396,11 +398,34 @@ size_t FileLogStorage::index_memory_bytes() const {
   return bytes;
 }
 
+TimePoint FileLogStorage::now() const {
+  static const SteadyClock steady_clock;
+  return (options_.clock != nullptr ? *options_.clock : steady_clock).now();
+}
+
+bool FileLogStorage::last_segment_filled_fast(TimePoint now) const {
+  if (segments_.empty() || options_.preallocate_below_bytes_per_second == 0) return false;
+  const double seconds = std::chrono::duration<double>(now - segment_started_at_).count();
+  const double bytes = static_cast<double>(segments_.back()->end() - segment_bytes_at_start_);
+  return bytes > static_cast<double>(options_.preallocate_below_bytes_per_second) * seconds;
+}
+
 Status FileLogStorage::start_segment() {
   const LogIndex first = last_ + 1;
   const std::string path = join_path(dir_, segment_file_name(first));
+  const TimePoint started_at = now();
+  const bool filled_fast = last_segment_filled_fast(started_at);
+  // This segment follows the decision taken when the one before started (its zeros, if any,
+  // are written already); the decision taken now applies to the next one.
   Result<std::unique_ptr<WritableFile>> file = create_segment_file(path);
   if (!file.ok()) return file.status();
+  if (filled_fast != preallocation_paused_) {
+    PONTOON_LOG(kDebug) << "group " << group_ << ": " << (filled_fast ? "pausing" : "resuming")
+                        << " segment preallocation";
+  }
+  preallocation_paused_ = filled_fast;
+  segment_started_at_ = started_at;
+  segment_bytes_at_start_ = 0;
   // The name must be durable before any record in the file is acknowledged.
   Status s = fs_->sync_dir(dir_);
   if (!s.ok()) return s;
@@ -418,7 +443,8 @@ Status FileLogStorage::start_segment() {
 }
 
 Result<std::unique_ptr<WritableFile>> FileLogStorage::create_segment_file(const std::string& path) {
-  if (options_.preallocate_segments) {
+  // Paused, a segment prepared before the pause is still used; none is made now.
+  if (options_.preallocate_segments && (prepared_.valid() || !preallocation_paused_)) {
     Status prepared = prepared_.valid() ? prepared_.get()
                                         : write_zero_filled_file(*fs_, prepared_path_,
                                                                  options_.segment_max_bytes);
@@ -435,7 +461,8 @@ Result<std::unique_ptr<WritableFile>> FileLogStorage::create_segment_file(const 
 }
 
 void FileLogStorage::prepare_next_segment() {
-  if (!options_.preallocate_segments || !options_.prepare_in_background || prepared_.valid()) {
+  if (!options_.preallocate_segments || !options_.prepare_in_background || prepared_.valid() ||
+      preallocation_paused_) {
     return;
   }
   try {

@@ -52,7 +52,9 @@ class FileLogHarness {
   Result<std::unique_ptr<FileLogStorage>> try_reopen() {
     log_.reset();
     return FileLogStorage::open(PosixFileSystem::instance(), log_dir_, group_,
-                                FileLogStorage::Options{.segment_max_bytes = kSegmentBytes});
+                                FileLogStorage::Options{.segment_max_bytes = kSegmentBytes,
+                                                        // Preallocated however fast the test.
+                                                        .preallocate_below_bytes_per_second = 0});
   }
 
   // Flips a bit in the last data byte of the stored record of `index`.

@@ -118,9 +118,11 @@ void SimCluster::start(size_t i) {
   // Opening runs outside any simulation task, so it costs no virtual time: a restart's reads
   // are instant, its writes (torn-tail repair) durable at once.
   std::shared_ptr<FileSystem> fs = disks_[i];
-  Result<std::unique_ptr<FileLogStorage>> log = FileLogStorage::open(
-      fs, "node/log", "sim",
-      FileLogStorage::Options{.segment_max_bytes = 64 * 1024, .prepare_in_background = false});
+  Result<std::unique_ptr<FileLogStorage>> log =
+      FileLogStorage::open(fs, "node/log", "sim",
+                           FileLogStorage::Options{.segment_max_bytes = 64 * 1024,
+                                                   .prepare_in_background = false,
+                                                   .clock = &scheduler_->clock()});
   PONTOON_CHECK_MSG(log.ok(), log.status().to_string().c_str());
   Result<std::unique_ptr<FileRaftMetaStorage>> meta =
       FileRaftMetaStorage::open(fs, "node/raft_meta");

@@ -25,8 +25,10 @@
 //   - truncate_prefix() records the new first index durably (write_file_atomically) before it
 //     removes any segment, so a crash leaves at most segments that open() recognises as
 //     compacted and removes.
-//   - Segments are preallocated (Options::preallocate_segments): a zero-filled file, synced
-//     before it is renamed into place, so the records of a segment are followed by zeros. The
+//   - Segments are preallocated (Options::preallocate_segments; not while segments fill faster
+//     than Options::preallocate_below_bytes_per_second, when they start empty): a zero-filled
+//     file, synced before it is renamed into place, so the records of a segment are followed
+//     by zeros. The
 //     file system may then write an unsynced record to disk before an earlier unsynced one; a
 //     damaged record in the last segment whose bytes hold a lost sector (SegmentTail in
 //     log_segment.h) is therefore a torn tail even when valid records follow it: none of them
@@ -71,6 +73,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raft/clock.h"
 #include "raft/log_storage.h"
 #include "raft/status.h"
 #include "raft/storage/file_system.h"
@@ -99,6 +102,16 @@ class FileLogStorage final : public LogStorage {
     // writer's thread when the current one is full (what the deterministic simulation needs:
     // a SimFileSystem with a scheduler is driven from one thread).
     bool prepare_in_background = true;
+    // With preallocate_segments: when the segment just filled was written faster than this
+    // (bytes per second over the time from its start to the next segment's), the segments
+    // after it start empty, without zeros, until one fills more slowly again. At such rates
+    // each fsync covers many records, so a file size to sync costs little, while the zeros
+    // double what goes to the page cache and the disk and compete with the fsyncs
+    // (docs/benchmarks.md, "Preallocation that steps aside"). 0: always preallocate.
+    uint64_t preallocate_below_bytes_per_second = 32ull << 20;
+    // Where segment fill times are read; null means the steady clock. The simulation passes
+    // its virtual clock. Must outlive the storage.
+    const Clock* clock = nullptr;
   };
   // At least a few typical entries per file, so a log is not one file per entry.
   static constexpr uint64_t kMinSegmentBytes = 1ull << 10;
@@ -167,6 +180,10 @@ class FileLogStorage final : public LogStorage {
   // on it, starting a new segment if needed.
   Status prepare_tail(uint64_t record_size);
   Status start_segment();
+  TimePoint now() const;
+  // Whether segments_.back(), started at segment_started_at_, filled faster than
+  // preallocate_below_bytes_per_second by `now`.
+  bool last_segment_filled_fast(TimePoint now) const;
   // Starts a segment file at `path` for start_segment(): the prepared one renamed into place
   // with preallocate_segments (prepared now if none is), a new empty file otherwise or if
   // preparing fails (the log then goes on appending, with a warning).
@@ -206,6 +223,12 @@ class FileLogStorage final : public LogStorage {
   // records' headers and the pieces of one gathered write (headers_ and the entries' payloads).
   std::vector<std::array<char, log_record::kHeaderSize>> headers_;
   std::vector<std::string_view> pieces_;
+  // Writer only. When the last segment started (or, after open(), when writing resumed in it),
+  // the bytes it held then, and whether preallocation is paused because the segment before it
+  // filled fast.
+  TimePoint segment_started_at_{};
+  uint64_t segment_bytes_at_start_ = 0;
+  bool preallocation_paused_ = false;
 
   const std::string prepared_path_;
   // Writer only. The preparation of the next segment at prepared_path_ running in the
