@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -149,6 +151,13 @@ TEST_CASE("counter-server flags are checked, each error naming its flag", "[coun
     CHECK(parsed.status().is_invalid_argument());
     CHECK(std::string(parsed.status().message()).starts_with(c.flag));
   }
+  // A directory that exists but takes no file: the reason is given (here the kernel's, for
+  // /proc; on a full disk "No space left on device").
+  raft::Result<example::ServerFlags> unwritable =
+      example::parse_server_flags(server_args("/proc/self"));
+  REQUIRE_FALSE(unwritable.ok());
+  CHECK(std::string(unwritable.status().message()) ==
+        "--data: directory '/proc/self' is not writable: " + std::string(std::strerror(ENOENT)));
   std::filesystem::remove_all(data);
 }
 

@@ -1,13 +1,14 @@
 #include "server_flags.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <system_error>
@@ -32,11 +33,20 @@ raft::Status prepare_data_dir(const std::string& dir) {
     return bad("--data", "'" + dir + "' is not a directory");
   }
   const std::string probe = dir + "/.write-probe." + std::to_string(::getpid());
-  {
-    std::ofstream out(probe);
-    if (!out || !(out << "probe") || !(out.flush())) {
-      return bad("--data", "directory '" + dir + "' is not writable");
-    }
+  // The reason matters: a full disk (ENOSPC) needs room made, a read-only mount another
+  // directory.
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return bad("--data", "directory '" + dir + "' is not writable: " + std::strerror(errno));
+  }
+  errno = 0;
+  const bool wrote = ::write(fd, "probe", 5) == 5;
+  const int write_error = errno;
+  ::close(fd);
+  if (!wrote) {
+    std::filesystem::remove(probe, ec);
+    return bad("--data", "directory '" + dir + "' is not writable: " +
+                             (write_error != 0 ? std::strerror(write_error) : "short write"));
   }
   std::filesystem::remove(probe, ec);
   if (ec) return bad("--data", "directory '" + dir + "' is not writable: " + ec.message());
