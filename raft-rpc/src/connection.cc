@@ -26,8 +26,9 @@ template <typename AddPiece>
 void for_each_unwritten_piece(const EncodedFrame& frame, size_t written, AddPiece&& add) {
   if (written < kFrameHeaderBytes) add(frame.header.data() + written, kFrameHeaderBytes - written);
   const size_t body_from = written > kFrameHeaderBytes ? written - kFrameHeaderBytes : 0;
-  if (body_from < frame.body.size())
+  if (body_from < frame.body.size()) {
     add(frame.body.data() + body_from, frame.body.size() - body_from);
+  }
 }
 
 }  // namespace

@@ -35,17 +35,7 @@ class PosixWritableFile final : public WritableFile {
   Status append(std::string_view data) override { return write_at(size_, data); }
 
   Status write_at(uint64_t offset, std::string_view data) override {
-    if (fd_ < 0) return Status::IoError("write to closed file " + path_);
-    PONTOON_CHECK(offset <= size_);
-    while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_status("write", path_, errno);
-      data.remove_prefix(static_cast<size_t>(n));
-      offset += static_cast<uint64_t>(n);
-      size_ = std::max(size_, offset);
-    }
-    return Status::OK();
+    return write_at_gathered(offset, std::span<const std::string_view>(&data, 1));
   }
 
   Status write_at_gathered(uint64_t offset, std::span<const std::string_view> pieces) override {

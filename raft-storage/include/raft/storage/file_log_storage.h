@@ -28,13 +28,12 @@
 //   - Segments are preallocated (Options::preallocate_segments; not while segments fill faster
 //     than Options::preallocate_below_bytes_per_second, when they start empty): a zero-filled
 //     file, synced before it is renamed into place, so the records of a segment are followed
-//     by zeros. The
-//     file system may then write an unsynced record to disk before an earlier unsynced one; a
-//     damaged record in the last segment whose bytes hold a lost sector (SegmentTail in
-//     log_segment.h) is therefore a torn tail even when valid records follow it: none of them
-//     was synced. open() cuts the file there, so those stale records cannot come back behind
-//     later writes, and the segment goes on appending. truncate_after cuts its segment the same
-//     way.
+//     by zeros. The file system may then write an unsynced record to disk before an earlier
+//     unsynced one; a damaged record in the last segment whose bytes hold a lost sector
+//     (SegmentTail in log_segment.h) is therefore a torn tail even when valid records follow it:
+//     none of them was synced. open() cuts the file there, so those stale records cannot come back
+//     behind later writes, and the segment goes on appending. truncate_after cuts its segment the
+//     same way.
 //   - open() drops a torn tail: the last segment ending in an incomplete record, or in a record
 //     that fails its checksum with no valid record after it. Such bytes were never acknowledged
 //     (their sync never returned), so cutting them loses nothing; it logs a warning. Damage
