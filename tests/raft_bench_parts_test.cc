@@ -16,6 +16,7 @@
 #include "bench/closed_loop_load.h"
 #include "bench/counting_log_storage.h"
 #include "bench/latency_histogram.h"
+#include "bench/replica_host.h"
 #include "raft/storage/memory_log_storage.h"
 
 using namespace bench;
@@ -276,7 +277,36 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
   CHECK(read_mode_of(many->workload) == raft::ReadMode::kLease);
   CHECK_FALSE(many->cluster.fsync);
 
+  // --log-preallocate: what each choice opens the segment store with, and replicas get it.
+  CHECK(defaults->cluster.log_preallocate == LogPreallocate::kAuto);
+  const raft::FileLogStorage::Options auto_few = segment_options(defaults->cluster);
+  CHECK(auto_few.preallocate_segments);
+  CHECK(auto_few.preallocate_below_bytes_per_second ==
+        raft::FileLogStorage::Options().preallocate_below_bytes_per_second);
+  CHECK_FALSE(segment_options(parse({"--groups", "17", "--log-storage", "segments"})->cluster)
+                  .preallocate_segments);
+  raft::Result<BenchFlags> always = parse({"--log-preallocate", "always"});
+  REQUIRE(always.ok());
+  CHECK(segment_options(always->cluster).preallocate_segments);
+  CHECK(segment_options(always->cluster).preallocate_below_bytes_per_second == 0);
+  raft::Result<BenchFlags> off = parse({"--log-preallocate", "off"});
+  REQUIRE(off.ok());
+  CHECK_FALSE(segment_options(off->cluster).preallocate_segments);
+  {
+    std::vector<std::string> args = cluster_flags_for_replica(always->cluster);
+    for (const char* extra : {"--index", "0", "--data", "/tmp/x"}) args.push_back(extra);
+    args.insert(args.begin(), "replica");
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    raft::Result<ReplicaFlags> replica =
+        parse_replica_flags(static_cast<int>(argv.size()), argv.data(), 1);
+    REQUIRE(replica.ok());
+    CHECK(replica->cluster.log_preallocate == LogPreallocate::kAlways);
+  }
+
   for (const auto& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--log-preallocate", "sometimes"}, "--log-preallocate"},
+           {{"--log-storage", "rocksdb", "--log-preallocate", "off"}, "--log-preallocate"},
            {{"--payload-bytes", "4097"}, "--payload-bytes"},
            {{"--clients", "10001"}, "--clients"},
            {{"--groups", "0"}, "--groups"},

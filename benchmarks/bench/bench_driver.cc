@@ -103,10 +103,15 @@ raft::Result<std::unique_ptr<BenchCluster>> start_cluster(const BenchFlags& flag
 }
 
 void print_header(const BenchFlags& flags) {
-  std::printf("raft-bench: %s, %d replicas, %d group%s, %s log%s, election timeout %lld ms\n",
+  const std::string preallocate =
+      flags.cluster.log_preallocate == LogPreallocate::kAuto
+          ? ""
+          : " (preallocate " + std::string(log_preallocate_name(flags.cluster.log_preallocate)) +
+                ")";
+  std::printf("raft-bench: %s, %d replicas, %d group%s, %s log%s%s, election timeout %lld ms\n",
               std::string(topology_name(flags.topology)).c_str(), flags.cluster.replicas,
               flags.cluster.groups, flags.cluster.groups == 1 ? "" : "s",
-              std::string(log_storage_name(flags.cluster.log_storage)).c_str(),
+              std::string(log_storage_name(flags.cluster.log_storage)).c_str(), preallocate.c_str(),
               flags.cluster.fsync ? " with fsync" : " without fsync",
               static_cast<long long>(flags.cluster.election_timeout_ms()));
   std::printf(

@@ -26,6 +26,9 @@ constexpr Named<Workload> kWorkloads[] = {{Workload::kWrite, "write"},
                                           {Workload::kWaitFree, "wait-free"}};
 constexpr Named<LogStorageKind> kLogStorages[] = {{LogStorageKind::kRocksDB, "rocksdb"},
                                                   {LogStorageKind::kSegments, "segments"}};
+constexpr Named<LogPreallocate> kLogPreallocates[] = {{LogPreallocate::kAuto, "auto"},
+                                                      {LogPreallocate::kAlways, "always"},
+                                                      {LogPreallocate::kOff, "off"}};
 constexpr Named<ReadOn> kReadOns[] = {{ReadOn::kLeader, "leader"},
                                       {ReadOn::kFollowers, "followers"}};
 constexpr Named<ClientFibers> kClientFibers[] = {{ClientFibers::kHosted, "hosted"},
@@ -106,6 +109,10 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
     cluster->log_storage_given = true;
     return parse_enum(kLogStorages, "--log-storage", v, &cluster->log_storage);
   };
+  (*handlers)["--log-preallocate"] = [cluster](const std::string& v) {
+    cluster->log_preallocate_given = true;
+    return parse_enum(kLogPreallocates, "--log-preallocate", v, &cluster->log_preallocate);
+  };
   (*handlers)["--shared-sync"] = [cluster](const std::string& v) {
     if (v != "on" && v != "off") {
       return Status::InvalidArgument("--shared-sync must be on or off, got '" + v + "'");
@@ -150,6 +157,7 @@ const char kUsage[] =
     "                  [--clients 64] [--client-threads 1] [--client-fibers hosted|threads]\n"
     "                  [--payload-bytes 256]\n"
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage segments|rocksdb]\n"
+    "                  [--log-preallocate auto|always|off]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
     "                  [--executor-threads N]\n"
     "                  [--data DIR] [--json PATH]\n"
@@ -158,6 +166,9 @@ const char kUsage[] =
 std::string_view topology_name(Topology topology) { return name_of(kTopologies, topology); }
 std::string_view workload_name(Workload workload) { return name_of(kWorkloads, workload); }
 std::string_view log_storage_name(LogStorageKind kind) { return name_of(kLogStorages, kind); }
+std::string_view log_preallocate_name(LogPreallocate preallocate) {
+  return name_of(kLogPreallocates, preallocate);
+}
 std::string_view read_on_name(ReadOn read_on) { return name_of(kReadOns, read_on); }
 std::string_view client_fibers_name(ClientFibers client_fibers) {
   return name_of(kClientFibers, client_fibers);
@@ -242,6 +253,13 @@ raft::Result<BenchFlags> parse_bench_flags(int argc, char** argv, bool* help) {
                                     ? LogStorageKind::kSegments
                                     : LogStorageKind::kRocksDB;
   }
+  if (flags.cluster.log_preallocate_given &&
+      flags.cluster.log_storage != LogStorageKind::kSegments) {
+    return Status::InvalidArgument(
+        "--log-preallocate applies to --log-storage segments only (the store for this many "
+        "groups is " +
+        std::string(log_storage_name(flags.cluster.log_storage)) + ")");
+  }
   if (flags.read_on == ReadOn::kFollowers && flags.cluster.replicas == 1) {
     return Status::InvalidArgument("--read-on followers needs --replicas 2 or more");
   }
@@ -287,7 +305,9 @@ std::vector<std::string> cluster_flags_for_replica(const ClusterFlags& cluster) 
                                    "--executor-threads",
                                    std::to_string(cluster.executor_threads),
                                    "--shared-sync",
-                                   cluster.shared_sync ? "on" : "off"};
+                                   cluster.shared_sync ? "on" : "off",
+                                   "--log-preallocate",
+                                   std::string(log_preallocate_name(cluster.log_preallocate))};
   if (!cluster.fsync) args.push_back("--no-fsync");
   return args;
 }

@@ -18,6 +18,12 @@ namespace bench {
 enum class Topology { kInProcess, kProcesses };
 enum class Workload { kWrite, kReadIndex, kLease, kWaitFree };
 enum class LogStorageKind { kRocksDB, kSegments };
+// --log-preallocate: how the segment store prepares its next segment.
+//   kAuto: zero-filled segments for up to kMaxPreallocatedGroups groups, except while segments
+//     fill faster than FileLogStorage's default preallocate_below_bytes_per_second;
+//   kAlways: zero-filled segments at any rate (preallocate_below_bytes_per_second 0);
+//   kOff: every segment starts empty.
+enum class LogPreallocate { kAuto, kAlways, kOff };
 enum class ReadOn { kLeader, kFollowers };
 // Where the clients' fibers run with --topology processes (--client-fibers).
 enum class ClientFibers { kHosted, kThreads };
@@ -25,6 +31,7 @@ enum class ClientFibers { kHosted, kThreads };
 std::string_view topology_name(Topology topology);
 std::string_view workload_name(Workload workload);
 std::string_view log_storage_name(LogStorageKind kind);
+std::string_view log_preallocate_name(LogPreallocate preallocate);
 std::string_view read_on_name(ReadOn read_on);
 std::string_view client_fibers_name(ClientFibers client_fibers);
 // The ReadMode of a read workload (kSafe for kWrite, which reads nothing).
@@ -45,6 +52,9 @@ struct ClusterFlags {
   // store up to kMaxGroupsPreferringSegments, RocksDB above.
   LogStorageKind log_storage = LogStorageKind::kSegments;
   bool log_storage_given = false;
+  // --log-preallocate (segment store only).
+  LogPreallocate log_preallocate = LogPreallocate::kAuto;
+  bool log_preallocate_given = false;
   bool fsync = true;
   // With --log-storage rocksdb: the groups of a replica share one WAL sync (--shared-sync
   // on, RocksDBLogStore::Options::shared_sync), or each group syncs its own writes (off).

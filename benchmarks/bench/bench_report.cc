@@ -66,6 +66,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("payload_bytes", f.payload_bytes)
       .add("fsync", f.cluster.fsync)
       .add("log_storage", log_storage_name(f.cluster.log_storage))
+      .add("log_preallocate", log_preallocate_name(f.cluster.log_preallocate))
       .add("election_timeout_ms", f.cluster.election_timeout_ms())
       .add("seconds", r.seconds)
       .add("ops", r.ops())

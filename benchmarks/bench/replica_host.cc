@@ -19,10 +19,8 @@ namespace {
 
 raft::Result<std::shared_ptr<raft::LogStorage>> open_segments(const std::string& data_dir,
                                                               const std::string& group,
-                                                              int groups) {
-  raft::FileLogStorage::Options options;
-  // Preallocation is worth its zeros for a few groups, not for hundreds on one disk.
-  options.preallocate_segments = groups <= ClusterFlags::kMaxPreallocatedGroups;
+                                                              const ClusterFlags& cluster) {
+  const raft::FileLogStorage::Options options = segment_options(cluster);
   raft::Result<std::unique_ptr<raft::FileLogStorage>> log = raft::FileLogStorage::open(
       raft::PosixFileSystem::instance(), data_dir + "/segments/" + group, group, options);
   if (!log.ok()) return log.status();
@@ -30,6 +28,24 @@ raft::Result<std::shared_ptr<raft::LogStorage>> open_segments(const std::string&
 }
 
 }  // namespace
+
+raft::FileLogStorage::Options segment_options(const ClusterFlags& cluster) {
+  raft::FileLogStorage::Options options;
+  switch (cluster.log_preallocate) {
+    case LogPreallocate::kAuto:
+      // Preallocation is worth its zeros for a few groups, not for hundreds on one disk.
+      options.preallocate_segments = cluster.groups <= ClusterFlags::kMaxPreallocatedGroups;
+      break;
+    case LogPreallocate::kAlways:
+      options.preallocate_segments = true;
+      options.preallocate_below_bytes_per_second = 0;
+      break;
+    case LogPreallocate::kOff:
+      options.preallocate_segments = false;
+      break;
+  }
+  return options;
+}
 
 ReplicaHost::ReplicaHost(const ClusterFlags& cluster, std::shared_ptr<raft::ExecutorPool> pool)
     : cluster_(cluster), pool_(std::move(pool)) {}
@@ -77,8 +93,7 @@ raft::Status ReplicaHost::open_storage(const std::string& data_dir) {
   for (int g = 0; g < cluster_.groups; ++g) {
     const std::string group = bench_group_id(g);
     raft::Result<std::shared_ptr<raft::LogStorage>> log =
-        store != nullptr ? store->open_group(group)
-                         : open_segments(data_dir, group, cluster_.groups);
+        store != nullptr ? store->open_group(group) : open_segments(data_dir, group, cluster_);
     if (!log.ok()) return log.status();
     logs_.push_back(std::make_shared<CountingLogStorage>(std::move(log).value(), sync_counters_,
                                                          cluster_.fsync));

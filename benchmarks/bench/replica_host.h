@@ -25,9 +25,14 @@
 #include "raft/executor_pool.h"
 #include "raft/node.h"
 #include "raft/rpc/tcp_transport.h"
+#include "raft/storage/file_log_storage.h"
 #include "raft/storage/rocksdb_log_store.h"
 
 namespace bench {
+
+// The options each group's segment store is opened with: --log-preallocate, and with "auto"
+// preallocation only for up to ClusterFlags::kMaxPreallocatedGroups groups.
+raft::FileLogStorage::Options segment_options(const ClusterFlags& cluster);
 
 // Counts what it applies and keeps nothing: the benchmark measures Raft, not a state machine.
 class BenchStateMachine final : public raft::StateMachine {

@@ -35,7 +35,7 @@ RUN_HEADER = ["target", "storage", "replicas", "clients", "ops/s", "p50 ms", "p9
 
 
 def run_row(r):
-    return [r["target"], r.get("log_storage") or DASH, number(r.get("replicas")),
+    return [r["target"], rec.storage_label(r) or DASH, number(r.get("replicas")),
             number(r["clients"]), number(r["ops_per_s"]), number(rec.latency(r, "p50")),
             number(rec.latency(r, "p90")), number(rec.latency(r, "p99")),
             number(rec.latency(r, "p999")), number(r.get("cpu_s_per_1000_ops"), 3),
@@ -64,7 +64,7 @@ def ratio_table(comparisons):
         rows.append([c["workload"] if c["workload"] == e["workload"]
                      else f'{c["workload"]} vs {e["workload"]}',
                      f'{p["payload_bytes"]} B', number(p["clients"]),
-                     p.get("log_storage") or DASH, number(p["ops_per_s"]), number(e["ops_per_s"]),
+                     rec.storage_label(p) or DASH, number(p["ops_per_s"]), number(e["ops_per_s"]),
                      times(rec.ratio(p["ops_per_s"], e["ops_per_s"])),
                      times(rec.ratio(rec.latency(p, "p50"), rec.latency(e, "p50"))),
                      times(rec.ratio(rec.latency(p, "p99"), rec.latency(e, "p99"))),

@@ -52,9 +52,18 @@ def read_records(paths):
     return list(runs.values()), micro
 
 
+def storage_label(record):
+    """The log storage of a run, with its preallocation when not the default ("auto")."""
+    storage = record.get("log_storage") or ""
+    preallocate = record.get("log_preallocate")
+    if storage and preallocate not in (None, "auto"):
+        storage += f" (preallocate {preallocate})"
+    return storage
+
+
 def run_identity(record):
     """What makes two records measurements of the same configuration."""
-    return (record["tool"], record["target"], record["topology"], record.get("log_storage"),
+    return (record["tool"], record["target"], record["topology"], storage_label(record),
             record.get("replicas"), record.get("groups"), record["workload"],
             record["payload_bytes"], record["clients"])
 
@@ -66,7 +75,7 @@ def table_key(record):
 
 def series_key(record):
     """One plotted line per (target, workload, log storage)."""
-    return (record["target"], record["workload"], record.get("log_storage") or "")
+    return (record["target"], record["workload"], storage_label(record))
 
 
 def group(records, key):
@@ -100,7 +109,7 @@ def comparisons(runs):
             rows.append({"workload": r["workload"], "pontoon": r, "etcd": other})
     rows.sort(key=lambda row: (row["workload"], row["pontoon"]["payload_bytes"],
                                row["pontoon"].get("topology", ""),
-                               row["pontoon"].get("log_storage") or "",
+                               storage_label(row["pontoon"]),
                                row["pontoon"]["clients"]))
     return rows
 

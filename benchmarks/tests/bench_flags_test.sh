@@ -40,6 +40,13 @@ expect_usage_error "compare bad --workloads" "--workloads" \
 expect_usage_error "compare ports past 32767" "--base-port" \
   "$here/../compare-etcd.sh" --base-port 32700
 
+expect_usage_error "raft-bench unknown --log-preallocate" "--log-preallocate" \
+  "$bin/raft-bench" --log-preallocate sometimes
+expect_usage_error "raft-bench --log-preallocate with rocksdb" "--log-preallocate" \
+  "$bin/raft-bench" --log-storage rocksdb --log-preallocate off
+expect_usage_error "raft-bench --log-preallocate where rocksdb is the default" \
+  "--log-preallocate" "$bin/raft-bench" --groups 100 --log-preallocate always
+
 expect_usage_error "copies bad --clients" "--clients" "$here/../copies-per-byte.sh" --clients x
 expect_usage_error "copies payload below the copy size" "--payload-bytes" \
   "$here/../copies-per-byte.sh" --payload-bytes 100

@@ -39,6 +39,21 @@ class ReadRecordsTest(unittest.TestCase):
         self.assertEqual(len(pontoon_64), 1)
         self.assertEqual(pontoon_64[0]["ops_per_s"], 4000.0)
 
+    def test_runs_differing_in_preallocation_are_kept_apart_and_labelled(self):
+        base = ('{"tool": "raft-bench", "target": "pontoon", "topology": "processes", '
+                '"workload": "write", "payload_bytes": 4096, "clients": 64, "ops_per_s": %d, '
+                '"log_storage": "segments"%s}\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = write_lines(d, "pre.jsonl",
+                               base % (100, ', "log_preallocate": "auto"') +
+                               base % (200, ', "log_preallocate": "always"') +
+                               base % (300, ""))
+            runs, _ = records.read_records([path])
+        # A record without the key (older raft-bench) is the same configuration as "auto".
+        self.assertEqual(sorted(r["ops_per_s"] for r in runs), [200, 300])
+        self.assertEqual(sorted(records.storage_label(r) for r in runs),
+                         ["segments", "segments (preallocate always)"])
+
     def test_a_line_that_is_not_json_names_file_and_line(self):
         with tempfile.TemporaryDirectory() as d:
             path = write_lines(d, "bad.jsonl", '{"tool": "x"}\n{"tool": \n')
