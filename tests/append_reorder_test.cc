@@ -274,6 +274,8 @@ struct PipelineRun {
   uint64_t window_resets = 0;
   uint64_t resends = 0;
   uint64_t out_of_order_acks = 0;
+  uint64_t appends_sent = 0;
+  uint64_t entries_sent = 0;
   uint64_t held = 0;
 };
 
@@ -334,6 +336,8 @@ PipelineRun run_pipeline(uint64_t seed, size_t window, PipelineFaults faults, si
     run.window_resets += peer.window_resets;
     run.resends += peer.resends;
     run.out_of_order_acks += peer.out_of_order_acks;
+    run.appends_sent += peer.appends_sent;
+    run.entries_sent += peer.entries_sent;
   }
   for (size_t i = 0; i < cluster.size(); ++i) {
     run.held += cluster.node(i)->get_status().append_reorder.held;
@@ -352,6 +356,10 @@ TEST_CASE("cluster: on a reordering network the pipeline never drops back to pro
     CHECK(with_window.held > 0);               // The network did reorder requests...
     CHECK(with_window.out_of_order_acks > 0);  // ...and responses,
     CHECK(with_window.window_resets == 0);     // and the window stayed open throughout.
+    // Every proposal went to both followers, in requests that carried one or more entries.
+    CHECK(with_window.entries_sent >= 2 * 3000);
+    CHECK(with_window.appends_sent > 0);
+    CHECK(with_window.appends_sent <= with_window.entries_sent);
     // Without the window the same network drops the pipeline back to probing again and again.
     const PipelineRun without = run_pipeline(seed, 0, {}, 3000);
     CHECK(without.window_resets > 10);
@@ -375,6 +383,9 @@ TEST_CASE("cluster: a failed AppendEntries is sent again and the window stays op
     INFO("seed " << seed);
     CHECK(resent.resends > 0);
     CHECK(resent.window_resets == 0);
+    // Resent requests count as sent, and carry their entries again.
+    CHECK(resent.entries_sent >= 2 * 3000);
+    CHECK(resent.appends_sent >= resent.resends);
     // Without the follower's window the requests that overtake the resent one are rejected.
     const PipelineRun probing = run_pipeline(seed, 0, {.fail_period = 40}, 3000);
     CHECK(probing.window_resets > 10);

@@ -239,6 +239,12 @@ TEST_CASE("cli service: get-leader, status and snapshot report what the nodes kn
     CHECK(follower.window_resets <= local.peers[i].window_resets);
     CHECK(follower.resends <= local.peers[i].resends);
     CHECK(follower.out_of_order_acks <= local.peers[i].out_of_order_acks);
+    // "one" and "two" at least went out, and the counts crossed the wire.
+    CHECK(follower.appends_sent >= 1);
+    CHECK(follower.entries_sent >= 2);
+    CHECK(follower.entries_sent >= follower.appends_sent);
+    CHECK(follower.appends_sent <= local.peers[i].appends_sent);
+    CHECK(follower.entries_sent <= local.peers[i].entries_sent);
   }
 
   const size_t follower = (leader + 1) % 3;

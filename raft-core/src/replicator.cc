@@ -148,6 +148,10 @@ void Replicator::send_heartbeat() {
 void Replicator::send(AppendEntriesRequest request, bool heartbeat) {
   LogIndex prev_index = request.prev_log_id.index;
   size_t count = request.entries.size();
+  if (count > 0) {
+    ++appends_sent_;
+    entries_sent_ += count;
+  }
   std::weak_ptr<Replicator> weak = weak_from_this();
   std::shared_ptr<Executor> lane = options_.node_lane;
   uint64_t window = window_;

@@ -96,6 +96,10 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t window_resets() const { return window_resets_; }
   uint64_t resends() const { return resends_; }
   uint64_t out_of_order_acks() const { return out_of_order_acks_; }
+  // Counted since start(): AppendEntries sent with entries (resends included, probes and
+  // heartbeats not) and the entries they carried; their ratio is the replication batch size.
+  uint64_t appends_sent() const { return appends_sent_; }
+  uint64_t entries_sent() const { return entries_sent_; }
 
   // Failed RPCs answered by sending the request again before the window drops to probing.
   static constexpr size_t kResendsBeforeProbing = 8;
@@ -157,6 +161,8 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t window_resets_ = 0;
   uint64_t resends_ = 0;
   uint64_t out_of_order_acks_ = 0;
+  uint64_t appends_sent_ = 0;
+  uint64_t entries_sent_ = 0;
 };
 
 }  // namespace raft

@@ -77,7 +77,8 @@ std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
   for (const auto& [peer, replicator] : replicators_) {
     out.push_back({peer, replicator->next_index(), replicator->match_index(),
                    replicator->window_resets(), replicator->resends(),
-                   replicator->out_of_order_acks()});
+                   replicator->out_of_order_acks(), replicator->appends_sent(),
+                   replicator->entries_sent()});
   }
   return out;
 }
@@ -99,6 +100,8 @@ void ReplicatorGroup::update_status(std::vector<PeerReplicationStatus>* out) con
     (*out)[i].window_resets = replicator->window_resets();
     (*out)[i].resends = replicator->resends();
     (*out)[i].out_of_order_acks = replicator->out_of_order_acks();
+    (*out)[i].appends_sent = replicator->appends_sent();
+    (*out)[i].entries_sent = replicator->entries_sent();
     ++i;
   }
 }

@@ -43,6 +43,10 @@ struct PeerReplicationStatus {
   uint64_t window_resets = 0;
   uint64_t resends = 0;
   uint64_t out_of_order_acks = 0;
+  // AppendEntries sent to this follower with entries (resends included; probes and heartbeats
+  // not), and the entries they carried: entries_sent / appends_sent is the batch size.
+  uint64_t appends_sent = 0;
+  uint64_t entries_sent = 0;
 };
 
 // A follower's reorder window (NodeOptions::append_reorder_window), counted since it started.
