@@ -303,6 +303,9 @@ PipelineRun run_pipeline(uint64_t seed, size_t window, PipelineFaults faults, si
   }
   SimCluster cluster(3, seed, cluster_options);
   cluster.options().append_reorder_window = window;
+  // Every batch goes out at once, so that many requests are in flight to reorder
+  // (replication_batching_test.cc covers holding them).
+  cluster.options().coalesce_after_inflight_msgs = 0;
   cluster.start_all();
   std::optional<size_t> leader = cluster.wait_for_leader(kWait);
   REQUIRE(leader.has_value());

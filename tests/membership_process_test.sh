@@ -141,7 +141,7 @@ sed 's/^/    /' "$work/cli.out"
 leader_line=$(grep " role=leader " "$work/cli.out")
 [[ $leader_line == *" voters=3 "* ]] || fail "the leader does not report 3 voters: $leader_line"
 # Under load, each follower line reports the batches the leader sent it.
-[[ $(grep -c "^ *follower .* appends=[1-9][0-9]* entries=[1-9][0-9]* entries_per_append=" \
+[[ $(grep -c "^ *follower .* appends=[1-9][0-9]* entries=[1-9][0-9]* held=[0-9]* entries_per_append=" \
   "$work/cli.out") == 2 ]] || fail "follower lines without their AppendEntries counts"
 
 cluster_load_totals "$load_pid" "$work/load.out" "$work/load.err" 2>"$work/why" ||

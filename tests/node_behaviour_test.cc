@@ -90,6 +90,8 @@ TEST_CASE("init rejects bad options with EINVAL naming the option", "[node][opti
       {"apply_batch_max", [](NodeOptions& o) { o.apply_batch_max = 0; }},
       {"max_inflight_msgs", [](NodeOptions& o) { o.max_inflight_msgs = 0; }},
       {"max_entries_per_append", [](NodeOptions& o) { o.max_entries_per_append = 0; }},
+      {"coalesce_after_inflight_msgs",
+       [](NodeOptions& o) { o.coalesce_after_inflight_msgs = o.max_inflight_msgs + 1; }},
       {"max_uncommitted_entries", [](NodeOptions& o) { o.max_uncommitted_entries = 0; }},
       {"snapshot_interval_s", [](NodeOptions& o) { o.snapshot_interval_s = -1; }},
       {"snapshot_interval_s", [](NodeOptions& o) { o.snapshot_interval_s = 315360001; }},

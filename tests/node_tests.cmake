@@ -35,3 +35,5 @@ pontoon_test(multi_group_test SOURCES multi_group_test.cc LIBS pontoon-test-supp
 # The follower's reorder window and the leader's cumulative acknowledgements (src/ headers).
 pontoon_test(append_reorder_test SOURCES append_reorder_test.cc LIBS pontoon-test-support LABELS sim)
 target_include_directories(append_reorder_test PRIVATE ${PROJECT_SOURCE_DIR}/raft-core/src)
+pontoon_test(replication_batching_test SOURCES replication_batching_test.cc
+             LIBS pontoon-test-support LABELS sim)

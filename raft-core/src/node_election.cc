@@ -203,6 +203,7 @@ void NodeImpl::become_leader() {
   replicator_options.max_entries_per_append = options_.max_entries_per_append;
   replicator_options.max_bytes_per_append = options_.max_bytes_per_append;
   replicator_options.max_inflight_msgs = options_.max_inflight_msgs;
+  replicator_options.coalesce_after_inflight_msgs = options_.coalesce_after_inflight_msgs;
   // Replicators live on this lane and are destroyed before this node, so `this` is safe.
   replicator_options.commit_index = [this] { return ballot_box_.commit_index(); };
   replicator_options.on_match = [this](const PeerId& peer, LogIndex match) {

@@ -61,6 +61,11 @@ Status NodeOptions::validate() const {
                                PositiveOption{"max_uncommitted_bytes", max_uncommitted_bytes}}) {
     if (limit.value == 0) return bad(limit.name, "must be positive");
   }
+  if (coalesce_after_inflight_msgs > max_inflight_msgs) {
+    return bad("coalesce_after_inflight_msgs", "must be at most max_inflight_msgs (" +
+                                                   std::to_string(max_inflight_msgs) + "), got " +
+                                                   std::to_string(coalesce_after_inflight_msgs));
+  }
   if (append_reorder_timeout_ms < 1 || append_reorder_timeout_ms > 600000) {
     return bad("append_reorder_timeout_ms",
                "must be in [1, 600000], got " + std::to_string(append_reorder_timeout_ms));

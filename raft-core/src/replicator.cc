@@ -77,6 +77,11 @@ void Replicator::send_entries() {
   }
   while (!stopped_ && inflight_.size() < options_.max_inflight_msgs &&
          next_index_ <= log.last_log_index()) {
+    if (options_.coalesce_after_inflight_msgs != 0 &&
+        inflight_.size() >= options_.coalesce_after_inflight_msgs && !unsent_fill_a_request()) {
+      ++appends_held_;  // A response will send them, with whatever arrives meanwhile.
+      return;
+    }
     AppendEntriesRequest request = make_request();
     if (!fill_prev(next_index_ - 1, &request)) return;
     if (!fill_entries(next_index_, options_.max_entries_per_append, options_.max_bytes_per_append,
@@ -88,6 +93,24 @@ void Replicator::send_entries() {
     next_index_ += static_cast<int64_t>(request.entries.size());
     send(std::move(request), /*heartbeat=*/false);
   }
+}
+
+bool Replicator::unsent_fill_a_request() {
+  LogManager& log = *options_.log_manager;
+  const LogIndex last = log.last_log_index();
+  if (static_cast<size_t>(last - next_index_ + 1) >= options_.max_entries_per_append) return true;
+  if (unsent_scan_from_ != next_index_) {
+    unsent_scan_from_ = next_index_;
+    unsent_scan_next_ = next_index_;
+    unsent_scan_bytes_ = 0;
+  }
+  for (; unsent_scan_next_ <= last; ++unsent_scan_next_) {
+    Result<LogEntryPtr> entry = log.get_entry(unsent_scan_next_);
+    if (!entry.ok()) return true;
+    unsent_scan_bytes_ += (*entry)->data.size();
+    if (unsent_scan_bytes_ >= options_.max_bytes_per_append) return true;
+  }
+  return false;
 }
 
 bool Replicator::fill_entries(LogIndex first, size_t max_count, size_t max_bytes,

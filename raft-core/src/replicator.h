@@ -13,7 +13,9 @@
 // kResendsBeforeProbing times in a row without a success in between; the follower holds requests
 // that arrive ahead of a gap (append_reorder_buffer.h), so the resent one fills the gap and the
 // window stays open. Only a rejection, or failures past that budget, drop the window back to
-// probing, which is always safe. Heartbeats go out every heartbeat_interval, outside the window,
+// probing, which is always safe. Batching under load: with coalesce_after_inflight_msgs requests
+// in flight, entries that would not fill a request wait until a response frees a slot, and then
+// go out together. Heartbeats go out every heartbeat_interval, outside the window,
 // and carry the commit index.
 //
 // Thread-safety: none. A replicator lives on the node lane; RPC completions are posted back
@@ -52,6 +54,9 @@ struct ReplicatorOptions {
   size_t max_entries_per_append = 1024;
   size_t max_bytes_per_append = 512 * 1024;
   size_t max_inflight_msgs = 256;
+  // NodeOptions::coalesce_after_inflight_msgs: with this many requests in flight, entries that
+  // do not fill a request wait for a response. 0: never.
+  size_t coalesce_after_inflight_msgs = 0;
   // The leader's commit index, read when a request is built.
   std::function<LogIndex()> commit_index;
   // The follower durably stores everything up to the index.
@@ -100,6 +105,9 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   // heartbeats not) and the entries they carried; their ratio is the replication batch size.
   uint64_t appends_sent() const { return appends_sent_; }
   uint64_t entries_sent() const { return entries_sent_; }
+  // How often new entries waited for a response (coalesce_after_inflight_msgs) instead of
+  // going out at once.
+  uint64_t appends_held() const { return appends_held_; }
 
   // Failed RPCs answered by sending the request again before the window drops to probing.
   static constexpr size_t kResendsBeforeProbing = 8;
@@ -117,6 +125,11 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   void on_install_response(uint64_t window, LogIndex snapshot_index, const Status& status,
                            const InstallSnapshotResponse& response);
   void send_entries();
+  // Whether the entries from next_index_ to the leader's last fill a request
+  // (max_entries_per_append, or max_bytes_per_append of payload). Reads each entry at most once
+  // per position of next_index_ (unsent_scan_*); true if an entry could not be read, so that
+  // the send path reports it.
+  bool unsent_fill_a_request();
   // Appends entries [first, first + max_count) to request, stopping before max_bytes of payload
   // (one larger entry still goes alone); false if the log could not be read (then reported).
   bool fill_entries(LogIndex first, size_t max_count, size_t max_bytes,
@@ -163,6 +176,12 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t out_of_order_acks_ = 0;
   uint64_t appends_sent_ = 0;
   uint64_t entries_sent_ = 0;
+  uint64_t appends_held_ = 0;
+  // unsent_fill_a_request()'s progress: the payload bytes of entries
+  // [unsent_scan_from_, unsent_scan_next_), valid while unsent_scan_from_ == next_index_.
+  LogIndex unsent_scan_from_;
+  LogIndex unsent_scan_next_;
+  size_t unsent_scan_bytes_ = 0;
 };
 
 }  // namespace raft

@@ -78,7 +78,7 @@ std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
     out.push_back({peer, replicator->next_index(), replicator->match_index(),
                    replicator->window_resets(), replicator->resends(),
                    replicator->out_of_order_acks(), replicator->appends_sent(),
-                   replicator->entries_sent()});
+                   replicator->entries_sent(), replicator->appends_held()});
   }
   return out;
 }
@@ -102,6 +102,7 @@ void ReplicatorGroup::update_status(std::vector<PeerReplicationStatus>* out) con
     (*out)[i].out_of_order_acks = replicator->out_of_order_acks();
     (*out)[i].appends_sent = replicator->appends_sent();
     (*out)[i].entries_sent = replicator->entries_sent();
+    (*out)[i].appends_held = replicator->appends_held();
     ++i;
   }
 }

@@ -159,7 +159,7 @@ void print_status(const NodeStatus& status, std::ostream& out) {
         << " match=" << peer.match_index << " lag=" << (status.last_log_index - peer.match_index)
         << " window_resets=" << peer.window_resets << " resends=" << peer.resends
         << " out_of_order_acks=" << peer.out_of_order_acks << " appends=" << peer.appends_sent
-        << " entries=" << peer.entries_sent;
+        << " entries=" << peer.entries_sent << " held=" << peer.appends_held;
     if (peer.appends_sent > 0) {
       // One decimal: the batch size is what an operator compares across loads.
       const uint64_t tenths = (peer.entries_sent * 10 + peer.appends_sent / 2) / peer.appends_sent;

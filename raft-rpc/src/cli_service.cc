@@ -162,6 +162,7 @@ void report_status(Node* node, const pb::StatusRequest&, Responder respond) {
     follower->set_out_of_order_acks(peer.out_of_order_acks);
     follower->set_appends_sent(peer.appends_sent);
     follower->set_entries_sent(peer.entries_sent);
+    follower->set_appends_held(peer.appends_held);
   }
   pb::AppendReorderStatus* reorder = response.mutable_append_reorder();
   reorder->set_held(status.append_reorder.held);

@@ -47,6 +47,9 @@ struct PeerReplicationStatus {
   // not), and the entries they carried: entries_sent / appends_sent is the batch size.
   uint64_t appends_sent = 0;
   uint64_t entries_sent = 0;
+  // How often new entries waited for a response before going out to this follower
+  // (NodeOptions::coalesce_after_inflight_msgs).
+  uint64_t appends_held = 0;
 };
 
 // A follower's reorder window (NodeOptions::append_reorder_window), counted since it started.

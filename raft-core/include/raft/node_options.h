@@ -74,6 +74,16 @@ struct NodeOptions {
   size_t max_bytes_per_append = 512 * 1024;
   // AppendEntries in flight per follower (pipelining window).
   size_t max_inflight_msgs = 256;
+  // Batching under load: once this many AppendEntries are in flight to a follower, new
+  // entries that do not yet fill a request (max_entries_per_append or max_bytes_per_append)
+  // wait for a response before they go out, so that writes arriving meanwhile travel in one
+  // larger request instead of many small ones (fewer system calls and wake-ups on both ends;
+  // docs/architecture.md, "Batching under load"). Full requests, a catching-up follower's for
+  // example, are still pipelined up to max_inflight_msgs. 0: never wait, each batch of the
+  // apply queue goes out at once. At most max_inflight_msgs. The default holds only under
+  // heavy concurrency (32 requests in flight needs at least 32 writes outstanding), where
+  // fewer, larger requests buy throughput; below it nothing waits.
+  size_t coalesce_after_inflight_msgs = 32;
   // Follower reorder window (docs/architecture.md, "Pipelining without a cliff"): an
   // AppendEntries that overtook an earlier one is held until the entries before it arrive,
   // instead of being rejected at once (which drops the leader's window back to probing). At most
