@@ -92,6 +92,10 @@ def _parser() -> _Parser:
                    help="with a disk nemesis: the size of each node's tmpfs (default "
                    "%(default)s: below the ~70 MB RocksDB preallocates for its write-ahead log, "
                    "so that a full disk fails the next write instead of filling a reserve)")
+    p.add_argument("--snapshot-interval-s", type=int, default=None, metavar="S",
+                   help="passed to the servers: seconds between snapshots (default: theirs, "
+                   "3600; 0 turns snapshots off). A long disk run needs a short interval, or "
+                   "the log fills the node's tmpfs before anything truncates it")
     p.add_argument("--raft-cli", default=None, metavar="PATH",
                    help="with the membership and slow-leader nemeses: raft-cli (default: "
                    "raft-rpc/raft-cli next to --bin-dir's example/)")
@@ -118,6 +122,8 @@ def _arguments(argv: Optional[list[str]]) -> argparse.Namespace:
         p.error("--op-timeout-s must be positive")
     if not 16 <= args.disk_limit_mb <= 16384:
         p.error("--disk-limit-mb must be in [16, 16384]")
+    if args.snapshot_interval_s is not None and not 0 <= args.snapshot_interval_s <= 86400:
+        p.error("--snapshot-interval-s must be in [0, 86400]")
     try:
         args.faults = nemesis_mod.parse_nemesis(args.nemesis, args.nodes)
     except ValueError as e:
@@ -551,6 +557,8 @@ class Runner:
             server_args += ["--read", args.read]
         if args.max_clock_drift_ms is not None:
             server_args += ["--max-clock-drift-ms", str(args.max_clock_drift_ms)]
+        if args.snapshot_interval_s is not None:
+            server_args += ["--snapshot-interval-s", str(args.snapshot_interval_s)]
         self.cluster = cluster_mod.Cluster(self.service, args.nodes, args.server_dir, args.out,
                                            args.seed, args.network, args.election_timeout_ms,
                                            args.log_storage, disk_limit,
@@ -656,6 +664,7 @@ class Runner:
                   "slow_leader_rate": a.slow_leader_rate,
                   "op_timeout_s": a.op_timeout_s, "election_timeout_ms": a.election_timeout_ms,
                   "log_storage": a.log_storage or "segments",
+                  "snapshot_interval_s": a.snapshot_interval_s,
                   "disk_limit_mb": a.disk_limit_mb if self.cluster.disk_limit_mb else None,
                   "inject_disk_eio": self.cluster.inject_disk_eio, "raft_cli": a.raft_cli,
                   "endpoints": self.cluster.conf().split(","),
@@ -750,6 +759,7 @@ _REPLAYED_OPTIONS = (("--time-limit-s", "time_limit_s", None), ("--clients", "cl
                      ("--read", "read", None), ("--max-clock-drift-ms", "max_clock_drift_ms", None),
                      ("--slow-leader-rate", "slow_leader_rate", nemesis_mod.SLOW_LEADER_RATE),
                      ("--log-storage", "log_storage", None),
+                     ("--snapshot-interval-s", "snapshot_interval_s", None),
                      ("--disk-limit-mb", "disk_limit_mb", 64), ("--expect", "expect", "valid"))
 
 

@@ -17,15 +17,26 @@ class ArgumentsTest(unittest.TestCase):
                 self.assertRaises(SystemExit) as exit_:
             driver._arguments(["--help"])
         self.assertEqual(exit_.exception.code, 0)
-        for option in ("--raft-cli", "--read", "--slow-leader-rate", "--log-storage"):
+        for option in ("--raft-cli", "--read", "--slow-leader-rate", "--log-storage",
+                       "--snapshot-interval-s"):
             self.assertIn(option, out.getvalue())
 
+
+    def test_a_snapshot_interval_out_of_range_is_refused_naming_the_flag(self):
+        for value in ("-1", "86401"):
+            with contextlib.redirect_stderr(io.StringIO()) as err, \
+                    self.assertRaises(SystemExit) as exit_:
+                driver._arguments(["--service", "counter", "--out", "/tmp/x",
+                                   "--snapshot-interval-s", value])
+            self.assertEqual(exit_.exception.code, 2)
+            self.assertIn("--snapshot-interval-s must be in [0, 86400]", err.getvalue())
 
     def test_the_replay_line_parses_back_to_the_same_run(self):
         argv = ["--service", "atomic", "--nodes", "3", "--time-limit-s", "40", "--nemesis",
                 "slow-leader", "--seed", "7", "--clients", "12", "--pinned-readers", "2",
                 "--keys", "5", "--read", "lease", "--max-clock-drift-ms", "0",
-                "--slow-leader-rate", "0.15", "--expect", "invalid", "--out", "/tmp/x",
+                "--slow-leader-rate", "0.15", "--snapshot-interval-s", "5", "--expect", "invalid",
+                "--out", "/tmp/x",
                 "--bin-dir", "/nonexistent"]
         namespace = _namespace(argv)
         words = driver.replay_command(namespace).split()
@@ -33,7 +44,8 @@ class ArgumentsTest(unittest.TestCase):
         replayed = _namespace(words[2:-2] + ["--out", "/tmp/x", "--bin-dir", "/nonexistent"])
         for attr in ("service", "nodes", "nemesis", "seed", "time_limit_s", "clients",
                      "pinned_readers", "keys", "read", "max_clock_drift_ms",
-                     "slow_leader_rate", "expect", "op_timeout_s", "log_storage"):
+                     "slow_leader_rate", "expect", "op_timeout_s", "log_storage",
+                     "snapshot_interval_s"):
             self.assertEqual(getattr(replayed, attr), getattr(namespace, attr), attr)
         self.assertNotIn("--op-timeout-s", words)  # Defaults are left out.
 
