@@ -552,13 +552,7 @@ class Runner:
         os.makedirs(os.path.join(args.out, "nodes"), exist_ok=True)
         disk_limit = (args.disk_limit_mb if nemesis_mod.needs_disk_limits(args.faults)
                       else None)
-        server_args = []
-        if args.read is not None:
-            server_args += ["--read", args.read]
-        if args.max_clock_drift_ms is not None:
-            server_args += ["--max-clock-drift-ms", str(args.max_clock_drift_ms)]
-        if args.snapshot_interval_s is not None:
-            server_args += ["--snapshot-interval-s", str(args.snapshot_interval_s)]
+        server_args = server_arguments(args, args.faults)
         self.cluster = cluster_mod.Cluster(self.service, args.nodes, args.server_dir, args.out,
                                            args.seed, args.network, args.election_timeout_ms,
                                            args.log_storage, disk_limit,
@@ -762,6 +756,26 @@ _REPLAYED_OPTIONS = (("--time-limit-s", "time_limit_s", None), ("--clients", "cl
                      ("--snapshot-interval-s", "snapshot_interval_s", None),
                      ("--disk-limit-mb", "disk_limit_mb", 64), ("--expect", "expect", "valid"))
 
+
+
+def server_arguments(args: argparse.Namespace, faults: list[str]) -> list[str]:
+    """What every server of the run is given beyond its identity and data directory.
+
+    With a full-disk fault the servers write their log segments without preallocation: in a
+    preallocated segment (the default) a node keeps appending into space it reserved before
+    the disk filled, which is correct but indistinguishable, from outside, from a node that
+    swallowed a failed write; without it the first append after the fill needs new space and
+    must fail, which is what the disk-full-reported check asks the node to notice."""
+    server_args = []
+    if args.read is not None:
+        server_args += ["--read", args.read]
+    if args.max_clock_drift_ms is not None:
+        server_args += ["--max-clock-drift-ms", str(args.max_clock_drift_ms)]
+    if args.snapshot_interval_s is not None:
+        server_args += ["--snapshot-interval-s", str(args.snapshot_interval_s)]
+    if nemesis_mod.needs_disk_limits(faults):
+        server_args += ["--no-log-preallocate"]
+    return server_args
 
 def replay_command(args: argparse.Namespace) -> str:
     """The command line that runs `args`'s run again (its schedule follows from the seed)."""

@@ -49,6 +49,16 @@ class ArgumentsTest(unittest.TestCase):
             self.assertEqual(getattr(replayed, attr), getattr(namespace, attr), attr)
         self.assertNotIn("--op-timeout-s", words)  # Defaults are left out.
 
+    def test_servers_get_the_run_options_and_no_preallocation_under_a_full_disk(self):
+        plain = _namespace(["--service", "counter", "--out", "/tmp/x", "--read", "lease",
+                            "--snapshot-interval-s", "30"])
+        self.assertEqual(driver.server_arguments(plain, nemesis.parse_nemesis("kill", 3)),
+                         ["--read", "lease", "--snapshot-interval-s", "30"])
+        full = driver.server_arguments(plain, nemesis.parse_nemesis("disk", 3))
+        self.assertEqual(full[-1], "--no-log-preallocate")
+        self.assertNotIn("--no-log-preallocate",
+                         driver.server_arguments(plain, nemesis.parse_nemesis("disk-eio", 3)))
+
 
 def _namespace(argv):
     """run.py's arguments as parsed, before the checks that need servers on disk."""
