@@ -12,6 +12,7 @@
 
 #include "client_flags.h"
 #include "flag_parser.h"
+#include "raft/node_options.h"
 #include "server_flags.h"
 #include "service_protocol.h"
 
@@ -193,6 +194,36 @@ TEST_CASE("counter-server takes the snapshot flags within NodeOptions' ranges", 
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().is_invalid_argument());
     CHECK(std::string(refused.status().message()).starts_with(c.flag));
+  }
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("--coalesce-after-inflight sets NodeOptions' batching threshold within its window",
+          "[counter]") {
+  const std::string data = fresh_dir();
+  const raft::NodeOptions node_defaults;
+  raft::Result<example::ServerFlags> defaults = example::parse_server_flags(server_args(data));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->coalesce_after_inflight ==
+        static_cast<int64_t>(node_defaults.coalesce_after_inflight_msgs));
+  for (const std::string& value :
+       {std::string("0"), std::string("8"), std::to_string(node_defaults.max_inflight_msgs)}) {
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), {"--coalesce-after-inflight", value});
+    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->coalesce_after_inflight == std::stoll(value));
+  }
+  for (const std::string& value :
+       {std::string("-1"), std::to_string(node_defaults.max_inflight_msgs + 1),
+        std::string("many")}) {
+    INFO(value);
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), {"--coalesce-after-inflight", value});
+    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().is_invalid_argument());
+    CHECK(std::string(refused.status().message()).starts_with("--coalesce-after-inflight"));
   }
   std::filesystem::remove_all(data);
 }

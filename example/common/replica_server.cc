@@ -148,6 +148,9 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   options.snapshot_storage = std::move(snapshots).value();
   options.snapshot_interval_s = flags.snapshot_interval_s;
   options.snapshot_log_index_margin = flags.snapshot_log_index_margin;
+  if (flags.coalesce_after_inflight >= 0) {
+    options.coalesce_after_inflight_msgs = static_cast<size_t>(flags.coalesce_after_inflight);
+  }
   options.max_clock_drift_ms = flags.max_clock_drift_ms;
   options.leader_lease_ratio = flags.leader_lease_ratio;
   options.runtime = node_runtime(flags);

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "flag_parser.h"
+#include "raft/node_options.h"
 
 namespace example {
 namespace {
@@ -150,6 +151,7 @@ std::set<std::string> server_flag_names() {
           "--election-timeout-ms",
           "--snapshot-interval-s",
           "--snapshot-log-index-margin",
+          "--coalesce-after-inflight",
           "--log-storage",
           "--log-segment-max-bytes",
           "--no-log-preallocate",
@@ -269,6 +271,14 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
       parser.integer("--snapshot-log-index-margin", 0, 0, std::numeric_limits<int64_t>::max());
   if (!margin.ok()) return margin.status();
   flags.snapshot_log_index_margin = *margin;
+  // NodeOptions::validate() refuses more than max_inflight_msgs, which the servers keep at
+  // its default.
+  const raft::NodeOptions node_defaults;
+  raft::Result<int64_t> coalesce = parser.integer(
+      "--coalesce-after-inflight", static_cast<int64_t>(node_defaults.coalesce_after_inflight_msgs),
+      0, static_cast<int64_t>(node_defaults.max_inflight_msgs));
+  if (!coalesce.ok()) return coalesce.status();
+  flags.coalesce_after_inflight = *coalesce;
 
   std::optional<LogStorageKind> chosen_store;
   if (std::optional<std::string> log_storage = parser.get("--log-storage")) {

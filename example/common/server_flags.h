@@ -69,6 +69,9 @@ struct ServerFlags {
   // NodeOptions.snapshot_interval_s (0: no timer) and snapshot_log_index_margin (0: off).
   int64_t snapshot_interval_s = 3600;
   int64_t snapshot_log_index_margin = 0;
+  // NodeOptions.coalesce_after_inflight_msgs (0: never hold entries back); at most
+  // NodeOptions' max_inflight_msgs. -1 until parsed: NodeOptions' default.
+  int64_t coalesce_after_inflight = -1;
   // --log-storage, or when it is not given the store the data directory already holds a log
   // in (kRocksDBLogDir or kSegmentLogDir), or the segment store for a new directory.
   LogStorageKind log_storage = LogStorageKind::kSegments;
@@ -97,6 +100,7 @@ struct ServerFlags {
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
+      "[--coalesce-after-inflight N] "
       "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--no-log-preallocate] "
       "[--read index|lease|wait-free|log] [--max-clock-drift-ms N] [--leader-lease-ratio R] "
       "[--clock-rate R (test hook)] [--inject-disk-eio-on-signal]";
