@@ -198,7 +198,7 @@ TEST_CASE("counter-server takes the snapshot flags within NodeOptions' ranges", 
   std::filesystem::remove_all(data);
 }
 
-TEST_CASE("--coalesce-after-inflight sets NodeOptions' batching threshold within its window",
+TEST_CASE("counter-server takes --coalesce-after-inflight within NodeOptions' window",
           "[counter]") {
   const std::string data = fresh_dir();
   const raft::NodeOptions node_defaults;
