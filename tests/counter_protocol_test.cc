@@ -13,6 +13,7 @@
 #include "client_flags.h"
 #include "flag_parser.h"
 #include "raft/node_options.h"
+#include "raft/rpc/tcp_transport.h"
 #include "server_flags.h"
 #include "service_protocol.h"
 
@@ -224,6 +225,34 @@ TEST_CASE("counter-server takes --coalesce-after-inflight within NodeOptions' wi
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().is_invalid_argument());
     CHECK(std::string(refused.status().message()).starts_with("--coalesce-after-inflight"));
+  }
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("counter-server takes --rpc-io-threads from 1 to its maximum", "[counter]") {
+  const std::string data = fresh_dir();
+  raft::Result<example::ServerFlags> defaults = example::parse_server_flags(server_args(data));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->rpc_io_threads ==
+        static_cast<int64_t>(raft::rpc::TcpTransportOptions().io_threads));
+  for (const std::string& value :
+       {std::string("1"), std::to_string(example::ServerFlags::kMaxRpcIoThreads)}) {
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), {"--rpc-io-threads", value});
+    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->rpc_io_threads == std::stoll(value));
+  }
+  for (const std::string& value :
+       {std::string("0"), std::to_string(example::ServerFlags::kMaxRpcIoThreads + 1),
+        std::string("two")}) {
+    INFO(value);
+    std::vector<std::string> args = server_args(data);
+    args.insert(args.end(), {"--rpc-io-threads", value});
+    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().is_invalid_argument());
+    CHECK(std::string(refused.status().message()).starts_with("--rpc-io-threads"));
   }
   std::filesystem::remove_all(data);
 }

@@ -117,7 +117,10 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
 
   // Declared before the transport, so that it outlives the transport's IO.
   raft::rpc::CliService cli;
-  auto transport = std::make_shared<raft::rpc::TcpTransport>(flags.peer.endpoint());
+  raft::rpc::TcpTransportOptions transport_options;
+  transport_options.io_threads = static_cast<size_t>(flags.rpc_io_threads);
+  auto transport =
+      std::make_shared<raft::rpc::TcpTransport>(flags.peer.endpoint(), transport_options);
   if (raft::Status s = register_service(*transport); !s.ok()) {
     return fail(program, "registering the service's methods", s);
   }
@@ -172,7 +175,8 @@ int run_replica(const std::string& program, const ServerFlags& flags, raft::Stat
   }
   std::cout << ", reads by " << service_read_mode_name(flags.read) << ", lease "
             << flags.election_timeout_ms << " ms x " << flags.leader_lease_ratio << " - "
-            << flags.max_clock_drift_ms << " ms drift";
+            << flags.max_clock_drift_ms << " ms drift, " << flags.rpc_io_threads
+            << " RPC IO threads";
   if (flags.clock_rate != 1.0) {
     std::cout << ", CLOCK RATE " << flags.clock_rate << " (test hook)";
   }

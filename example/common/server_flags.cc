@@ -15,6 +15,7 @@
 
 #include "flag_parser.h"
 #include "raft/node_options.h"
+#include "raft/rpc/tcp_transport.h"
 
 namespace example {
 namespace {
@@ -152,6 +153,7 @@ std::set<std::string> server_flag_names() {
           "--snapshot-interval-s",
           "--snapshot-log-index-margin",
           "--coalesce-after-inflight",
+          "--rpc-io-threads",
           "--log-storage",
           "--log-segment-max-bytes",
           "--no-log-preallocate",
@@ -279,6 +281,12 @@ raft::Result<ServerFlags> parse_server_flags(const FlagParser& parser) {
       0, static_cast<int64_t>(node_defaults.max_inflight_msgs));
   if (!coalesce.ok()) return coalesce.status();
   flags.coalesce_after_inflight = *coalesce;
+  const raft::rpc::TcpTransportOptions transport_defaults;
+  raft::Result<int64_t> rpc_io_threads =
+      parser.integer("--rpc-io-threads", static_cast<int64_t>(transport_defaults.io_threads), 1,
+                     ServerFlags::kMaxRpcIoThreads);
+  if (!rpc_io_threads.ok()) return rpc_io_threads.status();
+  flags.rpc_io_threads = *rpc_io_threads;
 
   std::optional<LogStorageKind> chosen_store;
   if (std::optional<std::string> log_storage = parser.get("--log-storage")) {

@@ -72,6 +72,10 @@ struct ServerFlags {
   // NodeOptions.coalesce_after_inflight_msgs (0: never hold entries back); at most
   // NodeOptions' max_inflight_msgs. -1 until parsed: NodeOptions' default.
   int64_t coalesce_after_inflight = -1;
+  // TcpTransportOptions.io_threads: the threads that run the replica's network IO and RPC
+  // handlers. 0 until parsed: the transport's default (one per core).
+  static constexpr int64_t kMaxRpcIoThreads = 64;
+  int64_t rpc_io_threads = 0;
   // --log-storage, or when it is not given the store the data directory already holds a log
   // in (kRocksDBLogDir or kSegmentLogDir), or the segment store for a new directory.
   LogStorageKind log_storage = LogStorageKind::kSegments;
@@ -100,7 +104,7 @@ struct ServerFlags {
   static constexpr const char* kUsage =
       "--group NAME --peer IP:PORT (--conf IP:PORT,IP:PORT,... | --join) --data DIR "
       "[--election-timeout-ms N] [--snapshot-interval-s N] [--snapshot-log-index-margin N] "
-      "[--coalesce-after-inflight N] "
+      "[--coalesce-after-inflight N] [--rpc-io-threads N] "
       "[--log-storage rocksdb|segments] [--log-segment-max-bytes N] [--no-log-preallocate] "
       "[--read index|lease|wait-free|log] [--max-clock-drift-ms N] [--leader-lease-ratio R] "
       "[--clock-rate R (test hook)] [--inject-disk-eio-on-signal]";
