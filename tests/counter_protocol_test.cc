@@ -109,6 +109,27 @@ std::vector<std::string> server_args(const std::string& data) {
           "--data",         data};
 }
 
+// The replica flags for `data` with `flag value` added.
+raft::Result<example::ServerFlags> parse_server_args_with(const std::string& data,
+                                                          const std::string& flag,
+                                                          const std::string& value) {
+  std::vector<std::string> args = server_args(data);
+  args.insert(args.end(), {flag, value});
+  return example::parse_server_flags(args);
+}
+
+// Each of `values` for `flag` is refused with EINVAL, the message naming the flag.
+void check_server_flag_refuses(const std::string& data, const std::string& flag,
+                               const std::vector<std::string>& values) {
+  for (const std::string& value : values) {
+    INFO(flag << " " << value);
+    raft::Result<example::ServerFlags> refused = parse_server_args_with(data, flag, value);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().is_invalid_argument());
+    CHECK(std::string(refused.status().message()).starts_with(flag));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("counter-server flags are checked, each error naming its flag", "[counter]") {
@@ -209,23 +230,13 @@ TEST_CASE("counter-server takes --coalesce-after-inflight within NodeOptions' wi
         static_cast<int64_t>(node_defaults.coalesce_after_inflight_msgs));
   for (const std::string& value :
        {std::string("0"), std::string("8"), std::to_string(node_defaults.max_inflight_msgs)}) {
-    std::vector<std::string> args = server_args(data);
-    args.insert(args.end(), {"--coalesce-after-inflight", value});
-    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
+    raft::Result<example::ServerFlags> parsed =
+        parse_server_args_with(data, "--coalesce-after-inflight", value);
     REQUIRE(parsed.ok());
     CHECK(parsed->coalesce_after_inflight == std::stoll(value));
   }
-  for (const std::string& value :
-       {std::string("-1"), std::to_string(node_defaults.max_inflight_msgs + 1),
-        std::string("many")}) {
-    INFO(value);
-    std::vector<std::string> args = server_args(data);
-    args.insert(args.end(), {"--coalesce-after-inflight", value});
-    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
-    REQUIRE_FALSE(refused.ok());
-    CHECK(refused.status().is_invalid_argument());
-    CHECK(std::string(refused.status().message()).starts_with("--coalesce-after-inflight"));
-  }
+  check_server_flag_refuses(data, "--coalesce-after-inflight",
+                            {"-1", std::to_string(node_defaults.max_inflight_msgs + 1), "many"});
   std::filesystem::remove_all(data);
 }
 
@@ -237,23 +248,14 @@ TEST_CASE("counter-server takes --rpc-io-threads from 1 to its maximum", "[count
         static_cast<int64_t>(raft::rpc::TcpTransportOptions().io_threads));
   for (const std::string& value :
        {std::string("1"), std::to_string(example::ServerFlags::kMaxRpcIoThreads)}) {
-    std::vector<std::string> args = server_args(data);
-    args.insert(args.end(), {"--rpc-io-threads", value});
-    raft::Result<example::ServerFlags> parsed = example::parse_server_flags(args);
+    raft::Result<example::ServerFlags> parsed =
+        parse_server_args_with(data, "--rpc-io-threads", value);
     REQUIRE(parsed.ok());
     CHECK(parsed->rpc_io_threads == std::stoll(value));
   }
-  for (const std::string& value :
-       {std::string("0"), std::to_string(example::ServerFlags::kMaxRpcIoThreads + 1),
-        std::string("two")}) {
-    INFO(value);
-    std::vector<std::string> args = server_args(data);
-    args.insert(args.end(), {"--rpc-io-threads", value});
-    raft::Result<example::ServerFlags> refused = example::parse_server_flags(args);
-    REQUIRE_FALSE(refused.ok());
-    CHECK(refused.status().is_invalid_argument());
-    CHECK(std::string(refused.status().message()).starts_with("--rpc-io-threads"));
-  }
+  check_server_flag_refuses(
+      data, "--rpc-io-threads",
+      {"0", std::to_string(example::ServerFlags::kMaxRpcIoThreads + 1), "two"});
   std::filesystem::remove_all(data);
 }
 
