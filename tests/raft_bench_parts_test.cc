@@ -149,10 +149,12 @@ TEST_CASE("bench service messages round-trip and malformed ones are refused", "[
 namespace {
 
 // Completes every operation on its own thread, as a raft lane or an RPC thread would, and
-// records which thread issued each client's operations.
+// records which thread issued each client's operations. With a service time, the thread takes
+// that long over each operation, one at a time (a server slower than the offered load).
 class AsyncTarget final : public BenchTarget {
  public:
-  AsyncTarget() : worker_([this] { run(); }) {}
+  explicit AsyncTarget(std::chrono::milliseconds service_time = std::chrono::milliseconds(0))
+      : service_time_(service_time), worker_([this] { run(); }) {}
   ~AsyncTarget() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -195,6 +197,7 @@ class AsyncTarget final : public BenchTarget {
       Done done = std::move(pending_.front());
       pending_.pop_front();
       lock.unlock();
+      if (service_time_.count() > 0) std::this_thread::sleep_for(service_time_);
       done(raft::Status::OK());
       lock.lock();
     }
@@ -203,6 +206,7 @@ class AsyncTarget final : public BenchTarget {
   std::condition_variable cv_;
   std::deque<Done> pending_;  // Guarded by mu_.
   bool stopping_ = false;     // Guarded by mu_.
+  const std::chrono::milliseconds service_time_;
   std::thread worker_;
 };
 
@@ -245,6 +249,47 @@ TEST_CASE("fiber clients run a closed loop: 9 reads to 1 write, each client on i
   CHECK(target.payload_sizes_ == std::set<size_t>{32});
 }
 
+TEST_CASE("paced clients offer the rate and no more", "[bench][load]") {
+  AsyncTarget target;
+  LoadOptions options;
+  options.clients = 20;
+  options.client_threads = 2;
+  options.rate = 2000;
+  ClosedLoopLoad load(&target, options);
+  const auto now = std::chrono::steady_clock::now();
+  load.start(now, now + std::chrono::milliseconds(500));
+  load.join();
+  // Client c's k-th operation is due at (c + 20 k) / 2000 s: 1000 are due in the 500 ms, and
+  // none is issued before it is due. A closed loop against this target does ~100x as many.
+  CHECK(load.failed() == 0);
+  CHECK(load.completed() <= 1000);
+  CHECK(load.completed() >= 500);  // Behind only if this machine stalls for 250 ms.
+  CHECK(load.writes() == load.latency().count());
+  // Issued on time give or take the 200 µs pacing tick and this machine's scheduling.
+  CHECK(load.issue_lag().count() == load.writes());
+}
+
+TEST_CASE("a paced client that falls behind counts each latency from the schedule",
+          "[bench][load]") {
+  // One operation at a time takes 5 ms, and the client is due every 1 ms: it falls behind by
+  // at least 4 ms per operation, and the late ones' latencies include that wait.
+  AsyncTarget target(std::chrono::milliseconds(5));
+  LoadOptions options;
+  options.rate = 1000;
+  ClosedLoopLoad load(&target, options);
+  const auto now = std::chrono::steady_clock::now();
+  load.start(now, now + std::chrono::milliseconds(500));
+  load.join();
+  CHECK(load.completed() <= 101);
+  REQUIRE(load.writes() >= 20);
+  // The last operation measured was due ~4/5 of the run before it was issued: hundreds of ms
+  // behind, where each took ~5 ms of service (a closed loop would report ~5 ms).
+  CHECK(load.latency().max_ns() >= 200'000'000);
+  CHECK(load.latency().percentile_ns(50) >= 50'000'000);
+  // Nearly all of it was spent waiting to be issued, behind the slow operations before.
+  CHECK(load.issue_lag().percentile_ns(50) >= 40'000'000);
+}
+
 TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the flag",
           "[bench][flags]") {
   auto parse = [](std::vector<std::string> args) {
@@ -257,6 +302,8 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
   raft::Result<BenchFlags> defaults = parse({});
   REQUIRE(defaults.ok());
   CHECK(defaults->payload_bytes == 256);
+  CHECK(defaults->rate == 0);
+  CHECK(parse({"--rate", "50000"})->rate == 50000);
   CHECK(defaults->cluster.fsync);
   CHECK(defaults->read_fraction() == 0.0);
   CHECK(defaults->cluster.election_timeout_ms() == 500);
@@ -309,6 +356,9 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
            {{"--log-storage", "rocksdb", "--log-preallocate", "off"}, "--log-preallocate"},
            {{"--payload-bytes", "4097"}, "--payload-bytes"},
            {{"--clients", "10001"}, "--clients"},
+           {{"--rate", "0"}, "--rate"},
+           {{"--rate", "2.5"}, "--rate"},
+           {{"--rate", "10000001"}, "--rate"},
            {{"--groups", "0"}, "--groups"},
            {{"--topology", "x"}, "--topology"},
            {{"--seconds"}, "--seconds"}}) {

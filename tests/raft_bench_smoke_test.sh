@@ -46,12 +46,14 @@ run write --workload write
 run read-index --workload read-index --groups 3
 run lease --workload lease --log-storage segments
 run wait-free --workload wait-free --no-fsync --read-on followers
+run paced --workload write --rate 400
 
 python3 - "$json" "$topology" <<'PY' || failures=$((failures + 1))
 import json, sys
 path, topology = sys.argv[1], sys.argv[2]
 expected = [("write", {}), ("read-index", {"groups": 3}), ("lease", {"log_storage": "segments"}),
-            ("wait-free", {"fsync": False, "read_on": "followers"})]
+            ("wait-free", {"fsync": False, "read_on": "followers"}),
+            ("write", {"rate_ops_per_s": 400})]
 lines = open(path).read().splitlines()
 assert len(lines) == len(expected), f"{len(lines)} JSON lines, expected {len(expected)}"
 for line, (workload, settings) in zip(lines, expected):
@@ -61,7 +63,7 @@ for line, (workload, settings) in zip(lines, expected):
                 "read_fraction", "payload_bytes", "fsync", "log_storage", "seconds", "ops",
                 "writes", "reads", "failed", "ops_per_s", "writes_per_s", "reads_per_s",
                 "latency_ms", "cpu_s_per_1000_ops", "fsyncs_per_s", "entries_per_fsync",
-                "rss_mb", "machine", "started_at"]:
+                "rss_mb", "machine", "started_at", "rate_ops_per_s", "issue_lag_ms"]:
         assert key in r, where + f"no key {key}"
     assert r["tool"] == "raft-bench" and r["target"] == "pontoon", where + line
     assert r["topology"] == topology and r["workload"] == workload, where + line
@@ -85,6 +87,13 @@ for line, (workload, settings) in zip(lines, expected):
     assert r["rss_mb"]["max"] == max(r["rss_mb"]["per_process"]) > 0, where + str(r["rss_mb"])
     assert r["driver_rss_mb"] > 0, where + line
     assert r["machine"]["cores"] >= 1 and r["started_at"].endswith("Z"), where + line
+    if r["rate_ops_per_s"] is None:
+        assert r["issue_lag_ms"] is None, where + "issue lag of a closed loop"
+    else:
+        # Paced: never more than offered (8 clients may each be one operation into the next
+        # slot), and the issue lag is part of each latency.
+        assert r["ops"] <= r["rate_ops_per_s"] * r["seconds"] + 8, where + line
+        assert 0 <= r["issue_lag_ms"]["p50"] <= r["issue_lag_ms"]["max"] <= lat["max"], where + line
 print(f"ok   {len(lines)} JSON lines well-formed")
 PY
 

@@ -122,6 +122,12 @@ void print_header(const BenchFlags& flags) {
       flags.client_threads, flags.client_threads == 1 ? "" : "s", flags.payload_bytes,
       flags.seconds, flags.warmup_seconds, std::thread::hardware_concurrency(),
       malloc_name().c_str());
+  if (flags.rate > 0) {
+    std::printf(
+        "            paced: %lld ops/s offered on a fixed schedule, latency from each "
+        "operation's scheduled start\n",
+        static_cast<long long>(flags.rate));
+  }
   std::fflush(stdout);
 }
 
@@ -146,6 +152,7 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
   options.groups = flags.cluster.groups;
   options.read_fraction = flags.read_fraction();
   options.payload = std::string(static_cast<size_t>(flags.payload_bytes), 'x');
+  options.rate = static_cast<double>(flags.rate);
   ClosedLoopLoad load(cluster.target(), options);
 
   const SteadyTime started = steady_clock::now();
@@ -196,6 +203,7 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
   report->latency = summarize(load.latency());
   report->write_latency = summarize(load.write_latency());
   report->read_latency = summarize(load.read_latency());
+  report->issue_lag = summarize(load.issue_lag());
   report->cpu_seconds = at_end->cpu_seconds - at_start->cpu_seconds;
   // Threads that exited during the window take their counts with them: clamp at zero.
   report->context_switches = at_end->context_switches > at_start->context_switches

@@ -155,7 +155,7 @@ const char kUsage[] =
     "usage: raft-bench [--topology in-process|processes] [--replicas 3] [--groups 1]\n"
     "                  [--workload write|read-index|lease|wait-free] [--read-on leader|followers]\n"
     "                  [--clients 64] [--client-threads 1] [--client-fibers hosted|threads]\n"
-    "                  [--payload-bytes 256]\n"
+    "                  [--payload-bytes 256] [--rate OPS_PER_S]\n"
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage segments|rocksdb]\n"
     "                  [--log-preallocate auto|always|off]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
@@ -220,6 +220,9 @@ raft::Result<BenchFlags> parse_bench_flags(int argc, char** argv, bool* help) {
   };
   handlers["--clients"] = [&](const std::string& v) {
     return parse_int_into("--clients", v, 1, BenchFlags::kMaxClients, &flags.clients);
+  };
+  handlers["--rate"] = [&](const std::string& v) {
+    return parse_int_into("--rate", v, 1, BenchFlags::kMaxRate, &flags.rate);
   };
   handlers["--client-threads"] = [&](const std::string& v) {
     return parse_int_into("--client-threads", v, 1, 64, &flags.client_threads);

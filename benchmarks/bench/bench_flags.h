@@ -79,6 +79,7 @@ struct BenchFlags {
   static constexpr int kMaxPayloadBytes = 4096;
   static constexpr int kMaxClients = 10000;
   static constexpr int kMaxGroups = 1000;
+  static constexpr int64_t kMaxRate = 10'000'000;
 
   ClusterFlags cluster;
   Topology topology = Topology::kInProcess;
@@ -86,6 +87,9 @@ struct BenchFlags {
   ReadOn read_on = ReadOn::kLeader;
   int payload_bytes = 256;
   int clients = 64;
+  // --rate: the operations per second the clients offer together, each on a fixed schedule
+  // (ClosedLoopLoad, "Paced"); 0 (no flag): a closed loop.
+  int64_t rate = 0;
   int client_threads = 1;
   // --client-fibers: with processes, run the clients' fibers on the threads that read the
   // replies (hosted) or on client threads of their own (threads).

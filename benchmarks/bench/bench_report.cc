@@ -57,8 +57,14 @@ JsonObject report_object(const BenchReport& r) {
       .add("topology", topology_name(f.topology))
       .add("replicas", f.cluster.replicas)
       .add("groups", f.cluster.groups)
-      .add("clients", f.clients)
-      .add("client_threads", f.client_threads)
+      .add("clients", f.clients);
+  // null for a closed loop.
+  if (f.rate > 0) {
+    json.add("rate_ops_per_s", f.rate);
+  } else {
+    json.add_null("rate_ops_per_s");
+  }
+  json.add("client_threads", f.client_threads)
       .add("client_fibers", client_fibers_name(f.client_fibers))
       .add("workload", workload_name(f.workload))
       .add("read_on", read_on_name(f.read_on))
@@ -79,6 +85,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("latency_ms", latency_json(r.latency));
   add_optional_latency(json, "write_latency_ms", r.write_latency);
   add_optional_latency(json, "read_latency_ms", r.read_latency);
+  add_optional_latency(json, "issue_lag_ms", r.issue_lag);
   json.add("cpu_s_per_1000_ops", r.cpu_s_per_1000_ops())
       .add("fsyncs_per_s", r.fsyncs_per_s)
       .add("entries_per_fsync", r.entries_per_fsync)
@@ -133,6 +140,13 @@ void print_report(const BenchReport& r, std::FILE* out) {
     std::fprintf(out, "  writes: p50 %.2f ms, p99 %.2f ms; reads: p50 %.2f ms, p99 %.2f ms\n",
                  r.write_latency.p50_ms, r.write_latency.p99_ms, r.read_latency.p50_ms,
                  r.read_latency.p99_ms);
+  }
+  if (r.issue_lag.count > 0) {
+    std::fprintf(out,
+                 "  paced at %lld ops/s: issued late against the schedule by p50 %.2f ms, p99 %.2f "
+                 "ms, max %.2f ms (part of the latency above)\n",
+                 static_cast<long long>(r.flags.rate), r.issue_lag.p50_ms, r.issue_lag.p99_ms,
+                 r.issue_lag.max_ms);
   }
   const std::optional<double> cpu = r.cpu_s_per_1000_ops();
   std::fprintf(out, "  %llu ops in %.2f s; CPU %.2f s (%s s per 1000 ops)",

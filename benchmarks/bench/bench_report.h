@@ -34,6 +34,8 @@ struct BenchReport {
   HistogramSummary latency;
   HistogramSummary write_latency;
   HistogramSummary read_latency;
+  // Paced runs only (count 0 otherwise): ClosedLoopLoad::issue_lag().
+  HistogramSummary issue_lag;
   double cpu_seconds = 0;  // Over the measured window, every process.
   // Context switches over the measured window, every thread of every process: each time a
   // thread waits for work and is woken again counts, so per op this counts the thread hand-offs

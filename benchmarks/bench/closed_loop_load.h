@@ -13,6 +13,16 @@
 // Only operations that complete inside [measure_from, stop_at) count: before is warm-up,
 // after is the drain of what was in flight at stop_at.
 //
+// Paced (LoadOptions::rate > 0), the clients offer a fixed rate instead of a closed loop: each
+// client issues its k-th operation at start + (client + k * clients) / rate (client c's first
+// one a c/rate after start, so the schedule is evenly spread) and waits for that time when it
+// is early. An operation's latency counts from its scheduled time, not from when it was
+// issued: a client that falls behind (a slow reply held it) issues the late operations at once
+// and their latencies include the time they waited for it, as a stream of independent users
+// would see them (no coordinated omission). An early client sleeps until the 200 µs tick its
+// time falls in, so that the clients of one tick wake together (issue_lag() includes it). A cluster
+// that cannot keep up then shows latencies that grow over the run, and fewer ops/s than offered.
+//
 // Thread-safety: the counters and latency() from any thread while the load runs (see
 // LatencyHistogram); start()/join() from one thread.
 #pragma once
@@ -40,6 +50,9 @@ struct LoadOptions {
   // 0: every operation writes; otherwise 9 of 10 operations read (the only mix supported).
   double read_fraction = 0;
   std::string payload;
+  // Operations per second offered by all clients together; 0: a closed loop (each client
+  // issues its next operation when the last one completed).
+  double rate = 0;
 };
 
 class ClosedLoopLoad {
@@ -68,15 +81,27 @@ class ClosedLoopLoad {
   const LatencyHistogram& latency() const { return latency_; }
   const LatencyHistogram& write_latency() const { return write_latency_; }
   const LatencyHistogram& read_latency() const { return read_latency_; }
+  // Paced only (empty otherwise): how late each measured operation was issued against its
+  // schedule. Near zero while the clients keep up; it is the part of latency() that the
+  // operation spent waiting for its client (a reply before it that came late, or the client's
+  // own thread being busy), and latency() minus it is the cluster's service time.
+  const LatencyHistogram& issue_lag() const { return issue_lag_; }
 
  private:
   // Client `client_id`'s loop, on its fiber.
   void run_client(int client_id);
+  // Paced: when client `client_id` is to issue its `k`-th operation.
+  SteadyTime scheduled_start(int client_id, uint64_t k) const;
+  // Paced: when a client early for `due` wakes (`due` rounded up to a pacing tick).
+  SteadyTime wake_time(SteadyTime due) const;
   // Called by a client fiber when an operation completed.
-  void record(bool is_write, SteadyTime started, SteadyTime finished, bool ok);
+  // `due` is when the operation was to start: its issue time in a closed loop, its scheduled
+  // time when paced.
+  void record(bool is_write, SteadyTime due, SteadyTime issued, SteadyTime finished, bool ok);
 
   BenchTarget* const target_;
   const LoadOptions options_;
+  SteadyTime started_at_;  // When start() was called: the paced schedule's origin.
   SteadyTime measure_from_;
   SteadyTime stop_at_;
   std::atomic<bool> stop_requested_{false};
@@ -88,6 +113,7 @@ class ClosedLoopLoad {
   LatencyHistogram latency_;
   LatencyHistogram write_latency_;
   LatencyHistogram read_latency_;
+  LatencyHistogram issue_lag_;
 
   std::unique_ptr<raft::rpc::FiberThreads> fibers_;  // Set by start().
 };
