@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 
+#include "raft/node_options.h"
+
 namespace bench {
 namespace {
 
@@ -120,6 +122,11 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
     cluster->shared_sync = v == "on";
     return Status::OK();
   };
+  (*handlers)["--coalesce-after-inflight"] = [cluster](const std::string& v) {
+    return parse_int_into("--coalesce-after-inflight", v, 0,
+                          static_cast<int64_t>(raft::NodeOptions().max_inflight_msgs),
+                          &cluster->coalesce_after_inflight);
+  };
   (*handlers)["--executor-threads"] = [cluster](const std::string& v) {
     return parse_int_into("--executor-threads", v, 0, 256, &cluster->executor_threads);
   };
@@ -159,7 +166,7 @@ const char kUsage[] =
     "                  [--seconds 10] [--warmup-seconds 1] [--log-storage segments|rocksdb]\n"
     "                  [--log-preallocate auto|always|off]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
-    "                  [--executor-threads N]\n"
+    "                  [--executor-threads N] [--coalesce-after-inflight N]\n"
     "                  [--data DIR] [--json PATH]\n"
     "See docs/benchmarks.md for what each flag and each number means.\n";
 
@@ -307,6 +314,8 @@ std::vector<std::string> cluster_flags_for_replica(const ClusterFlags& cluster) 
                                    std::to_string(cluster.election_timeout_ms()),
                                    "--executor-threads",
                                    std::to_string(cluster.executor_threads),
+                                   "--coalesce-after-inflight",
+                                   std::to_string(cluster.coalesce_after_inflight),
                                    "--shared-sync",
                                    cluster.shared_sync ? "on" : "off",
                                    "--log-preallocate",

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "raft/node_options.h"
 #include "raft/read_index.h"
 #include "raft/status.h"
 
@@ -63,6 +64,9 @@ struct ClusterFlags {
   int64_t election_timeout_ms_flag = 0;
   // Threads of each process's ExecutorPool; 0: one per core.
   int executor_threads = 0;
+  // NodeOptions::coalesce_after_inflight_msgs of every node (0..max_inflight_msgs; 0 turns
+  // holding entries back off).
+  size_t coalesce_after_inflight = raft::NodeOptions().coalesce_after_inflight_msgs;
 
   // The election timeout the nodes use: the flag if set, else longer with more groups, so
   // that the heartbeats of hundreds of groups on two cores do not starve one another into

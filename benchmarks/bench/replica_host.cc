@@ -129,6 +129,7 @@ raft::Status ReplicaHost::start_groups(const std::vector<raft::PeerId>& peers) {
     options.read_batch_max = std::min(options.read_batch_max, cluster_.queue_capacity());
     // The benchmark takes no snapshots: it measures the write and read paths.
     options.snapshot_interval_s = 0;
+    options.coalesce_after_inflight_msgs = cluster_.coalesce_after_inflight;
     auto node = std::make_unique<raft::Node>(bench_group_id(g), self_);
     if (raft::Status s = node->init(options); !s.ok()) return s;
     nodes_.push_back(std::move(node));
