@@ -16,6 +16,15 @@
 //   rtt            a 64-byte ping-pong over loopback TCP (TCP_NODELAY) between this process and
 //                  a forked child: one round trip, with the wake-up of a sleeping receiver on
 //                  each side, as between two replica processes.
+//   oversleep-*    a thread that sleeps 0.5 ms in a loop and records how much later than that
+//                  it woke: on an idle machine (-idle); while one thread per core spins
+//                  (-cpu-busy); and while they spin and R writers pwrite+fdatasync their files
+//                  back to back (-cpu-busy+fsync). No Raft code, no locks, no IO on the
+//                  sleeping thread: a late wake-up there is the machine stalling every thread,
+//                  and a loaded cluster's p99 cannot be below the stalls it suffers.
+//   stall-seen-by-arrival  the -cpu-busy+fsync probe weighted by time: what a request
+//                  arriving at a random moment waits for the stalls
+//                  (common/stall_delays.h).
 //
 // It prints each probe's percentiles and two floors for one client's write:
 //   issue bound   fsync-alone + fsync-alone + rtt (p50s): "one fsync plus one round trip above
@@ -34,6 +43,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cerrno>
 #include <chrono>
@@ -41,11 +51,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/bench_json.h"
+#include "common/stall_delays.h"
 #include "raft/cli/flag_parser.h"
 
 namespace {
@@ -207,6 +219,51 @@ QuorumSamples probe_fsync_quorum(const std::string& dir, const Flags& flags) {
   return samples;
 }
 
+constexpr double kOversleepProbeSleepMs = 0.5;
+
+// The oversleep probe's load: none, one spinning thread per core, or those and R fsync writers.
+enum class StallLoad { kIdle, kCpuBusy, kCpuBusyAndFsync };
+
+std::vector<double> probe_oversleep(const std::string& dir, const Flags& flags, StallLoad load) {
+  constexpr auto kSleep = std::chrono::microseconds(500);
+  static_assert(kSleep.count() == kOversleepProbeSleepMs * 1000);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> loaders;
+  if (load != StallLoad::kIdle) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned c = 0; c < cores; ++c) {
+      loaders.emplace_back([&stop] {
+        volatile uint64_t spins = 0;
+        while (!stop.load(std::memory_order_relaxed)) spins = spins + 1;
+      });
+    }
+  }
+  const std::string record(static_cast<size_t>(flags.record_bytes), 'x');
+  std::vector<std::unique_ptr<ZeroFilledFile>> files;
+  if (load == StallLoad::kCpuBusyAndFsync) {
+    // Zero-filled (and their zeros flushed) before the clock starts, as a log's segments are.
+    for (int w = 0; w < flags.replicas; ++w) {
+      files.push_back(std::make_unique<ZeroFilledFile>(dir + "/stall-" + std::to_string(w)));
+    }
+    for (auto& file : files) {
+      loaders.emplace_back([&stop, &record, f = file.get()] {
+        while (!stop.load(std::memory_order_relaxed) && f->append_synced(record)) {
+        }
+      });
+    }
+  }
+  std::vector<double> late_ms;
+  const Clock::time_point end = deadline_after(flags.seconds_per_probe);
+  while (Clock::now() < end) {
+    const Clock::time_point before = Clock::now();
+    std::this_thread::sleep_for(kSleep);
+    late_ms.push_back(std::max(0.0, ms_between(before + kSleep, Clock::now())));
+  }
+  stop = true;
+  for (std::thread& t : loaders) t.join();
+  return late_ms;
+}
+
 void set_nodelay(int fd) {
   const int one = 1;
   if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) fail("TCP_NODELAY");
@@ -318,6 +375,14 @@ int main(int argc, char** argv) {
       report("fsync-quorum-majority", std::move(quorum.majority_ms), flags);
   report("fsync-quorum-all", std::move(quorum.all_ms), flags);
   const bench::LatencySummary rtt = report("rtt", probe_rtt(flags), flags);
+  report("oversleep-idle", probe_oversleep(dir, flags, StallLoad::kIdle), flags);
+  report("oversleep-cpu-busy", probe_oversleep(dir, flags, StallLoad::kCpuBusy), flags);
+  const std::vector<double> busy_fsync_late =
+      probe_oversleep(dir, flags, StallLoad::kCpuBusyAndFsync);
+  report("oversleep-cpu-busy+fsync", busy_fsync_late, flags);
+  const bench::LatencySummary stalls =
+      report("stall-seen-by-arrival",
+             bench::delays_seen_by_arrivals(busy_fsync_late, kOversleepProbeSleepMs), flags);
   std::filesystem::remove_all(dir);
   if (flags.dir.empty()) std::filesystem::remove_all(base);
 
@@ -326,13 +391,20 @@ int main(int argc, char** argv) {
   std::printf("\nfloor for one client's write (p50s):\n");
   std::printf("  issue bound     fsync-alone + fsync-alone + rtt      = %.3f ms\n", issue_bound);
   std::printf("  topology floor  fsync-quorum-majority + 2 x rtt      = %.3f ms\n", topology_floor);
+  std::printf(
+      "what the machine's stalls alone cost a request arriving at a random moment while\n"
+      "the CPUs are busy and the disk syncs (stall-seen-by-arrival):\n");
+  std::printf("  p90 %.3f ms, p99 %.3f ms: a loaded cluster's p90 and p99 are not below these\n",
+              stalls.p90, stalls.p99);
   if (!flags.json.empty()) {
     bench::JsonObject line;
     line.add("tool", "latency-floor-bench")
         .add("probe", "floor")
         .add("replicas", flags.replicas)
         .add("issue_bound_ms", issue_bound)
-        .add("topology_floor_ms", topology_floor);
+        .add("topology_floor_ms", topology_floor)
+        .add("stall_p90_ms", stalls.p90)
+        .add("stall_p99_ms", stalls.p99);
     bench::write_result_line("latency-floor-bench", flags.json, std::move(line));
   }
   return 0;

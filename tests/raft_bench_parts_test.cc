@@ -17,6 +17,8 @@
 #include "bench/counting_log_storage.h"
 #include "bench/latency_histogram.h"
 #include "bench/replica_host.h"
+#include "common/bench_json.h"
+#include "common/stall_delays.h"
 #include "raft/storage/memory_log_storage.h"
 
 using namespace bench;
@@ -85,6 +87,27 @@ raft::LogWrite entries(raft::LogIndex first, int count, bool sync) {
 }
 
 }  // namespace
+
+TEST_CASE("stall delays weight each stall by the time it froze", "[bench][stalls]") {
+  using bench::delays_seen_by_arrivals;
+  // On time only (0.5 ms sleeps, wake-ups 0.1 ms late): nothing to wait for, 12 slices each.
+  std::vector<double> quiet = delays_seen_by_arrivals(std::vector<double>(100, 0.1), 0.5);
+  CHECK(quiet.size() == 1200);
+  CHECK(std::all_of(quiet.begin(), quiet.end(), [](double d) { return d == 0; }));
+
+  // 99 on-time wake-ups and one 10 ms stall: 60 ms of wall time, a sixth of it frozen. As
+  // wake-ups, the stall is 1 % of the samples; weighted by time, p90 already waits in it, and
+  // p99 waits nearly all of it.
+  std::vector<double> late(99, 0.0);
+  late.push_back(10.0);
+  std::vector<double> delays = delays_seen_by_arrivals(late, 0.5);
+  CHECK(delays.size() == 1200);
+  const bench::LatencySummary summary = bench::LatencySummary::of(delays);
+  CHECK(summary.p50 == 0);
+  CHECK(summary.p90 > 3.0);
+  CHECK(summary.p99 > 9.0);
+  CHECK(summary.max == 10.0);
+}
 
 TEST_CASE("the counting log counts synced writes and their entries, and only successful ones",
           "[bench][fsync]") {
@@ -339,16 +362,29 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
   raft::Result<BenchFlags> off = parse({"--log-preallocate", "off"});
   REQUIRE(off.ok());
   CHECK_FALSE(segment_options(off->cluster).preallocate_segments);
-  {
-    std::vector<std::string> args = cluster_flags_for_replica(always->cluster);
+  // What a replica process parses from the flags its driver passes it.
+  auto as_replica = [](const ClusterFlags& cluster) {
+    std::vector<std::string> args = cluster_flags_for_replica(cluster);
     for (const char* extra : {"--index", "0", "--data", "/tmp/x"}) args.push_back(extra);
     args.insert(args.begin(), "replica");
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
-    raft::Result<ReplicaFlags> replica =
-        parse_replica_flags(static_cast<int>(argv.size()), argv.data(), 1);
+    return parse_replica_flags(static_cast<int>(argv.size()), argv.data(), 1);
+  };
+  {
+    raft::Result<ReplicaFlags> replica = as_replica(always->cluster);
     REQUIRE(replica.ok());
     CHECK(replica->cluster.log_preallocate == LogPreallocate::kAlways);
+  }
+  // --coalesce-after-inflight: NodeOptions' default, and what the replicas are started with.
+  CHECK(defaults->cluster.coalesce_after_inflight ==
+        raft::NodeOptions().coalesce_after_inflight_msgs);
+  {
+    raft::Result<BenchFlags> held = parse({"--coalesce-after-inflight", "0"});
+    REQUIRE(held.ok());
+    raft::Result<ReplicaFlags> replica = as_replica(held->cluster);
+    REQUIRE(replica.ok());
+    CHECK(replica->cluster.coalesce_after_inflight == 0);
   }
 
   for (const auto& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
@@ -357,6 +393,7 @@ TEST_CASE("raft-bench flags: defaults, derived settings and refusals name the fl
            {{"--payload-bytes", "4097"}, "--payload-bytes"},
            {{"--clients", "10001"}, "--clients"},
            {{"--rate", "0"}, "--rate"},
+           {{"--coalesce-after-inflight", "257"}, "--coalesce-after-inflight"},
            {{"--rate", "2.5"}, "--rate"},
            {{"--rate", "10000001"}, "--rate"},
            {{"--groups", "0"}, "--groups"},
