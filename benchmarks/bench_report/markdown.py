@@ -30,13 +30,14 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-RUN_HEADER = ["target", "storage", "replicas", "clients", "ops/s", "p50 ms", "p90 ms", "p99 ms",
+RUN_HEADER = ["target", "storage", "replicas", "clients", "load", "ops/s", "p50 ms", "p90 ms", "p99 ms",
               "p99.9 ms", "CPU s/1000 ops", "fsyncs/s", "entries/fsync", "RSS max MB", "failed"]
 
 
 def run_row(r):
     return [r["target"], rec.storage_label(r) or DASH, number(r.get("replicas")),
-            number(r["clients"]), number(r["ops_per_s"]), number(rec.latency(r, "p50")),
+            number(r["clients"]), rec.load_label(r) or "closed loop", number(r["ops_per_s"]),
+            number(rec.latency(r, "p50")),
             number(rec.latency(r, "p90")), number(rec.latency(r, "p99")),
             number(rec.latency(r, "p999")), number(r.get("cpu_s_per_1000_ops"), 3),
             number(r.get("fsyncs_per_s")), number(r.get("entries_per_fsync")),

@@ -22,8 +22,8 @@ def quote(text):
 
 
 def series_title(series):
-    target, workload, storage, topology = series
-    details = [d for d in (storage if storage != "etcd" else "", topology) if d]
+    target, workload, storage, load, topology = series
+    details = [d for d in (storage if storage != "etcd" else "", load, topology) if d]
     return f"{target} {workload}" + (f" ({', '.join(details)})" if details else "")
 
 

@@ -53,19 +53,29 @@ def read_records(paths):
 
 
 def storage_label(record):
-    """The log storage of a run, with its preallocation when not the default ("auto")."""
+    """The log storage of a run, with its preallocation when not the default ("auto") and
+    "no fsync" when its writes were not synced."""
     storage = record.get("log_storage") or ""
     preallocate = record.get("log_preallocate")
     if storage and preallocate not in (None, "auto"):
         storage += f" (preallocate {preallocate})"
+    if record.get("fsync") is False:
+        storage += (", " if storage else "") + "no fsync"
     return storage
+
+
+def load_label(record):
+    """How the clients loaded the cluster: "" for a closed loop, "paced R/s" for raft-bench
+    --rate (each latency from the operation's scheduled time, docs/benchmarks.md)."""
+    rate = record.get("rate_ops_per_s")
+    return f"paced {rate:g}/s" if rate else ""
 
 
 def run_identity(record):
     """What makes two records measurements of the same configuration."""
     return (record["tool"], record["target"], record["topology"], storage_label(record),
             record.get("replicas"), record.get("groups"), record["workload"],
-            record["payload_bytes"], record["clients"])
+            record["payload_bytes"], record["clients"], load_label(record))
 
 
 def table_key(record):
@@ -74,8 +84,8 @@ def table_key(record):
 
 
 def series_key(record):
-    """One plotted line per (target, workload, log storage)."""
-    return (record["target"], record["workload"], storage_label(record))
+    """One plotted line per (target, workload, log storage, load)."""
+    return (record["target"], record["workload"], storage_label(record), load_label(record))
 
 
 def group(records, key):
@@ -96,6 +106,8 @@ def comparisons(runs):
     """Rows pairing a pontoon run with the etcd run of the same workload (or its comparable
     one), payload and client count: dicts with "pontoon", "etcd" and "workload"."""
     etcd = {}
+    # Only closed loops compare: a paced run's latencies count from the schedule.
+    runs = [r for r in runs if not load_label(r)]
     for r in runs:
         if r["target"] == "etcd":
             workload = COMPARABLE_WORKLOADS.get(r["workload"], r["workload"])

@@ -54,6 +54,32 @@ class ReadRecordsTest(unittest.TestCase):
         self.assertEqual(sorted(records.storage_label(r) for r in runs),
                          ["segments", "segments (preallocate always)"])
 
+    def test_runs_with_and_without_fsync_are_kept_apart_and_labelled(self):
+        line = ('{"tool": "raft-bench", "target": "pontoon", "topology": "processes", '
+                '"workload": "write", "payload_bytes": 16, "clients": 64, "ops_per_s": %d, '
+                '"log_storage": "segments", "fsync": %s}\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = write_lines(d, "sync.jsonl", line % (100, "true") + line % (200, "false"))
+            runs, _ = records.read_records([path])
+        self.assertEqual(sorted(records.storage_label(r) for r in runs),
+                         ["segments", "segments, no fsync"])
+
+    def test_paced_runs_are_kept_apart_labelled_and_not_compared_with_etcd(self):
+        line = ('{"tool": "%s", "target": "%s", "topology": "processes", "workload": "write", '
+                '"payload_bytes": 256, "clients": 64, "ops_per_s": %d%s}\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = write_lines(d, "paced.jsonl",
+                               line % ("raft-bench", "pontoon", 100, "") +
+                               line % ("raft-bench", "pontoon", 200, ', "rate_ops_per_s": null') +
+                               line % ("raft-bench", "pontoon", 300, ', "rate_ops_per_s": 5000') +
+                               line % ("etcd-bench", "etcd", 50, ""))
+            runs, _ = records.read_records([path])
+        # null is a closed loop, the same configuration as a record without the key.
+        self.assertEqual(sorted(r["ops_per_s"] for r in runs), [50, 200, 300])
+        self.assertEqual(sorted(records.load_label(r) for r in runs), ["", "", "paced 5000/s"])
+        compared = records.comparisons(runs)
+        self.assertEqual([c["pontoon"]["ops_per_s"] for c in compared], [200])
+
     def test_a_line_that_is_not_json_names_file_and_line(self):
         with tempfile.TemporaryDirectory() as d:
             path = write_lines(d, "bad.jsonl", '{"tool": "x"}\n{"tool": \n')
@@ -113,9 +139,9 @@ class MarkdownTest(unittest.TestCase):
 
     def test_rows_hold_the_figures_and_unknowns_are_dashes(self):
         # etcd write, 1 client: no fsync figures.
-        self.assertIn("| etcd | etcd | 3 | 1 | 250 | 3.00 | 6.00 | 6.00 | 12.00 | 0.400 | — | — | "
+        self.assertIn("| etcd | etcd | 3 | 1 | closed loop | 250 | 3.00 | 6.00 | 6.00 | 12.00 | 0.400 | — | — | "
                       "120 | 0 |", self.text)
-        self.assertIn("| pontoon | rocksdb | 3 | 64 | 4,000 | 8.00 | 16.00 | 20.00 | 40.00 | 0.100 | "
+        self.assertIn("| pontoon | rocksdb | 3 | 64 | closed loop | 4,000 | 8.00 | 16.00 | 20.00 | 40.00 | 0.100 | "
                       "300 | 10.00 | 120 | 0 |", self.text)
 
     def test_rows_are_sorted_by_clients_within_a_table(self):
