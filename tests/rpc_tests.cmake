@@ -6,6 +6,7 @@ pontoon_test(tcp_transport_test SOURCES tcp_transport_test.cc LIBS raft-rpc LABE
 pontoon_test(tcp_transport_failure_test SOURCES tcp_transport_failure_test.cc LIBS raft-rpc
              LABELS unit)
 pontoon_test(fiber_threads_test SOURCES fiber_threads_test.cc LIBS raft-rpc LABELS unit)
+pontoon_test(io_context_pool_test SOURCES io_context_pool_test.cc LIBS raft-rpc LABELS unit)
 
 # raft-cli: refused command lines (unit); the CLI service on a real TCP cluster (cluster).
 add_test(NAME raft_cli_bad_flags

@@ -68,8 +68,8 @@ void tsan_switch_to([[maybe_unused]] void* fiber) {
 class FiberThreads::Scheduler {
  public:
   Scheduler(std::string name, std::vector<std::function<void()>> tasks, FiberThreads* owner,
-            boost::asio::io_context* host)
-      : name_(std::move(name)), owner_(owner), host_(host), fibers_(tasks.size()) {
+            IoContextPool* pool, boost::asio::io_context* host)
+      : name_(std::move(name)), owner_(owner), pool_(pool), host_(host), fibers_(tasks.size()) {
     for (size_t f = 0; f < fibers_.size(); ++f) fibers_[f].task = std::move(tasks[f]);
   }
 
@@ -197,11 +197,13 @@ class FiberThreads::Scheduler {
     }
   }
 
-  // REQUIRES: mu_ held and round_posted_ set by the caller. Deferred, not posted: from a host
-  // thread the round is queued on that thread (asio's continuation queue) instead of waking
-  // another of the host's threads for it.
+  // REQUIRES: mu_ held and round_posted_ set by the caller. From one of the pool's threads the
+  // round is deferred to that thread's own context (each pool thread runs a context of its
+  // own), so it runs right after the current handler and no other thread is woken for it;
+  // from elsewhere it goes to the scheduler's home context.
   void post_round() {
-    boost::asio::defer(*host_, [this] { run_round(); });
+    boost::asio::io_context* here = pool_->current_context();
+    boost::asio::defer(here != nullptr ? *here : *host_, [this] { run_round(); });
   }
 
   void suspend(size_t f) {
@@ -271,7 +273,9 @@ class FiberThreads::Scheduler {
 
   const std::string name_;
   FiberThreads* const owner_;
-  boost::asio::io_context* const host_;  // Null: the scheduler has a thread of its own.
+  IoContextPool* const pool_;            // Null: the scheduler has a thread of its own.
+  boost::asio::io_context* const host_;  // Hosted: the home context (timers, rounds posted from
+                                         // outside the pool). Null: a thread of its own.
   // Sized once: the fibers' lambdas refer to their slots by index.
   std::vector<Fiber> fibers_;
   // Touched only by whoever runs the scheduler (its thread, or the round running now).
@@ -312,7 +316,7 @@ FiberThreads::FiberThreads(int threads, std::vector<std::function<void()>> tasks
   for (int t = 0; t < threads; ++t) {
     schedulers_.push_back(std::make_unique<Scheduler>(name + "-" + std::to_string(t),
                                                       std::move(per_thread[static_cast<size_t>(t)]),
-                                                      this, nullptr));
+                                                      this, nullptr, nullptr));
   }
   for (auto& scheduler : schedulers_) {
     threads_.emplace_back([s = scheduler.get()] { s->run(); });
@@ -328,7 +332,7 @@ FiberThreads::FiberThreads(IoContextPool* pool, int schedulers,
   for (int s = 0; s < schedulers; ++s) {
     schedulers_.push_back(std::make_unique<Scheduler>(
         name + "-" + std::to_string(s), std::move(per_scheduler[static_cast<size_t>(s)]), this,
-        &pool->context()));
+        pool, &pool->context(static_cast<size_t>(s) % pool->thread_count())));
   }
   for (auto& scheduler : schedulers_) scheduler->start_hosted();
 }

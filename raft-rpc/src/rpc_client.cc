@@ -67,7 +67,8 @@ void RpcClient::call(std::string_view endpoint, uint32_t method_id, std::string 
       } else if (parsed->port() == 0) {
         refused = Status::InvalidArgument("cannot call port 0 of " + std::string(endpoint));
       } else {
-        channel = std::make_shared<RpcChannel>(impl_->pool->context(), *parsed, impl_->options);
+        channel =
+            std::make_shared<RpcChannel>(impl_->pool->next_context(), *parsed, impl_->options);
         impl_->channels.emplace(std::string(endpoint), channel);
       }
     }

@@ -134,9 +134,9 @@ struct RpcServer::Impl {
 };
 
 void RpcServer::Impl::do_accept() {
-  // A fresh strand per connection: its handlers are serialised, different connections'
-  // handlers run in parallel.
-  auto socket = std::make_shared<tcp::socket>(boost::asio::make_strand(pool->context()));
+  // A fresh strand per connection, on the pool's threads in turn: its handlers are serialised,
+  // different connections' handlers run in parallel.
+  auto socket = std::make_shared<tcp::socket>(boost::asio::make_strand(pool->next_context()));
   acceptor.async_accept(
       *socket, [this, socket](const boost::system::error_code& ec) { on_accept(ec, socket); });
 }
