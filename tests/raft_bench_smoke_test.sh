@@ -97,6 +97,22 @@ for line, (workload, settings) in zip(lines, expected):
 print(f"ok   {len(lines)} JSON lines well-formed")
 PY
 
+# Runs longer than 5 s (warm-up included) print a progress line every second: one per whole
+# second elapsed, with the measured window's p99 once it has begun. One topology suffices.
+if [[ $topology == in-process ]]; then
+  timeout 60 "$bench" --topology in-process --clients 4 --seconds 5 --warmup-seconds 0.5 \
+    --election-timeout-ms 200 --payload-bytes 64 --data "$work" >"$work/progress.out" 2>&1
+  progress_lines=$(grep -cE '^ +[0-9]+ s +[0-9]+ ops/s +' "$work/progress.out")
+  measured_lines=$(grep -cE '^ +[0-9]+ s +[1-9][0-9]* ops/s +p99 so far [0-9.]+ ms$' \
+    "$work/progress.out")
+  if [[ $progress_lines -ge 4 && $measured_lines -ge 3 ]]; then
+    echo "ok   progress: $progress_lines lines, $measured_lines with operations and a p99"
+  else
+    fail "progress: $progress_lines progress lines, $measured_lines measured ones:"
+    cat "$work/progress.out"
+  fi
+fi
+
 if compgen -G "$work/raft-bench-*" >/dev/null; then
   fail "data directories left behind: $(echo "$work"/raft-bench-*)"
 fi
