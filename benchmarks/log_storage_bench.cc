@@ -13,6 +13,11 @@
 // zero-filled file (see run_fdatasync): what the disk costs before any storage engine adds its
 // own work.
 //
+// Then catch-up reads: for each store and payload, a log written once and reopened, read front
+// to back in runs of 1,024 entries for the time of a case, with one get_entry() per entry and
+// with one get_entries() per run (LogStorage's range read, what the leader uses for a follower
+// further behind than its log cache); entries/s of each, the page cache warm.
+//
 // Every case gets a fresh directory under --dir (default: a new directory in $TMPDIR or /tmp),
 // removed when the case ends.
 //
@@ -21,6 +26,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -171,6 +177,96 @@ CaseResult run_fdatasync(const std::string& dir, ProbeFile kind, int record_byte
   return result;
 }
 
+// Catch-up reads: a log of `entries` entries of `payload_bytes`, read front to back in runs of
+// kReadRun entries, over and over until the time is up, either one get_entry() per entry or one
+// get_entries() per run (what a leader serving a follower far behind its cache does).
+constexpr size_t kReadRun = 1024;
+// 100,000 entries, or 64 MiB of payload if that is fewer (4 KiB entries).
+int read_log_entries(int payload_bytes) { return std::min(100000, (64 << 20) / payload_bytes); }
+
+struct ReadResult {
+  std::string storage;
+  std::string method;
+  int payload_bytes = 0;
+  double seconds = 0;
+  uint64_t entries = 0;
+};
+
+void fill_log(raft::LogStorage& log, const std::string& storage, int entries, int payload_bytes) {
+  const std::string payload(static_cast<size_t>(payload_bytes), 'r');
+  raft::LogIndex next = log.last_log_index() + 1;
+  raft::LogWrite write;
+  for (int written = 0; written < entries;) {
+    write.entries.clear();
+    for (size_t i = 0; i < kReadRun && written < entries; ++i, ++written) {
+      write.entries.push_back(
+          raft::make_entry(raft::EntryType::kData, next, raft::Term(1), payload));
+      ++next;
+    }
+    write.sync = written == entries;
+    raft::Status status = log.write(write);
+    if (!status.ok()) {
+      std::fprintf(stderr, "log-storage-bench: %s write failed: %s\n", storage.c_str(),
+                   status.to_string().c_str());
+      std::exit(1);
+    }
+  }
+}
+
+ReadResult run_reads(const raft::LogStorage& log, const std::string& storage, bool ranges,
+                     int payload_bytes, double seconds) {
+  ReadResult result{storage, ranges ? "get_entries" : "get_entry", payload_bytes, 0, 0};
+  const raft::LogIndex first = log.first_log_index();
+  const raft::LogIndex last = log.last_log_index();
+  raft::LogIndex next = first;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto fail = [&](const raft::Status& status) {
+    std::fprintf(stderr, "log-storage-bench: %s read failed: %s\n", storage.c_str(),
+                 status.to_string().c_str());
+    std::exit(1);
+  };
+  while (Clock::now() < end) {
+    size_t got = 0;
+    if (ranges) {
+      auto run = log.get_entries(next, kReadRun, SIZE_MAX);
+      if (!run.ok()) fail(run.status());
+      got = run->size();
+    } else {
+      for (; got < kReadRun && next + static_cast<int64_t>(got) <= last; ++got) {
+        auto entry = log.get_entry(next + static_cast<int64_t>(got));
+        if (!entry.ok()) fail(entry.status());
+      }
+    }
+    result.entries += got;
+    next += static_cast<int64_t>(got);
+    if (next > last) next = first;
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+void report_reads(const ReadResult& r, const Flags& flags) {
+  const double entries_per_s = static_cast<double>(r.entries) / r.seconds;
+  std::printf("%-19s %12s %8d %12.0f %9.1f\n", r.storage.c_str(), r.method.c_str(), r.payload_bytes,
+              entries_per_s, entries_per_s * r.payload_bytes / 1e6);
+  std::fflush(stdout);
+  if (flags.json.empty()) return;
+  bench::JsonObject line;
+  line.add("tool", "log-storage-bench")
+      .add("case", "reads")
+      .add("log_storage", r.storage)
+      .add("read_method", r.method)
+      .add("run_entries", static_cast<int>(kReadRun))
+      .add("payload_bytes", r.payload_bytes)
+      .add("seconds", r.seconds)
+      .add("entries", r.entries)
+      .add("entries_per_s", entries_per_s)
+      .add("mb_per_s", entries_per_s * r.payload_bytes / 1e6);
+  bench::write_result_line("log-storage-bench", flags.json, std::move(line));
+}
+
 // The store, for RocksDB, is kept by the caller so that the database outlives the case.
 std::shared_ptr<raft::LogStorage> open_storage(const std::string& storage, const std::string& dir,
                                                std::shared_ptr<raft::RocksDBLogStore>* store) {
@@ -266,6 +362,29 @@ int main(int argc, char** argv) {
         }
         std::filesystem::remove_all(dir);
       }
+    }
+  }
+
+  // Reopened after writing, as after a restart, so RocksDB reads its recovered state and the
+  // segment store its rebuilt index; the page cache stays warm (a leader's recent log usually
+  // is).
+  std::printf("\ncatch-up reads: a log of up to 100,000 entries (64 MiB) read in runs of %zu\n",
+              kReadRun);
+  std::printf("%-19s %12s %8s %12s %9s\n", "storage", "method", "payload", "entries/s", "MB/s");
+  for (const std::string& storage : storages) {
+    if (storage == "segments-append") continue;  // Reads the same files as "segments".
+    for (int payload : {16, 256, 4096}) {
+      const std::string dir = fresh_dir();
+      {
+        std::shared_ptr<raft::RocksDBLogStore> store;
+        fill_log(*open_storage(storage, dir, &store), storage, read_log_entries(payload), payload);
+        store.reset();
+        std::shared_ptr<raft::LogStorage> log = open_storage(storage, dir, &store);
+        for (bool ranges : {false, true}) {
+          report_reads(run_reads(*log, storage, ranges, payload, flags.seconds_per_case), flags);
+        }
+      }
+      std::filesystem::remove_all(dir);
     }
   }
   if (flags.dir.empty()) std::filesystem::remove_all(base);

@@ -128,6 +128,63 @@ TEST_CASE("log manager: the cache keeps at most its byte limit of durable entrie
   CHECK(f.log->get_entry(LogIndex(101)).status().is_not_found());
 }
 
+TEST_CASE("log manager: a range read takes what storage holds in one read and the rest from memory",
+          "[log_manager]") {
+  // Each entry costs ~100 bytes of cache: 2,000 bytes keep the last ~20 of 100.
+  Fixture f(/*batch_max=*/256, /*cache_bytes=*/2000);
+  std::vector<Status> stable;
+  REQUIRE(f.log->append(entries(1, 100, 1), f.record(&stable)).ok());
+  CHECK_FALSE(f.log->reads_storage(LogIndex(1)));  // not durable yet: still in memory
+  f.run();
+  REQUIRE(f.log->reads_storage(LogIndex(1)));
+  CHECK_FALSE(f.log->reads_storage(LogIndex(100)));
+  CHECK_FALSE(f.log->reads_storage(LogIndex(101)));  // outside the log
+  LogIndex mem_first(1);
+  while (f.log->reads_storage(mem_first)) ++mem_first;
+  REQUIRE(mem_first > LogIndex(50));
+  REQUIRE(mem_first < LogIndex(95));
+
+  auto check_run = [](const std::vector<LogEntryPtr>& run, int64_t first) {
+    for (size_t k = 0; k < run.size(); ++k) {
+      CHECK(run[k]->data == "entry" + std::to_string(first + static_cast<int64_t>(k)));
+    }
+  };
+  // Across the boundary: one storage read for the evicted part, memory for the rest.
+  const int reads_before = f.storage->range_reads;
+  Result<std::vector<LogEntryPtr>> all = f.log->get_entries(LogIndex(1), SIZE_MAX, SIZE_MAX);
+  REQUIRE(all.ok());
+  CHECK(all->size() == 100);
+  check_run(*all, 1);
+  CHECK(f.storage->range_reads - reads_before == 1);
+  // Entirely in memory: no storage read.
+  Result<std::vector<LogEntryPtr>> recent = f.log->get_entries(mem_first, 5, SIZE_MAX);
+  REQUIRE(recent.ok());
+  CHECK(recent->size() == 5);
+  check_run(*recent, mem_first.value());
+  CHECK(f.storage->range_reads - reads_before == 1);
+  // The byte bound holds across the boundary: "entryN" is 7 bytes for N < 100 from 10 on.
+  const int64_t from = mem_first.value() - 3;
+  Result<std::vector<LogEntryPtr>> bounded = f.log->get_entries(LogIndex(from), SIZE_MAX, 7 * 6);
+  REQUIRE(bounded.ok());
+  CHECK(bounded->size() == 6);
+  check_run(*bounded, from);
+  // The count bound, the log's end and the first entry beyond the byte bound.
+  CHECK(f.log->get_entries(LogIndex(10), 3, SIZE_MAX)->size() == 3);
+  CHECK(f.log->get_entries(LogIndex(98), 10, SIZE_MAX)->size() == 3);
+  CHECK(f.log->get_entries(LogIndex(10), 10, 0)->size() == 1);
+  CHECK(f.log->get_entries(LogIndex(101), 1, SIZE_MAX).status().is_not_found());
+  CHECK(f.log->get_entries(LogIndex(0), 1, SIZE_MAX).status().is_not_found());
+
+  // After compaction the range starts at the new first index.
+  REQUIRE(f.log->compact(LogId{LogIndex(40), Term(1)}, LogIndex(41)).ok());
+  f.run();
+  CHECK(f.log->get_entries(LogIndex(40), 1, SIZE_MAX).status().is_not_found());
+  Result<std::vector<LogEntryPtr>> kept = f.log->get_entries(LogIndex(41), SIZE_MAX, SIZE_MAX);
+  REQUIRE(kept.ok());
+  CHECK(kept->size() == 60);
+  check_run(*kept, 41);
+}
+
 TEST_CASE("log manager: a failed write is reported and nothing becomes durable", "[log_manager]") {
   Fixture f;
   std::vector<Status> stable;

@@ -71,6 +71,38 @@ TEST_CASE("sim: all nodes restarted rebuild the same state (Raft 5.1)", "[sim][r
   }
 }
 
+TEST_CASE("sim: a follower far behind the leader's log cache catches up from storage reads",
+          "[sim][catchup]") {
+  for (uint64_t seed : kSeeds) {
+    for (size_t size : {3, 5}) {
+      INFO("cluster of " << size << ", seed " << seed);
+      SimCluster cluster(size, seed);
+      // About forty entries' worth: the follower's 3,000 are read back from storage.
+      cluster.options().log_cache_max_bytes = 4096;
+      cluster.start_all();
+      ScenarioLimits limits;
+      limits.entries = 3000;
+      scenario_lagging_follower_catches_up(cluster, limits);
+      cluster.stop_all();
+    }
+  }
+}
+
+TEST_CASE("sim: safety holds under chaos with a log cache of a few entries", "[sim][chaos]") {
+  // Every lagging follower is then served from storage, so reads race window resets,
+  // elections, kills and restarts.
+  for (uint64_t seed = 200; seed < 203; ++seed) {
+    for (size_t size : {3, 5}) {
+      INFO("cluster of " << size << ", seed " << seed);
+      SimCluster cluster(size, seed);
+      cluster.options().log_cache_max_bytes = 1024;
+      cluster.start_all();
+      scenario_chaos(cluster, 40);
+      cluster.stop_all();
+    }
+  }
+}
+
 TEST_CASE("sim: the same seed replays the same run exactly", "[sim][determinism]") {
   auto run = [](uint64_t seed) {
     SimCluster cluster(3, seed);

@@ -58,6 +58,18 @@ TEST_CASE("tcp: a follower rejoining after a partition does not depose the leade
   run_on_tcp(5, scenario_rejoining_follower_keeps_leader);
 }
 
+TEST_CASE("tcp: a follower far behind the leader's log cache catches up from storage reads",
+          "[tcp][catchup]") {
+  TcpCluster cluster(3);
+  cluster.options().log_cache_max_bytes = 4096;
+  cluster.start_all();
+  ScenarioLimits limits;
+  limits.entries = 3000;
+  limits.wait = std::chrono::seconds(60);
+  scenario_lagging_follower_catches_up(cluster, limits);
+  cluster.stop_all();
+}
+
 TEST_CASE("tcp: all nodes restarted rebuild the same state (Raft 5.1)", "[tcp][restart]") {
   run_on_tcp(3, scenario_full_restart, 500);
   run_on_tcp(5, scenario_full_restart, 500);

@@ -370,6 +370,59 @@ Result<LogEntryPtr> LogManager::get_entry(LogIndex index) const {
   return storage_->get_entry(index);
 }
 
+Result<std::vector<LogEntryPtr>> LogManager::get_entries(LogIndex first, size_t max_count,
+                                                         size_t max_bytes) const {
+  PONTOON_CHECK(max_count >= 1);
+  std::vector<LogEntryPtr> out;
+  size_t bytes = 0;
+  // Adds `entry` unless it would take the run past max_bytes (the first always goes).
+  auto take = [&](const LogEntryPtr& entry) {
+    if (!out.empty() && bytes + entry->data.size() > max_bytes) return false;
+    bytes += entry->data.size();
+    out.push_back(entry);
+    return true;
+  };
+  LogIndex next = first;
+  while (out.size() < max_count) {
+    LogIndex storage_last;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (next < first_index_ || next > last_index_) {
+        if (!out.empty()) break;  // The log's end (or a compaction since the storage read).
+        return Status::NotFound("log index " + std::to_string(next.value()) + " is outside [" +
+                                std::to_string(first_index_.value()) + ", " +
+                                std::to_string(last_index_.value()) + "]");
+      }
+      if (next >= mem_first_) {
+        for (; next <= last_index_ && out.size() < max_count; ++next) {
+          if (!take(mem_[next - mem_first_])) break;
+        }
+        break;
+      }
+      storage_last = mem_first_ - 1;
+    }
+    // Below memory means durable and evicted: storage holds exactly those entries.
+    const size_t wanted =
+        std::min(max_count - out.size(), static_cast<size_t>(storage_last - next + 1));
+    Result<std::vector<LogEntryPtr>> stored =
+        storage_->get_entries(next, wanted, out.empty() ? max_bytes : max_bytes - bytes);
+    if (!stored.ok()) {
+      if (!out.empty() && stored.status().is_not_found()) break;
+      return stored.status();
+    }
+    size_t taken = 0;
+    while (taken < stored->size() && take((*stored)[taken])) ++taken;
+    next += static_cast<int64_t>(taken);
+    if (taken < wanted) break;  // Bounded by bytes, or the run was cut by a compaction.
+  }
+  return out;
+}
+
+bool LogManager::reads_storage(LogIndex index) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return index >= first_index_ && index < mem_first_ && index <= last_index_;
+}
+
 Result<Term> LogManager::get_term(LogIndex index) const {
   if (index == LogIndex(0)) return Term(0);
   {

@@ -91,6 +91,16 @@ class LogManager {
   // Term(0) for index 0; ENOENT outside the log; storage errors otherwise.
   Result<Term> get_term(LogIndex index) const;
   Result<LogEntryPtr> get_entry(LogIndex index) const;
+  // A run of entries from `first` on, bounded as LogStorage::get_entries (at most max_count,
+  // payload at most max_bytes after the first, ENOENT if `first` is outside the log): from the
+  // in-memory tail and cache where they are, with one range read of storage for the part
+  // below them.
+  Result<std::vector<LogEntryPtr>> get_entries(LogIndex first, size_t max_count,
+                                               size_t max_bytes) const;
+  // Whether reading entry `index` would go to storage: it lies in the log but below the
+  // in-memory tail and cache. A caller that must not block on the disk reads such entries
+  // elsewhere. The answer may change at once (appends and evictions on other threads).
+  bool reads_storage(LogIndex index) const;
   // Memory held by the in-memory tail and cache: the sum of their entries' memory_footprint().
   size_t cached_bytes() const;
 

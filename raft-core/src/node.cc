@@ -120,6 +120,7 @@ Status NodeImpl::init(const NodeOptions& options) {
   // on threads of their own.
   disk_lane_ = runtime_->make_io_executor("disk:" + group_id_);
   fsm_lane_ = runtime_->make_executor("fsm:" + group_id_);
+  log_reader_lane_ = runtime_->make_io_executor("log-reader:" + group_id_);
   if (options_.snapshot_storage)
     snapshot_lane_ = runtime_->make_io_executor("snapshot:" + group_id_);
 
@@ -200,7 +201,7 @@ Status NodeImpl::abandon_init(const Status& why) {
   snapshot_executor_.reset();
   fsm_caller_.reset();
   log_manager_.reset();
-  for (auto* lane : {&node_lane_, &disk_lane_, &fsm_lane_, &snapshot_lane_}) {
+  for (auto* lane : {&node_lane_, &disk_lane_, &fsm_lane_, &log_reader_lane_, &snapshot_lane_}) {
     if (*lane) (*lane)->shutdown();
     lane->reset();
   }
@@ -393,6 +394,7 @@ void NodeImpl::join() {
   lock.unlock();
   // Nothing runs on the lanes after this, so the components they call into can be destroyed.
   node_lane_->shutdown();
+  log_reader_lane_->shutdown();
   disk_lane_->shutdown();
   fsm_lane_->shutdown();
   if (snapshot_lane_) snapshot_lane_->shutdown();

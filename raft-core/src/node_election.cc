@@ -197,6 +197,7 @@ void NodeImpl::become_leader() {
   replicator_options.log_manager = log_manager_.get();
   replicator_options.transport = options_.transport;
   replicator_options.node_lane = node_lane_;
+  replicator_options.log_reader = log_reader_lane_;
   replicator_options.clock = clock_;
   replicator_options.heartbeat_interval = std::chrono::milliseconds(options_.heartbeat_interval_ms);
   replicator_options.rpc_timeout = std::chrono::milliseconds(options_.rpc_timeout_ms);

@@ -257,6 +257,8 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   std::shared_ptr<Executor> node_lane_;
   std::shared_ptr<Executor> disk_lane_;
   std::shared_ptr<Executor> fsm_lane_;
+  // Where the leader reads entries below the log's cache for lagging followers (IO lane).
+  std::shared_ptr<Executor> log_reader_lane_;
   // Blocking snapshot IO (create, publish); null without NodeOptions.snapshot_storage.
   std::shared_ptr<Executor> snapshot_lane_;
   std::unique_ptr<LogManager> log_manager_;

@@ -77,6 +77,12 @@ void Replicator::send_entries() {
   }
   while (!stopped_ && inflight_.size() < options_.max_inflight_msgs &&
          next_index_ <= log.last_log_index()) {
+    if (send_read_in_flight_) return;  // Its completion sends, and calls back here.
+    if (options_.log_reader && log.reads_storage(next_index_)) {
+      read_from_storage(next_index_ - 1, options_.max_entries_per_append,
+                        options_.max_bytes_per_append, /*resend=*/false);
+      return;
+    }
     if (options_.coalesce_after_inflight_msgs != 0 &&
         inflight_.size() >= options_.coalesce_after_inflight_msgs && !unsent_fill_a_request()) {
       ++appends_held_;  // A response will send them, with whatever arrives meanwhile.
@@ -104,32 +110,101 @@ bool Replicator::unsent_fill_a_request() {
     unsent_scan_next_ = next_index_;
     unsent_scan_bytes_ = 0;
   }
-  for (; unsent_scan_next_ <= last; ++unsent_scan_next_) {
-    Result<LogEntryPtr> entry = log.get_entry(unsent_scan_next_);
-    if (!entry.ok()) return true;
-    unsent_scan_bytes_ += (*entry)->data.size();
-    if (unsent_scan_bytes_ >= options_.max_bytes_per_append) return true;
+  while (unsent_scan_next_ <= last) {
+    const size_t scanned = static_cast<size_t>(unsent_scan_next_ - next_index_);
+    Result<std::vector<LogEntryPtr>> run =
+        log.get_entries(unsent_scan_next_, options_.max_entries_per_append - scanned, SIZE_MAX);
+    if (!run.ok()) return true;
+    for (const LogEntryPtr& entry : *run) {
+      unsent_scan_bytes_ += entry->data.size();
+      ++unsent_scan_next_;
+      if (unsent_scan_bytes_ >= options_.max_bytes_per_append) return true;
+    }
   }
   return false;
 }
 
 bool Replicator::fill_entries(LogIndex first, size_t max_count, size_t max_bytes,
                               AppendEntriesRequest* request) {
-  LogManager& log = *options_.log_manager;
-  size_t bytes = 0;
-  const LogIndex last = log.last_log_index();
-  for (LogIndex index = first; index <= last && request->entries.size() < max_count; ++index) {
-    Result<LogEntryPtr> entry = log.get_entry(index);
-    if (!entry.ok()) {
-      options_.on_log_error(entry.status());
-      return false;
-    }
-    // One entry larger than the byte limit still goes out, alone.
-    if (!request->entries.empty() && bytes + (*entry)->data.size() > max_bytes) break;
-    bytes += (*entry)->data.size();
-    request->entries.push_back(std::move(*entry));
+  // One entry larger than the byte limit still goes out, alone (LogManager::get_entries).
+  Result<std::vector<LogEntryPtr>> run =
+      options_.log_manager->get_entries(first, max_count, max_bytes);
+  if (!run.ok()) {
+    options_.on_log_error(run.status());
+    return false;
   }
+  request->entries = std::move(*run);
   return true;
+}
+
+void Replicator::read_from_storage(LogIndex prev_index, size_t max_count, size_t max_bytes,
+                                   bool resend) {
+  if (!resend) {
+    PONTOON_CHECK(!send_read_in_flight_);
+    send_read_in_flight_ = true;
+  }
+  ++storage_reads_;
+  std::weak_ptr<Replicator> weak = weak_from_this();
+  std::shared_ptr<Executor> lane = options_.node_lane;
+  // The log manager outlives this task: the node shuts the reader lane down before it goes.
+  const LogManager* log = options_.log_manager;
+  auto read = std::make_shared<StorageRead>();
+  read->window = window_;
+  read->prev_index = prev_index;
+  read->max_count = max_count;
+  read->resend = resend;
+  // The reader lane is serial, so reads complete on the node lane in the order they were made.
+  options_.log_reader->post([weak, lane, log, read, max_bytes] {
+    read->prev_term = log->get_term(read->prev_index);
+    if (read->prev_term.ok()) {
+      read->entries = log->get_entries(read->prev_index + 1, read->max_count, max_bytes);
+    }
+    lane->post([weak, read] {
+      if (auto self = weak.lock()) self->on_storage_read(*read);
+    });
+  });
+}
+
+void Replicator::on_storage_read(StorageRead& read) {
+  if (!read.resend) send_read_in_flight_ = false;
+  if (stopped_) return;
+  if (read.window != window_ || state_ != State::kReplicate) {
+    // The window moved on while reading: what it needs now is read afresh.
+    if (!read.resend && state_ == State::kReplicate) send_entries();
+    return;
+  }
+  const bool still_wanted = read.resend
+                                ? find_inflight(read.prev_index, read.max_count) != inflight_.end()
+                                : next_index_ == read.prev_index + 1;
+  if (!still_wanted) {
+    if (!read.resend) send_entries();
+    return;
+  }
+  const Status error = !read.prev_term.ok() ? read.prev_term.status() : read.entries.status();
+  if (!error.ok()) {
+    if (error.is_not_found() && read.prev_index + 1 < options_.log_manager->first_log_index()) {
+      send_snapshot();  // Compacted while it was read.
+    } else {
+      options_.on_log_error(error);
+    }
+    return;
+  }
+  entries_read_from_storage_ += read.entries->size();
+  AppendEntriesRequest request = make_request();
+  request.prev_log_id = LogId{read.prev_index, *read.prev_term};
+  request.entries = std::move(*read.entries);
+  PONTOON_CHECK(!request.entries.empty());
+  if (read.resend) {
+    // The same entries as the first time: the leader's log only grows within its term.
+    PONTOON_CHECK(request.entries.size() == read.max_count);
+    ++resends_;
+    send(std::move(request), /*heartbeat=*/false);
+    return;
+  }
+  inflight_.push_back(Inflight{read.prev_index, request.entries.size()});
+  next_index_ += static_cast<int64_t>(request.entries.size());
+  send(std::move(request), /*heartbeat=*/false);
+  send_entries();
 }
 
 std::deque<Replicator::Inflight>::iterator Replicator::find_inflight(LogIndex prev_index,
@@ -142,6 +217,10 @@ std::deque<Replicator::Inflight>::iterator Replicator::find_inflight(LogIndex pr
 void Replicator::resend(LogIndex prev_index, size_t count) {
   if (prev_index + 1 < options_.log_manager->first_log_index()) {
     send_snapshot();  // Compacted since it was first sent.
+    return;
+  }
+  if (options_.log_reader && options_.log_manager->reads_storage(prev_index + 1)) {
+    read_from_storage(prev_index, count, SIZE_MAX, /*resend=*/true);
     return;
   }
   AppendEntriesRequest request = make_request();

@@ -48,6 +48,10 @@ struct ReplicatorOptions {
   LogManager* log_manager = nullptr;
   std::shared_ptr<RaftTransport> transport;
   std::shared_ptr<Executor> node_lane;
+  // Where entries the log must read from storage (below its cache) are read, so that a
+  // lagging follower's catch-up never holds the node lane on the disk; the result is posted
+  // back to node_lane. Null: such reads run on the node lane.
+  std::shared_ptr<Executor> log_reader;
   const Clock* clock = nullptr;
   Duration heartbeat_interval;
   Duration rpc_timeout;
@@ -108,6 +112,10 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   // How often new entries waited for a response (coalesce_after_inflight_msgs) instead of
   // going out at once.
   uint64_t appends_held() const { return appends_held_; }
+  // Counted since start(): reads of entries below the log's cache handed to the log reader
+  // lane, and the entries they brought back to send.
+  uint64_t storage_reads() const { return storage_reads_; }
+  uint64_t entries_read_from_storage() const { return entries_read_from_storage_; }
 
   // Failed RPCs answered by sending the request again before the window drops to probing.
   static constexpr size_t kResendsBeforeProbing = 8;
@@ -117,6 +125,17 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   struct Inflight {
     LogIndex prev_index;
     size_t count;
+  };
+  // One read of the log on the reader lane: the term at prev_index and up to max_count
+  // entries after it, for the window `window`, for a new request or (resend) to send the
+  // window's request at prev_index again.
+  struct StorageRead {
+    uint64_t window = 0;
+    LogIndex prev_index;
+    size_t max_count = 0;
+    bool resend = false;
+    Result<Term> prev_term = Status::NotFound("not read");
+    Result<std::vector<LogEntryPtr>> entries = Status::NotFound("not read");
   };
 
   void send_probe();
@@ -134,6 +153,11 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   // (one larger entry still goes alone); false if the log could not be read (then reported).
   bool fill_entries(LogIndex first, size_t max_count, size_t max_bytes,
                     AppendEntriesRequest* request);
+  // Reads what a request needs from storage on the log reader lane; on_storage_read() sends it.
+  // While a read for a new request is out, send_entries() sends nothing more (the window's next
+  // request needs its result first); resends may be read meanwhile.
+  void read_from_storage(LogIndex prev_index, size_t max_count, size_t max_bytes, bool resend);
+  void on_storage_read(StorageRead& read);
   // Sends the window's request at prev_index again, after its RPC failed.
   void resend(LogIndex prev_index, size_t count);
   // The window's request at prev_index carrying `count` entries, or inflight_.end().
@@ -177,6 +201,10 @@ class Replicator : public std::enable_shared_from_this<Replicator> {
   uint64_t appends_sent_ = 0;
   uint64_t entries_sent_ = 0;
   uint64_t appends_held_ = 0;
+  uint64_t storage_reads_ = 0;
+  uint64_t entries_read_from_storage_ = 0;
+  // A read_from_storage() for the window's next request has not come back yet.
+  bool send_read_in_flight_ = false;
   // unsent_fill_a_request()'s progress: the payload bytes of entries
   // [unsent_scan_from_, unsent_scan_next_), valid while unsent_scan_from_ == next_index_.
   LogIndex unsent_scan_from_;

@@ -75,11 +75,10 @@ void ReplicatorGroup::heartbeat_all_now() {
 std::vector<PeerReplicationStatus> ReplicatorGroup::status() const {
   std::vector<PeerReplicationStatus> out;
   for (const auto& [peer, replicator] : replicators_) {
-    out.push_back({peer, replicator->next_index(), replicator->match_index(),
-                   replicator->window_resets(), replicator->resends(),
-                   replicator->out_of_order_acks(), replicator->appends_sent(),
-                   replicator->entries_sent(), replicator->appends_held()});
+    out.emplace_back();
+    out.back().peer = peer;
   }
+  update_status(&out);  // Same peers in the same order: fills in the rest.
   return out;
 }
 
@@ -103,6 +102,8 @@ void ReplicatorGroup::update_status(std::vector<PeerReplicationStatus>* out) con
     (*out)[i].appends_sent = replicator->appends_sent();
     (*out)[i].entries_sent = replicator->entries_sent();
     (*out)[i].appends_held = replicator->appends_held();
+    (*out)[i].storage_reads = replicator->storage_reads();
+    (*out)[i].entries_read_from_storage = replicator->entries_read_from_storage();
     ++i;
   }
 }

@@ -165,6 +165,10 @@ void print_status(const NodeStatus& status, std::ostream& out) {
       const uint64_t tenths = (peer.entries_sent * 10 + peer.appends_sent / 2) / peer.appends_sent;
       out << " entries_per_append=" << tenths / 10 << "." << tenths % 10;
     }
+    if (peer.storage_reads > 0) {
+      out << " storage_reads=" << peer.storage_reads
+          << " entries_from_storage=" << peer.entries_read_from_storage;
+    }
     out << "\n";
   }
 }

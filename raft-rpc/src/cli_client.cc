@@ -347,7 +347,8 @@ Result<NodeStatus> CliClient::status(const PeerId& replica) {
     status.peers.push_back({*id, LogIndex(follower.next_index()), LogIndex(follower.match_index()),
                             follower.window_resets(), follower.resends(),
                             follower.out_of_order_acks(), follower.appends_sent(),
-                            follower.entries_sent(), follower.appends_held()});
+                            follower.entries_sent(), follower.appends_held(),
+                            follower.storage_reads(), follower.entries_read_from_storage()});
   }
   status.append_reorder.held = r.append_reorder().held();
   status.append_reorder.released = r.append_reorder().released();

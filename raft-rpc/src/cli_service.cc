@@ -163,6 +163,8 @@ void report_status(Node* node, const pb::StatusRequest&, Responder respond) {
     follower->set_appends_sent(peer.appends_sent);
     follower->set_entries_sent(peer.entries_sent);
     follower->set_appends_held(peer.appends_held);
+    follower->set_storage_reads(peer.storage_reads);
+    follower->set_entries_read_from_storage(peer.entries_read_from_storage);
   }
   pb::AppendReorderStatus* reorder = response.mutable_append_reorder();
   reorder->set_held(status.append_reorder.held);

@@ -258,6 +258,55 @@ Result<LogEntryPtr> FileLogStorage::get_entry(LogIndex index) const {
   return entry;
 }
 
+Result<std::vector<LogEntryPtr>> FileLogStorage::get_entries(LogIndex first, size_t max_count,
+                                                             size_t max_bytes) const {
+  PONTOON_CHECK(max_count >= 1);
+  std::shared_lock lock(mu_);
+  if (Result<const LogSegment*> found = find_locked(first); !found.ok()) return found.status();
+  std::vector<LogEntryPtr> entries;
+  size_t bytes = 0;
+  LogIndex next = first;
+  // Each segment's part of the run is one read: the index knows every record's size, and a
+  // record's payload is its size less the fixed header, so the run is cut before reading.
+  while (entries.size() < max_count && next <= last_) {
+    Result<const LogSegment*> found = find_locked(next);
+    if (!found.ok()) return found.status();
+    const LogSegment& segment = **found;
+    LogIndex run_last = next - 1;
+    size_t run_bytes = bytes;
+    bool full = false;
+    for (LogIndex index = next;
+         index <= segment.last() && entries.size() + static_cast<size_t>(index - next) < max_count;
+         ++index) {
+      size_t payload = static_cast<size_t>(segment.record_size(index)) - log_record::kHeaderSize;
+      if (index != first && run_bytes + payload > max_bytes) {
+        full = true;
+        break;
+      }
+      run_bytes += payload;
+      run_last = index;
+    }
+    if (run_last < next) break;
+    Result<std::string> records = segment.read_records(next, run_last);
+    if (!records.ok()) return records.status();
+    const uint64_t base = segment.offset(next);
+    for (LogIndex index = next; index <= run_last; ++index) {
+      const uint64_t at = segment.offset(index);
+      // A file cut short under the open storage yields a short read: its records fail decode.
+      std::string_view record = std::string_view(*records).substr(
+          std::min(static_cast<size_t>(at - base), records->size()),
+          static_cast<size_t>(segment.record_size(index)));
+      Result<LogEntryPtr> entry = log_record::decode(record, group_, index);
+      if (!entry.ok()) return in_file(entry.status(), segment.path(), at);
+      entries.push_back(std::move(*entry));
+    }
+    bytes = run_bytes;
+    next = run_last + 1;
+    if (full) break;
+  }
+  return entries;
+}
+
 Result<Term> FileLogStorage::get_term(LogIndex index) const {
   std::shared_lock lock(mu_);
   Result<const LogSegment*> segment = find_locked(index);

@@ -95,6 +95,14 @@ Result<std::string> LogSegment::read_record(LogIndex index) const {
   return file_->read(at, static_cast<size_t>(size));
 }
 
+Result<std::string> LogSegment::read_records(LogIndex first, LogIndex last) const {
+  PONTOON_CHECK(first <= last);
+  uint64_t at = offset(first);
+  uint64_t end = offset(last) + record_size(last);
+  std::lock_guard lock(read_mu_);
+  return file_->read(at, static_cast<size_t>(end - at));
+}
+
 Result<SegmentTail> LogSegment::index_file(const GroupId& group) {
   PONTOON_CHECK(empty());
   Result<std::string> bytes = [&]() -> Result<std::string> {

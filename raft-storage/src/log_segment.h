@@ -72,6 +72,9 @@ class LogSegment {
   // The stored bytes of the record of `index`, undecoded (they may be damaged); EIO if the read
   // fails. REQUIRES: first() <= index <= last().
   Result<std::string> read_record(LogIndex index) const;
+  // The stored bytes of the records [first, last], back to back as in the file, in one read.
+  // REQUIRES: first() <= first <= last <= last().
+  Result<std::string> read_records(LogIndex first, LogIndex last) const;
 
   // Reads the whole file and indexes its records from the start, stopping at the first one that
   // is incomplete or fails log_record::decode(); EIO if the file cannot be read. Bytes that are

@@ -108,17 +108,24 @@ Status RocksDBLogStorage::read_record(LogIndex index, rocksdb::PinnableSlice* va
   uint64_t seq_before = mutation_seq_.load(std::memory_order_acquire);
   LogIndex first = first_log_index();
   LogIndex last = last_log_index();
-  if (index < first || index > last) {
-    return Status::NotFound("group " + group_ + ": log index " + str(index) + " is outside [" +
-                            str(first) + ", " + str(last) + "]");
-  }
+  if (index < first || index > last) return outside_log(index, first, last);
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(),
                                rocksdb_keys::log_key(group_, index), value);
   if (s.ok()) return Status::OK();
   if (!s.IsNotFound()) {
     return from_rocksdb(s, "group " + group_ + ": read log index " + str(index));
   }
-  // A Get that misses a removal's effect cannot see a later value of mutation_seq_ than the
+  return missing_record(index, seq_before, first, last);
+}
+
+Status RocksDBLogStorage::outside_log(LogIndex index, LogIndex first, LogIndex last) const {
+  return Status::NotFound("group " + group_ + ": log index " + str(index) + " is outside [" +
+                          str(first) + ", " + str(last) + "]");
+}
+
+Status RocksDBLogStorage::missing_record(LogIndex index, uint64_t seq_before, LogIndex first,
+                                         LogIndex last) const {
+  // A read that misses a removal's effect cannot see a later value of mutation_seq_ than the
   // one the removal started with, so an unchanged even value proves no removal overlapped.
   uint64_t seq_after = mutation_seq_.load(std::memory_order_acquire);
   if (seq_before % 2 == 1 || seq_before != seq_after) {
@@ -135,6 +142,47 @@ Result<LogEntryPtr> RocksDBLogStorage::get_entry(LogIndex index) const {
   Status s = read_record(index, &value);
   if (!s.ok()) return s;
   return log_record::decode(value.ToStringView(), group_, index);
+}
+
+Result<std::vector<LogEntryPtr>> RocksDBLogStorage::get_entries(LogIndex first, size_t max_count,
+                                                                size_t max_bytes) const {
+  PONTOON_CHECK(max_count >= 1);
+  uint64_t seq_before = mutation_seq_.load(std::memory_order_acquire);
+  LogIndex lo = first_log_index();
+  LogIndex hi = last_log_index();
+  if (first < lo || first > hi) return outside_log(first, lo, hi);
+  const size_t wanted = std::min(max_count, static_cast<size_t>(hi - first + 1));
+  // One iterator over exactly the keys wanted: the upper bound keeps RocksDB from reading
+  // blocks past the run.
+  const std::string upper = rocksdb_keys::log_key(group_, first + static_cast<int64_t>(wanted));
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions options;
+  options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+  std::vector<LogEntryPtr> entries;
+  entries.reserve(std::min<size_t>(wanted, 1024));
+  size_t bytes = 0;
+  LogIndex expected = first;
+  for (it->Seek(rocksdb_keys::log_key(group_, first)); it->Valid() && entries.size() < wanted;
+       it->Next()) {
+    std::optional<LogIndex> index =
+        rocksdb_keys::parse_log_key(it->key().ToStringView(), log_prefix_);
+    if (index != expected) break;  // A record is missing: told apart below.
+    Result<LogEntryPtr> entry = log_record::decode(it->value().ToStringView(), group_, expected);
+    if (!entry.ok()) return entry.status();
+    if (!entries.empty() && bytes + (*entry)->data.size() > max_bytes) return entries;
+    bytes += (*entry)->data.size();
+    entries.push_back(std::move(*entry));
+    ++expected;
+  }
+  if (!it->status().ok()) {
+    return from_rocksdb(it->status(), "group " + group_ + ": read log from index " + str(first));
+  }
+  if (entries.size() == wanted) return entries;
+  Status missing = missing_record(expected, seq_before, lo, hi);
+  // Removed while being read: the run ends before it.
+  if (missing.is_not_found() && !entries.empty()) return entries;
+  return missing;
 }
 
 Result<Term> RocksDBLogStorage::get_term(LogIndex index) const {

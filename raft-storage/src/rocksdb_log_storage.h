@@ -32,6 +32,9 @@ class RocksDBLogStorage : public LogStorage {
   LogIndex first_log_index() const override;
   LogIndex last_log_index() const override;
   Result<LogEntryPtr> get_entry(LogIndex index) const override;
+  // One iterator bounded to the run.
+  Result<std::vector<LogEntryPtr>> get_entries(LogIndex first, size_t max_count,
+                                               size_t max_bytes) const override;
   Result<Term> get_term(LogIndex index) const override;
   Status write(const LogWrite& write) override;
   Status truncate_prefix(LogIndex first_index_kept) override;
@@ -46,6 +49,12 @@ class RocksDBLogStorage : public LogStorage {
   // Reads the stored record of `index` into `value`: ENOENT if `index` is outside the log (or
   // was removed while reading), ECORRUPTION if it is inside but missing, EIO on a read error.
   Status read_record(LogIndex index, rocksdb::PinnableSlice* value) const;
+  // ENOENT for `index`, which lies outside the log [first, last].
+  Status outside_log(LogIndex index, LogIndex first, LogIndex last) const;
+  // The status for a record of `index` found missing by a read that started when mutation_seq_
+  // was `seq_before` and the bounds [first, last]: ENOENT if a removal may have overlapped the
+  // read, ECORRUPTION otherwise.
+  Status missing_record(LogIndex index, uint64_t seq_before, LogIndex first, LogIndex last) const;
 
   // Applies `batch` and, if it succeeds, publishes the new bounds. Brackets the mutation
   // with mutation_seq_ so concurrent readers can tell a removed entry from a missing one.

@@ -19,6 +19,11 @@ class FaultyLogStorage final : public LogStorage {
   LogIndex last_log_index() const override { return inner_.last_log_index(); }
   Result<LogEntryPtr> get_entry(LogIndex index) const override { return inner_.get_entry(index); }
   Result<Term> get_term(LogIndex index) const override { return inner_.get_term(index); }
+  Result<std::vector<LogEntryPtr>> get_entries(LogIndex first, size_t max_count,
+                                               size_t max_bytes) const override {
+    ++range_reads;
+    return inner_.get_entries(first, max_count, max_bytes);
+  }
   Status write(const LogWrite& write) override {
     ++writes;
     if (!write.sync) ++unsynced_writes;
@@ -49,6 +54,8 @@ class FaultyLogStorage final : public LogStorage {
   }
 
   std::atomic<int> writes{0};
+  // get_entries() calls.
+  mutable std::atomic<int> range_reads{0};
   // The next write fails, once.
   std::atomic<bool> fail_next{false};
   // Every write fails from now on.

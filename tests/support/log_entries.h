@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,6 +52,19 @@ inline void check_log(const LogStorage& log, int64_t first, int64_t last) {
     REQUIRE(t.ok());
     CHECK(*t == (*e)->id.term);
   }
+  // The range read returns the same run in one call.
+  if (last >= first) {
+    Result<std::vector<LogEntryPtr>> run = log.get_entries(LogIndex(first), SIZE_MAX, SIZE_MAX);
+    REQUIRE(run.ok());
+    REQUIRE(run->size() == static_cast<size_t>(last - first + 1));
+    for (int64_t i = first; i <= last; ++i) {
+      const LogEntry& e = *(*run)[static_cast<size_t>(i - first)];
+      CHECK(e.id.index == LogIndex(i));
+      CHECK(e.data == data_for(i, e.id.term.value()));
+    }
+  }
+  CHECK(log.get_entries(LogIndex(first - 1), 1, SIZE_MAX).status().is_not_found());
+  CHECK(log.get_entries(LogIndex(last + 1), 1, SIZE_MAX).status().is_not_found());
   CHECK(log.get_entry(LogIndex(first - 1)).status().is_not_found());
   CHECK(log.get_entry(LogIndex(last + 1)).status().is_not_found());
   CHECK(log.get_term(LogIndex(first - 1)).status().is_not_found());

@@ -35,6 +35,11 @@ void scenario_isolated_leader_steps_down(TestCluster& cluster, const ScenarioLim
 void scenario_rejoining_follower_keeps_leader(TestCluster& cluster, const ScenarioLimits& limits);
 // Raft §5.1 persistent state: all nodes restart and rebuild the same state from their logs.
 void scenario_full_restart(TestCluster& cluster, const ScenarioLimits& limits);
+// Raft §5.3 catch-up: a follower stopped while `limits.entries` entries commit restarts and
+// catches up. Run with a log cache far smaller than those entries, the leader reads them
+// from storage in ranges off its node lane (PeerReplicationStatus::storage_reads), and the
+// follower ends with the same state as the others.
+void scenario_lagging_follower_catches_up(TestCluster& cluster, const ScenarioLimits& limits);
 
 }  // namespace raft::testing
 

@@ -49,6 +49,18 @@ class LogStorage {
   // Same errors as get_entry.
   virtual Result<Term> get_term(LogIndex index) const = 0;
 
+  // A run of entries from `first` on, read in one pass where the storage can (one RocksDB
+  // iterator, one read per segment file) rather than one lookup per entry: what a leader
+  // sending a lagging follower the entries its cache no longer holds needs. Returns at most
+  // `max_count` entries, stopping at last_log_index() and before the entry that would take
+  // the payload (LogEntry::data) past `max_bytes`; the first entry is returned whatever its
+  // size, so an entry larger than the limit still goes out, alone. Errors as get_entry for
+  // `first`; an entry after it that was removed while reading (ENOENT) ends the run there;
+  // ECORRUPTION or EIO at any entry fails the whole read. REQUIRES: max_count >= 1.
+  // The default reads entry by entry with get_entry.
+  virtual Result<std::vector<LogEntryPtr>> get_entries(LogIndex first, size_t max_count,
+                                                       size_t max_bytes) const;
+
   // Applies `write`: drops the entries after truncate_after, then appends the entries. If sync
   // was set and OK was returned, all of it is durable. EINVAL if the entries are not contiguous
   // with the log (nothing is changed); EIO if the disk fails.

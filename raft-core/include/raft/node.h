@@ -50,6 +50,10 @@ struct PeerReplicationStatus {
   // How often new entries waited for a response before going out to this follower
   // (NodeOptions::coalesce_after_inflight_msgs).
   uint64_t appends_held = 0;
+  // Reads of entries below the leader's log cache, made off the node lane for this follower,
+  // and the entries they brought (a follower catching up from far behind).
+  uint64_t storage_reads = 0;
+  uint64_t entries_read_from_storage = 0;
 };
 
 // A follower's reorder window (NodeOptions::append_reorder_window), counted since it started.

@@ -145,6 +145,9 @@ class FileLogStorage final : public LogStorage {
   LogIndex last_log_index() const override;
   // ECORRUPTION names the group, the index, the segment file and the record's offset.
   Result<LogEntryPtr> get_entry(LogIndex index) const override;
+  // One read per segment the run touches, cut to the limits from the index before reading.
+  Result<std::vector<LogEntryPtr>> get_entries(LogIndex first, size_t max_count,
+                                               size_t max_bytes) const override;
   // From the in-memory index: no IO, never ECORRUPTION (see above).
   Result<Term> get_term(LogIndex index) const override;
   Status write(const LogWrite& write) override;
