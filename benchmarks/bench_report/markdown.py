@@ -90,7 +90,9 @@ def micro_tables(micro):
     parts = []
     by_tool = {}
     for record in micro:
-        by_tool.setdefault(record["tool"], []).append(flatten(record))
+        # A tool's kinds of case (log-storage-bench's appends and "reads") get a table each.
+        title = record["tool"] + (f': {record["case"]}' if "case" in record else "")
+        by_tool.setdefault(title, []).append(flatten(record))
     for tool, rows in sorted(by_tool.items()):
         header = []
         for row in rows:
