@@ -11,16 +11,13 @@
 #   --payload-bytes N      value size (default 256)
 #   --workloads LIST       write and/or read (default write,read): read is raft-bench's
 #                          read-index against etcd's linearizable range (etcd-linearizable-read)
-#   --base-port N          first port; raft-bench may use N..N+99, etcd-bench N+300..N+305
-#                          (default 17000; everything must stay below 32768)
+#   --base-port N          etcd-bench's members use N+300..N+305 (default 17000, so
+#                          17300-17305; below 32768); raft-bench's replicas bind port 0
 #   --out DIR              where runs.jsonl, the logs and the report go (default a fresh
 #                          directory under ${TMPDIR:-/tmp})
 #
-# raft-bench runs with --topology processes and --json when it has them (it says so in its usage
-# line); otherwise it runs as it can (one process) and this script turns its text table into a
-# JSON line with what the table holds (ops/s, p50/p99/p99.9/max latency, failed), the CPU time
-# and peak RSS of the raft-bench process (/usr/bin/time) and nulls for the rest, marked
-# "parsed_from_text": true. A workload raft-bench cannot run is reported and skipped.
+# raft-bench runs its three replicas as separate processes over TCP on 127.0.0.1
+# (--topology processes), like etcd's three members, with its default log store and fsync on.
 #
 # Writes DIR/runs.jsonl (the format of docs/benchmarks.md), prints the ratio table, and, with
 # python3 (and gnuplot for plots), writes DIR/report/report.md through benchmarks/report.
@@ -84,10 +81,6 @@ mkdir -p "$out"
 runs=$out/runs.jsonl
 : >"$runs"
 
-# What this raft-bench accepts, from the usage line it prints for an unknown flag.
-raft_usage=$("$raft_bench" --compare-etcd-probe x 2>&1 || true)
-has_flag() { grep -q -- "$1" <<<"$raft_usage"; }
-
 # Children started here, so that an interrupt stops them (only them).
 child=
 # TERM, not INT: children started with & in a script ignore SIGINT. GNU time passes no
@@ -100,67 +93,25 @@ stop_child() {
 }
 trap 'stop_child; echo "compare-etcd.sh: interrupted; results so far in $out" >&2; exit 130' INT TERM
 
-# run_raft_bench WORKLOAD CLIENTS: one raft-bench run appending one line to $runs.
+# run_raft_bench WORKLOAD CLIENTS: one raft-bench run (three replica processes over TCP, as
+# etcd's members are) appending its JSON line to $runs.
 run_raft_bench() {
   local workload=$1 clients=$2 log=$out/raft-bench-$1-$2.log
-  local args=(--clients "$clients" --seconds "$seconds" --payload-bytes "$payload_bytes")
-  has_flag --topology && args+=(--topology processes)
-  has_flag --base-port && args+=(--base-port "$base_port")
-  if has_flag --workload; then
-    args+=(--workload "$workload")
-  elif [[ $workload != write ]]; then
-    echo "compare-etcd.sh: raft-bench has no --workload; skipping pontoon $workload" >&2
-    return 0
-  fi
-  if has_flag --json; then
-    "$raft_bench" "${args[@]}" --json "$runs" >"$log" 2>&1 &
-    child=$!
-    wait "$child" || { echo "compare-etcd.sh: raft-bench failed, see $log" >&2; tail -5 "$log" >&2; return 1; }
-    child=
-    return 0
-  fi
-  /usr/bin/time -f '%e %U %S %M' -o "$log.time" "$raft_bench" "${args[@]}" >"$log" 2>&1 &
+  "$raft_bench" --topology processes --workload "$workload" --clients "$clients" \
+    --seconds "$seconds" --payload-bytes "$payload_bytes" --json "$runs" >"$log" 2>&1 &
   child=$!
   wait "$child" || { echo "compare-etcd.sh: raft-bench failed, see $log" >&2; tail -5 "$log" >&2; return 1; }
   child=
-  python3 - "$log" "$log.time" "$workload" "$clients" "$payload_bytes" "$seconds" >>"$runs" <<'PY'
-import json, os, socket, sys, time
-log, timing, workload, clients, payload, seconds = sys.argv[1:]
-lines = open(log).read().splitlines()
-row = next(lines[i + 1].split() for i, l in enumerate(lines) if l.split()[:2] == ["acked", "writes/s"])
-acked, ops, p50, p99, p999, worst, failed = row
-wall, user, system, rss_kb = open(timing).read().split()[-4:]
-ops, acked = float(ops), int(acked)
-print(json.dumps({
-    "tool": "raft-bench", "target": "pontoon", "topology": "in-process", "replicas": 3,
-    "groups": 1, "clients": int(clients), "workload": workload, "read_fraction": 0.0,
-    "payload_bytes": int(payload), "fsync": True, "log_storage": "rocksdb",
-    "seconds": float(seconds), "ops": acked, "writes": acked, "reads": 0, "failed": int(failed),
-    "ops_per_s": ops, "writes_per_s": ops, "reads_per_s": 0.0,
-    "latency_ms": {"p50": float(p50), "p90": None, "p99": float(p99), "p999": float(p999),
-                   "max": float(worst)},
-    # The whole process, start-up included, over the acknowledged writes.
-    "cpu_s_per_1000_ops": (float(user) + float(system)) * 1000 / acked if acked else None,
-    "fsyncs_per_s": None, "entries_per_fsync": None,
-    "rss_mb": {"max": int(rss_kb) / 1024, "per_process": [int(rss_kb) / 1024]},
-    "machine": {"cores": os.cpu_count(), "kernel": os.uname().release,
-                "hostname": socket.gethostname()},
-    "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "parsed_from_text": True}))
-PY
 }
 
 echo "compare-etcd.sh: results in $out"
-if ! has_flag --json; then
-  echo "compare-etcd.sh: this raft-bench has no --json; reading its text table instead" >&2
-fi
 for w in "${workload_names[@]}"; do
   pontoon_workload=$w
   [[ $w == read ]] && pontoon_workload=read-index
   for c in "${client_counts[@]}"; do
     echo "raft-bench: $pontoon_workload, $c clients"
     run_raft_bench "$pontoon_workload" "$c" || exit 1
-    [[ -f $out/raft-bench-$pontoon_workload-$c.log ]] && tail -n 2 "$out/raft-bench-$pontoon_workload-$c.log"
+    tail -n 2 "$out/raft-bench-$pontoon_workload-$c.log"
   done
 done
 
