@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -25,6 +26,15 @@ class FaultyLogStorage final : public LogStorage {
     return inner_.get_entries(first, max_count, max_bytes);
   }
   Status write(const LogWrite& write) override {
+    {
+      // A held write waits here, on the disk lane's thread, as one stuck in fsync would.
+      std::unique_lock lock(mu_);
+      if (holding_) {
+        ++writes_waiting_;
+        released_.wait(lock, [this] { return !holding_; });
+        --writes_waiting_;
+      }
+    }
     ++writes;
     if (!write.sync) ++unsynced_writes;
     if (fail_all || fail_next.exchange(false)) return Status::IoError("injected write failure");
@@ -53,6 +63,23 @@ class FaultyLogStorage final : public LogStorage {
     for (auto& done : held) done(status);
   }
 
+  // While held, every write() blocks its caller until release_writes().
+  void hold_writes() {
+    std::lock_guard lock(mu_);
+    holding_ = true;
+  }
+  void release_writes() {
+    {
+      std::lock_guard lock(mu_);
+      holding_ = false;
+    }
+    released_.notify_all();
+  }
+  int writes_waiting() const {
+    std::lock_guard lock(mu_);
+    return writes_waiting_;
+  }
+
   std::atomic<int> writes{0};
   // get_entries() calls.
   mutable std::atomic<int> range_reads{0};
@@ -67,6 +94,9 @@ class FaultyLogStorage final : public LogStorage {
   MemoryLogStorage inner_;
   mutable std::mutex mu_;
   std::vector<std::function<void(const Status&)>> held_;  // Guarded by mu_.
+  bool holding_ = false;                                  // Guarded by mu_.
+  int writes_waiting_ = 0;                                // Guarded by mu_.
+  std::condition_variable released_;
 };
 
 }  // namespace raft::testing
