@@ -110,16 +110,13 @@ bool Replicator::unsent_fill_a_request() {
     unsent_scan_next_ = next_index_;
     unsent_scan_bytes_ = 0;
   }
-  while (unsent_scan_next_ <= last) {
-    const size_t scanned = static_cast<size_t>(unsent_scan_next_ - next_index_);
-    Result<std::vector<LogEntryPtr>> run =
-        log.get_entries(unsent_scan_next_, options_.max_entries_per_append - scanned, SIZE_MAX);
-    if (!run.ok()) return true;
-    for (const LogEntryPtr& entry : *run) {
-      unsent_scan_bytes_ += entry->data.size();
-      ++unsent_scan_next_;
-      if (unsent_scan_bytes_ >= options_.max_bytes_per_append) return true;
-    }
+  // Runs with many requests in flight, on entries just appended (send_entries() reads entries
+  // below the cache elsewhere first), so one lookup each in memory, without building a vector.
+  for (; unsent_scan_next_ <= last; ++unsent_scan_next_) {
+    Result<LogEntryPtr> entry = log.get_entry(unsent_scan_next_);
+    if (!entry.ok()) return true;
+    unsent_scan_bytes_ += (*entry)->data.size();
+    if (unsent_scan_bytes_ >= options_.max_bytes_per_append) return true;
   }
   return false;
 }
@@ -195,7 +192,13 @@ void Replicator::on_storage_read(StorageRead& read) {
   request.entries = std::move(*read.entries);
   PONTOON_CHECK(!request.entries.empty());
   if (read.resend) {
-    // The same entries as the first time: the leader's log only grows within its term.
+    // The same entries as the first time: the leader's log only grows within its term, so a
+    // shorter run means a compaction overtook the read (LogManager::get_entries).
+    if (request.entries.size() != read.max_count &&
+        read.prev_index + 1 < options_.log_manager->first_log_index()) {
+      send_snapshot();
+      return;
+    }
     PONTOON_CHECK(request.entries.size() == read.max_count);
     ++resends_;
     send(std::move(request), /*heartbeat=*/false);
