@@ -23,10 +23,12 @@ std::vector<LogEntryPtr> entries(int64_t first, int64_t last, int64_t term,
 }
 
 struct Fixture {
-  explicit Fixture(size_t batch_max = 256, size_t cache_bytes = 1 << 20) {
+  explicit Fixture(size_t batch_max = 256, size_t cache_bytes = 1 << 20,
+                   size_t write_max_bytes = 32 << 20) {
     LogManager::Options options;
     options.disk_batch_max = batch_max;
     options.cache_max_bytes = cache_bytes;
+    options.disk_write_max_bytes = write_max_bytes;
     log = std::make_unique<LogManager>("g", storage, scheduler->make_executor("disk"), options);
     REQUIRE(log->init().ok());
   }
@@ -72,6 +74,64 @@ TEST_CASE("log manager: everything drained together is one write (group commit)"
   CHECK(f.storage->writes == 1);
   CHECK(stable.size() == 10);
   CHECK(f.storage->last_log_index() == LogIndex(10));
+}
+
+TEST_CASE("log manager: of a batch's latest-only callbacks just the last runs, after the batch",
+          "[log_manager]") {
+  Fixture f;
+  std::vector<std::string> ran;
+  auto note = [&](std::string name) {
+    return [&ran, &f, name](const Status& s) {
+      CHECK(s.ok());
+      CHECK(f.log->stable_index() == LogIndex(5));  // Each sees the whole batch durable.
+      ran.push_back(name);
+    };
+  };
+  using Notify = LogManager::StableNotify;
+  REQUIRE(f.log->append(entries(1, 1, 1), note("latest-1"), Notify::kLatestInBatch).ok());
+  REQUIRE(f.log->append(entries(2, 2, 1), note("each-2"), Notify::kEach).ok());
+  REQUIRE(f.log->append(entries(3, 3, 1), note("latest-3"), Notify::kLatestInBatch).ok());
+  REQUIRE(f.log->append(entries(4, 4, 1), note("latest-4"), Notify::kLatestInBatch).ok());
+  REQUIRE(f.log->append(entries(5, 5, 1), note("each-5"), Notify::kEach).ok());
+  f.run();
+  CHECK(f.storage->writes == 1);
+  CHECK(ran == std::vector<std::string>{"each-2", "latest-4", "each-5"});
+
+  // A later batch runs its own last one; a failed batch tells it the error.
+  std::vector<Status> second;
+  REQUIRE(f.log->append(entries(6, 6, 1), f.record(&second), Notify::kLatestInBatch).ok());
+  f.run();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].ok());
+  std::vector<Status> failed;
+  f.storage->fail_next = true;
+  REQUIRE(f.log->append(entries(7, 7, 1), f.record(&failed), Notify::kLatestInBatch).ok());
+  REQUIRE(f.log->append(entries(8, 8, 1), f.record(&failed), Notify::kLatestInBatch).ok());
+  f.run();
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].is_io_error());
+  CHECK(f.log->stable_index() == LogIndex(6));
+}
+
+TEST_CASE("log manager: a drain above the write byte limit goes out in several writes, in order",
+          "[log_manager]") {
+  // "entryN" payloads are 6-7 bytes: a write is cut once it holds more than 20 bytes.
+  Fixture f(/*batch_max=*/256, /*cache_bytes=*/1 << 20, /*write_max_bytes=*/20);
+  std::vector<Status> stable;
+  for (int64_t i = 1; i <= 12; ++i) {
+    REQUIRE(f.log->append(entries(i, i, 1), f.record(&stable)).ok());
+  }
+  // A truncation inside the drain still removes what an earlier write of the drain wrote.
+  REQUIRE(
+      f.log->truncate_and_append(LogIndex(10), entries(11, 11, 2, "new-"), f.record(&stable)).ok());
+  f.run();
+  CHECK(f.storage->writes == 4);  // 4 + 4 + 4 entries, then the truncation with its entry.
+  REQUIRE(stable.size() == 13);
+  for (const Status& s : stable) CHECK(s.ok());
+  CHECK(f.log->stable_index() == LogIndex(11));
+  CHECK(f.storage->last_log_index() == LogIndex(11));
+  CHECK((*f.storage->get_entry(LogIndex(11)))->data == "new-entry11");
+  CHECK((*f.storage->get_entry(LogIndex(10)))->data == "entry10");
 }
 
 TEST_CASE("log manager: a truncation coalesces with the appends around it", "[log_manager]") {

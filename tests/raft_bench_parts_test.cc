@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -203,6 +204,9 @@ class AsyncTarget final : public BenchTarget {
   // Per group, the threads that issued its operations. Guarded by mu_.
   std::map<int, std::set<std::thread::id>> issuers_;
   std::set<size_t> payload_sizes_;  // Guarded by mu_.
+  // What each operation completes with (OK when unset); set before the load starts, called on
+  // the worker thread.
+  std::function<raft::Status()> outcome_;
 
  private:
   void issue(int group, bool is_write, Done done) {
@@ -221,7 +225,7 @@ class AsyncTarget final : public BenchTarget {
       pending_.pop_front();
       lock.unlock();
       if (service_time_.count() > 0) std::this_thread::sleep_for(service_time_);
-      done(raft::Status::OK());
+      done(outcome_ ? outcome_() : raft::Status::OK());
       lock.lock();
     }
   }
@@ -270,6 +274,36 @@ TEST_CASE("fiber clients run a closed loop: 9 reads to 1 write, each client on i
   CHECK(threads.size() == 2);
   CHECK(load.latency().count() == load.writes() + load.reads());
   CHECK(target.payload_sizes_ == std::set<size_t>{32});
+}
+
+TEST_CASE("failed operations are counted by status code, with the first message of each",
+          "[bench][load]") {
+  AsyncTarget target;
+  uint64_t completions = 0;  // Only the worker thread touches it.
+  target.outcome_ = [&completions] {
+    const uint64_t n = completions++;
+    if (n % 3 == 0) return raft::Status::OK();
+    if (n % 3 == 1) return raft::Status::Busy("disk queue is full #" + std::to_string(n));
+    return raft::Status::NotLeader("not the leader #" + std::to_string(n));
+  };
+  LoadOptions options;
+  options.clients = 4;
+  options.payload = "x";
+  ClosedLoopLoad load(&target, options);
+  const auto now = std::chrono::steady_clock::now();
+  load.start(now, now + std::chrono::milliseconds(200));
+  load.join();
+
+  const auto by_code = load.failed_by_code();
+  REQUIRE(by_code.size() == 2);
+  CHECK(by_code[0].code == "EPERM");  // In StatusCode order.
+  CHECK(by_code[1].code == "EBUSY");
+  CHECK(by_code[0].first_message.rfind("not the leader #", 0) == 0);
+  CHECK(by_code[1].first_message.rfind("disk queue is full #", 0) == 0);
+  CHECK(by_code[0].count > 0);
+  CHECK(by_code[1].count > 0);
+  CHECK(by_code[0].count + by_code[1].count == load.failed());
+  CHECK(load.writes() > 0);
 }
 
 TEST_CASE("paced clients offer the rate and no more", "[bench][load]") {

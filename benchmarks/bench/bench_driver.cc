@@ -200,6 +200,9 @@ raft::Status run_load(const BenchFlags& flags, BenchCluster& cluster, BenchRepor
   report->writes = load.writes();
   report->reads = load.reads();
   report->failed = load.failed();
+  for (ClosedLoopLoad::FailureCount& f : load.failed_by_code()) {
+    report->failed_by_code.push_back({std::move(f.code), f.count, std::move(f.first_message)});
+  }
   report->latency = summarize(load.latency());
   report->write_latency = summarize(load.write_latency());
   report->read_latency = summarize(load.read_latency());

@@ -47,6 +47,15 @@ void add_optional_latency(JsonObject& json, std::string_view key, const Histogra
   }
 }
 
+// {"EBUSY": {"count": 12, "first_message": "..."}, ...}: empty when nothing failed.
+JsonObject failed_by_code_json(const std::vector<BenchReport::Failures>& failures) {
+  JsonObject json;
+  for (const BenchReport::Failures& f : failures) {
+    json.add(f.code, JsonObject().add("count", f.count).add("first_message", f.first_message));
+  }
+  return json;
+}
+
 JsonObject report_object(const BenchReport& r) {
   const BenchFlags& f = r.flags;
   double max_rss = 0;
@@ -79,6 +88,7 @@ JsonObject report_object(const BenchReport& r) {
       .add("writes", r.writes)
       .add("reads", r.reads)
       .add("failed", r.failed)
+      .add("failed_by_code", failed_by_code_json(r.failed_by_code))
       .add("ops_per_s", r.per_second(r.ops()))
       .add("writes_per_s", r.per_second(r.writes))
       .add("reads_per_s", r.per_second(r.reads))
@@ -136,6 +146,13 @@ void print_report(const BenchReport& r, std::FILE* out) {
                r.per_second(r.ops()), r.per_second(r.writes), r.per_second(r.reads),
                r.latency.p50_ms, r.latency.p90_ms, r.latency.p99_ms, r.latency.p999_ms,
                r.latency.max_ms, static_cast<unsigned long long>(r.failed));
+  if (!r.failed_by_code.empty()) {
+    for (const BenchReport::Failures& f : r.failed_by_code) {
+      std::fprintf(out, "  failed: %llu with %s, the first: %s\n",
+                   static_cast<unsigned long long>(f.count), f.code.c_str(),
+                   f.first_message.c_str());
+    }
+  }
   if (r.writes > 0 && r.reads > 0) {
     std::fprintf(out, "  writes: p50 %.2f ms, p99 %.2f ms; reads: p50 %.2f ms, p99 %.2f ms\n",
                  r.write_latency.p50_ms, r.write_latency.p99_ms, r.read_latency.p50_ms,

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_flags.h"
@@ -31,6 +32,13 @@ struct BenchReport {
   uint64_t writes = 0;
   uint64_t reads = 0;
   uint64_t failed = 0;
+  // `failed` by status code, the codes that occurred only: name, count, first message.
+  struct Failures {
+    std::string code;
+    uint64_t count = 0;
+    std::string first_message;
+  };
+  std::vector<Failures> failed_by_code;
   HistogramSummary latency;
   HistogramSummary write_latency;
   HistogramSummary read_latency;

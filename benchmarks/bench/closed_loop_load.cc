@@ -67,7 +67,7 @@ void ClosedLoopLoad::run_client(int client_id) {
       }
     });
     const SteadyTime finished = std::chrono::steady_clock::now();
-    record(is_write, due, issued, finished, pending.result.ok());
+    record(is_write, due, issued, finished, pending.result);
     if (!pending.result.ok()) raft::rpc::pause_for(kRetryDelay);
   }
 }
@@ -112,11 +112,17 @@ void ClosedLoopLoad::join() {
 }
 
 void ClosedLoopLoad::record(bool is_write, SteadyTime due, SteadyTime issued, SteadyTime finished,
-                            bool ok) {
+                            const raft::Status& result) {
   completed_.fetch_add(1, std::memory_order_relaxed);
   if (finished < measure_from_ || finished >= stop_at_) return;
-  if (!ok) {
+  if (!result.ok()) {
     failed_.fetch_add(1, std::memory_order_relaxed);
+    const size_t code = static_cast<size_t>(result.code());
+    const size_t slot = code < kStatusCodes ? code : 0;
+    if (failed_by_code_[slot].fetch_add(1, std::memory_order_relaxed) == 0) {
+      std::lock_guard<std::mutex> lock(first_failure_mu_);
+      first_failure_[slot] = std::string(result.message());
+    }
     return;
   }
   auto nanos_between = [](SteadyTime from, SteadyTime to) {
@@ -135,5 +141,17 @@ uint64_t ClosedLoopLoad::completed() const { return completed_.load(std::memory_
 uint64_t ClosedLoopLoad::writes() const { return writes_.load(std::memory_order_relaxed); }
 uint64_t ClosedLoopLoad::reads() const { return reads_.load(std::memory_order_relaxed); }
 uint64_t ClosedLoopLoad::failed() const { return failed_.load(std::memory_order_relaxed); }
+
+std::vector<ClosedLoopLoad::FailureCount> ClosedLoopLoad::failed_by_code() const {
+  std::vector<FailureCount> counts;
+  std::lock_guard<std::mutex> lock(first_failure_mu_);
+  for (size_t code = 0; code < kStatusCodes; ++code) {
+    const uint64_t count = failed_by_code_[code].load(std::memory_order_relaxed);
+    if (count == 0) continue;
+    counts.push_back({std::string(raft::status_code_name(static_cast<raft::StatusCode>(code))),
+                      count, first_failure_[code]});
+  }
+  return counts;
+}
 
 }  // namespace bench

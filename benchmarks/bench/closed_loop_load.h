@@ -27,17 +27,21 @@
 // LatencyHistogram); start()/join() from one thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_target.h"
 #include "latency_histogram.h"
 #include "raft/rpc/fiber_threads.h"
+#include "raft/status.h"
 
 namespace bench {
 
@@ -77,6 +81,14 @@ class ClosedLoopLoad {
   uint64_t writes() const;
   uint64_t reads() const;
   uint64_t failed() const;
+  // The measured failures by code, the codes that occurred only: the status name (e.g.
+  // "EBUSY"), how many, and the message of the first one (which says which limit refused).
+  struct FailureCount {
+    std::string code;
+    uint64_t count = 0;
+    std::string first_message;
+  };
+  std::vector<FailureCount> failed_by_code() const;
   // Latencies of the successful measured operations: all, writes only, reads only.
   const LatencyHistogram& latency() const { return latency_; }
   const LatencyHistogram& write_latency() const { return write_latency_; }
@@ -97,7 +109,8 @@ class ClosedLoopLoad {
   // Called by a client fiber when an operation completed.
   // `due` is when the operation was to start: its issue time in a closed loop, its scheduled
   // time when paced.
-  void record(bool is_write, SteadyTime due, SteadyTime issued, SteadyTime finished, bool ok);
+  void record(bool is_write, SteadyTime due, SteadyTime issued, SteadyTime finished,
+              const raft::Status& result);
 
   BenchTarget* const target_;
   const LoadOptions options_;
@@ -110,6 +123,10 @@ class ClosedLoopLoad {
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> failed_{0};
+  static constexpr size_t kStatusCodes = static_cast<size_t>(raft::StatusCode::kAgain) + 1;
+  std::array<std::atomic<uint64_t>, kStatusCodes> failed_by_code_{};
+  mutable std::mutex first_failure_mu_;
+  std::array<std::string, kStatusCodes> first_failure_;  // Guarded by first_failure_mu_.
   LatencyHistogram latency_;
   LatencyHistogram write_latency_;
   LatencyHistogram read_latency_;

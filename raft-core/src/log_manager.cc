@@ -81,13 +81,20 @@ Status LogManager::recover_with_snapshot_locked(LogId snapshot) {
   return Status::OK();
 }
 
-Status LogManager::append(std::vector<LogEntryPtr> entries, StableCallback on_stable) {
+Status LogManager::append(std::vector<LogEntryPtr> entries, StableCallback on_stable,
+                          StableNotify notify) {
   PONTOON_CHECK(!entries.empty());
-  return truncate_and_append(last_log_index(), std::move(entries), std::move(on_stable));
+  return queue_append(last_log_index(), std::move(entries), std::move(on_stable), notify);
 }
 
 Status LogManager::truncate_and_append(LogIndex truncate_after, std::vector<LogEntryPtr> entries,
                                        StableCallback on_stable) {
+  return queue_append(truncate_after, std::move(entries), std::move(on_stable),
+                      StableNotify::kEach);
+}
+
+Status LogManager::queue_append(LogIndex truncate_after, std::vector<LogEntryPtr> entries,
+                                StableCallback on_stable, StableNotify notify) {
   std::unique_lock<std::mutex> lock(mutex_);
   PONTOON_CHECK(truncate_after <= last_index_);
   PONTOON_CHECK(truncate_after + 1 >= first_index_);
@@ -98,6 +105,7 @@ Status LogManager::truncate_and_append(LogIndex truncate_after, std::vector<LogE
   if (truncate_after < last_index_) op.truncate_after = truncate_after;
   op.entries = entries;
   op.on_stable = std::move(on_stable);
+  op.notify = notify;
   // Enqueue first: if the ring is full nothing may change, so the caller can retry or fail.
   Status queued = enqueue(std::move(op));
   if (!queued.ok()) return queued;
@@ -217,8 +225,13 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
   const bool deferred = storage_->defers_sync();
   DeferredWrites pending;
   LogWrite write;
+  size_t write_bytes = 0;
   Status status;
   for (DiskOp& op : ops) {
+    if (write_bytes > options_.disk_write_max_bytes && status.ok()) {
+      status = flush_write(write, deferred ? &pending : nullptr);
+      write_bytes = 0;
+    }
     if (op.truncate_after) {
       LogIndex cut = *op.truncate_after;
       write.truncate_after = write.truncate_after ? std::min(*write.truncate_after, cut) : cut;
@@ -227,8 +240,10 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
       }
     }
     write.entries.insert(write.entries.end(), op.entries.begin(), op.entries.end());
+    for (const LogEntryPtr& entry : op.entries) write_bytes += entry->data.size();
     if (op.truncate_prefix && status.ok()) {
       status = flush_write(write, deferred ? &pending : nullptr);
+      write_bytes = 0;
       if (status.ok()) status = storage_->truncate_prefix(*op.truncate_prefix);
     }
   }
@@ -237,8 +252,19 @@ void LogManager::handle_disk_batch(std::vector<DiskOp>& ops) {
     PONTOON_LOG(kError) << "group " << group_id_ << ": log write failed: " << status;
   }
   pending.status = status;
-  for (DiskOp& op : ops) {
-    if (op.on_stable) pending.callbacks.push_back(std::move(op.on_stable));
+  // Of the kLatestInBatch callbacks only the last one runs (it sees what the others would).
+  size_t latest_only = ops.size();
+  for (size_t i = ops.size(); i-- > 0;) {
+    if (ops[i].on_stable && ops[i].notify == StableNotify::kLatestInBatch) {
+      latest_only = i;
+      break;
+    }
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    DiskOp& op = ops[i];
+    if (!op.on_stable) continue;
+    if (op.notify == StableNotify::kLatestInBatch && i != latest_only) continue;
+    pending.callbacks.push_back(std::move(op.on_stable));
   }
   if (!deferred) {
     run_stable_callbacks(pending.callbacks, status);

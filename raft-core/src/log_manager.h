@@ -41,10 +41,17 @@ class LogManager {
   // holds no lock and inside an InlineDispatchScope: a callback may Executor::dispatch() a short
   // task to an idle lane and have it run right there instead of waking that lane's worker.
   using StableCallback = std::function<void(const Status&)>;
+  // Which callbacks of one drained batch run. kLatestInBatch is for callbacks that only look at
+  // the state after the batch (stable_index(), and the status every callback of a batch shares):
+  // of several such in one batch only the last runs, as the earlier ones would repeat its work.
+  enum class StableNotify { kEach, kLatestInBatch };
 
   struct Options {
     size_t disk_queue_capacity = 16384;
-    size_t disk_batch_max = 256;
+    size_t disk_batch_max = 1024;
+    // One storage write carries about this many payload bytes at most (a larger drain is
+    // written, and without a shared sync synced, in several): the encoded batch stays bounded.
+    size_t disk_write_max_bytes = 32 * 1024 * 1024;
     size_t cache_max_bytes = 64 * 1024 * 1024;
   };
 
@@ -62,7 +69,8 @@ class LogManager {
   // Node lane only. Appends entries that continue the log. EBUSY (and nothing changes) when
   // the disk ring is full; ESHUTDOWN after shutdown().
   // REQUIRES: entries non-empty, entries[0].index == last_log_index() + 1, contiguous.
-  Status append(std::vector<LogEntryPtr> entries, StableCallback on_stable);
+  Status append(std::vector<LogEntryPtr> entries, StableCallback on_stable,
+                StableNotify notify = StableNotify::kEach);
   // Node lane only. Drops every entry after `truncate_after`, then appends `entries` (which
   // may be empty). Follower side of Raft §5.3.
   // REQUIRES: truncate_after <= last_log_index(); entries continue from truncate_after + 1.
@@ -109,12 +117,17 @@ class LogManager {
   void shutdown();
 
  private:
+  // append() and truncate_and_append(): queues the disk op, then changes the in-memory view.
+  Status queue_append(LogIndex truncate_after, std::vector<LogEntryPtr> entries,
+                      StableCallback on_stable, StableNotify notify);
+
   struct DiskOp {
     std::optional<LogIndex> truncate_after;
     std::vector<LogEntryPtr> entries;
     // Discard entries before this index, after everything queued before this op.
     std::optional<LogIndex> truncate_prefix;
     StableCallback on_stable;
+    StableNotify notify = StableNotify::kEach;
   };
 
   // One drained batch written without sync, waiting for the storage's shared sync.
