@@ -95,6 +95,14 @@ expect_usage_error "client load with more threads than clients" "--client-thread
   "$client" --conf "$conf" load --clients 2 --client-threads 3 --seconds 1
 expect_usage_error "client load with --client-fibers unknown" "--client-fibers" \
   "$client" --conf "$conf" load --clients 2 --client-fibers pooled --seconds 1
+expect_usage_error "client load with --reads-per-write 100" "--reads-per-write" \
+  "$client" --conf "$conf" load --clients 2 --reads-per-write 100 --seconds 1
+expect_usage_error "client load with --reads-per-write -1" "--reads-per-write" \
+  "$client" --conf "$conf" load --clients 2 --reads-per-write -1 --seconds 1
+expect_usage_error "client load with --reads-per-write many" "--reads-per-write" \
+  "$client" --conf "$conf" load --clients 2 --reads-per-write many --seconds 1
+expect_usage_error "client --reads-per-write without load" "--reads-per-write" \
+  "$client" --conf "$conf" --reads-per-write 9 get
 expect_usage_error "client --client-fibers without load" "--client-fibers" \
   "$client" --conf "$conf" --client-fibers threads get
 expect_usage_error "client --client-threads without load" "--client-threads" \

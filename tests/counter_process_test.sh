@@ -3,13 +3,15 @@
 # acknowledged is lost or counted twice:
 #
 #   1. start 3 replicas on 127.0.0.1:18101..18103 and wait for a leader;
-#   2. run `counter-client load --clients 8 --seconds 8` (closed-loop incr 1);
+#   2. run `counter-client load --clients 8 --reads-per-write 3 --seconds 8` (closed-loop incr 1,
+#      three gets between increments, each checked against what was acknowledged before it);
 #   3. once increments are committing, SIGKILL the leader; wait for a new leader, and for the
 #      new leader to commit increments of its own;
 #   4. restart the killed replica on its data; wait until it has applied what the leader had
 #      committed;
-#   5. when the load ends: acked <= final count <= acked + unknown, every replica holds the
-#      same value, and every replica exits 0 on SIGTERM.
+#   5. when the load ends: acked <= final count <= acked + unknown, gets were answered and
+#      none was stale (across the failover), every replica holds the same value, and every
+#      replica exits 0 on SIGTERM.
 #
 # usage: counter_process_test.sh COUNTER_SERVER COUNTER_CLIENT
 # The work directory (replica logs) is kept and printed if the test fails.
@@ -68,7 +70,7 @@ say "replica $leader leads"
 start=$("$client" --conf "$CLUSTER_CONF" get) || fail "initial get failed"
 [[ $start == 0 ]] || fail "a fresh cluster's counter is $start, not 0"
 
-"$client" --conf "$CLUSTER_CONF" load --clients 8 --seconds "$load_seconds" \
+"$client" --conf "$CLUSTER_CONF" load --clients 8 --reads-per-write 3 --seconds "$load_seconds" \
   >"$work/load.out" 2>"$work/load.err" &
 load_pid=$!
 cluster_track "$load_pid"
@@ -95,6 +97,10 @@ sed 's/^/    /' "$work/load.err"
 final=$("$client" --conf "$CLUSTER_CONF" get) || fail "final get failed"
 say "final count $final; acked $CLUSTER_ACKED, unknown $CLUSTER_UNKNOWN, failed $CLUSTER_FAILED"
 cluster_check_count "$final" 2>"$work/why" || fail "$(cat "$work/why")"
+# A stale get makes the load exit 4, which cluster_load_totals already refused.
+((CLUSTER_READS > 0)) || fail "no get was answered during the load"
+((CLUSTER_STALE_READS == 0)) || fail "$CLUSTER_STALE_READS stale gets"
+say "gets: $CLUSTER_READS answered, $CLUSTER_STALE_READS stale, $CLUSTER_READ_FAILED failed"
 
 # Every replica converges on the final count.
 status_text=$(cluster_wait_all_hold "$final" 30 1 2 3 2>"$work/why") || fail "$(cat "$work/why")"

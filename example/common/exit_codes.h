@@ -12,5 +12,8 @@ inline constexpr int kExitGaveUp = 1;
 inline constexpr int kExitUsage = 2;
 // A client's write whose outcome is unknown: it may or may not have been applied.
 inline constexpr int kExitUnknown = 3;
+// A client's check failed: a load's read returned less than what was acknowledged before it
+// (a linearizability violation).
+inline constexpr int kExitViolation = 4;
 
 }  // namespace example

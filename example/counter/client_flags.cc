@@ -42,8 +42,8 @@ raft::Status parse_command(const example::FlagParser& parser, ClientFlags* flags
 
 raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
   if (flags->command != ClientFlags::Command::kLoad) {
-    for (const char* flag :
-         {"--clients", "--client-threads", "--client-fibers", "--seconds", "--ops"}) {
+    for (const char* flag : {"--clients", "--client-threads", "--client-fibers", "--seconds",
+                             "--ops", "--reads-per-write"}) {
       if (parser.has(flag)) return bad(flag, "only applies to the load command");
     }
     return raft::Status::OK();
@@ -66,6 +66,9 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
     }
     flags->host_client_fibers = *fibers == "hosted";
   }
+  raft::Result<int64_t> reads = parser.integer("--reads-per-write", 0, 0, 99);
+  if (!reads.ok()) return reads.status();
+  flags->load.reads_per_write = static_cast<int>(*reads);
   if (parser.has("--seconds") == parser.has("--ops")) {
     return bad("--seconds", "load needs exactly one of --seconds and --ops");
   }
@@ -85,8 +88,8 @@ raft::Status parse_load(const example::FlagParser& parser, ClientFlags* flags) {
 
 raft::Result<ClientFlags> parse_client_flags(const std::vector<std::string>& args) {
   std::set<std::string> known = example::cluster_flag_names();
-  known.insert(
-      {"--clients", "--client-threads", "--client-fibers", "--seconds", "--ops", "--help"});
+  known.insert({"--clients", "--client-threads", "--client-fibers", "--seconds", "--ops",
+                "--reads-per-write", "--help"});
   example::FlagParser parser(std::move(known), {"--help"});
   if (raft::Status s = parser.parse(args); !s.ok()) return s;
   ClientFlags flags;

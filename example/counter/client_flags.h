@@ -4,10 +4,12 @@
 //     incr DELTA                        add DELTA, print the value after it
 //     get                               print the value (a linearizable read)
 //     status                            one line per replica
-//     load --clients N [--client-threads T] (--seconds S | --ops N)
-//                                       N closed-loop clients doing incr 1; prints
-//                                       "acked=A unknown=U failed=F" (also when
-//                                       SIGINT/SIGTERM ends it early)
+//     load --clients N [--client-threads T] [--reads-per-write R] (--seconds S | --ops N)
+//                                       N closed-loop clients doing incr 1 (and R gets
+//                                       between increments, checked against what was
+//                                       acknowledged); prints "acked=A unknown=U failed=F"
+//                                       (with R: " reads=N stale_reads=S read_failed=F"),
+//                                       also when SIGINT/SIGTERM ends it early
 //
 // Flags may come before or after the command and may be written --flag=value.
 // Thread-safety: a value.
@@ -38,7 +40,7 @@ struct ClientFlags {
   static constexpr const char* kUsage =
       "usage: counter-client --conf IP:PORT,... [--timeout-ms N] "
       "(incr DELTA | get | status | load --clients N [--client-threads T] [--client-fibers "
-      "hosted|threads] "
+      "hosted|threads] [--reads-per-write 0-99] "
       "(--seconds S | --ops N))";
 };
 

@@ -1,7 +1,8 @@
 // counter-client: increments, reads and inspects a counter cluster, or puts load on it.
 //
 // Exit codes: 0 done; 1 gave up (no leader, or every replica failed, within --timeout-ms);
-// 2 bad usage; 3 an increment whose outcome is unknown (it may or may not have been applied).
+// 2 bad usage; 3 an increment whose outcome is unknown (it may or may not have been applied);
+// 4 a load's get returned less than an increment acknowledged before it (a stale read).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -57,7 +58,7 @@ int run(const ClientFlags& flags, CounterClient& client, const std::atomic<bool>
       LoadTotals totals = run_load(client, options);
       std::cerr << totals.summary() << std::flush;
       std::cout << totals.totals_line() << std::endl;
-      return example::kExitOk;
+      return totals.stale_reads > 0 ? example::kExitViolation : example::kExitOk;
     }
   }
   return example::kExitUsage;

@@ -316,7 +316,9 @@ cluster_wait_caught_up() {
 }
 
 # Waits for the `counter-client load` process PID, whose stdout went to OUT_FILE, and reads its
-# last line "acked=A unknown=U failed=F" into CLUSTER_ACKED, CLUSTER_UNKNOWN, CLUSTER_FAILED.
+# last line "acked=A unknown=U failed=F [reads=R stale_reads=S read_failed=F]" into
+# CLUSTER_ACKED, CLUSTER_UNKNOWN, CLUSTER_FAILED (and CLUSTER_READS, CLUSTER_STALE_READS,
+# CLUSTER_READ_FAILED, 0 without reads).
 # Fails (saying why, with ERR_FILE's text) if the load exited non-zero or printed no totals.
 cluster_load_totals() {
   local pid=$1 out=$2 err=$3 code=0 totals
@@ -326,13 +328,17 @@ cluster_load_totals() {
     return 1
   fi
   totals=$(tail -n 1 "$out")
-  if ! [[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)$ ]]; then
+  if ! [[ $totals =~ ^acked=([0-9]+)\ unknown=([0-9]+)\ failed=([0-9]+)(\ reads=([0-9]+)\ stale_reads=([0-9]+)\ read_failed=([0-9]+))?$ ]]; then
     echo "the load printed no totals line: '$totals'" >&2
     return 1
   fi
   CLUSTER_ACKED=${BASH_REMATCH[1]}
   CLUSTER_UNKNOWN=${BASH_REMATCH[2]}
   CLUSTER_FAILED=${BASH_REMATCH[3]}
+  # With --reads-per-write; 0 otherwise. (A stale read already made the load exit 4.)
+  CLUSTER_READS=${BASH_REMATCH[5]:-0}
+  CLUSTER_STALE_READS=${BASH_REMATCH[6]:-0}
+  CLUSTER_READ_FAILED=${BASH_REMATCH[7]:-0}
 }
 
 # Checks a final count against the load's totals: acked <= FINAL <= acked + unknown, and
