@@ -4,12 +4,14 @@
 // threads sit inside a write that does not return, and the leader of a three-replica group
 // whose followers live in process Q. While P can write nothing to its disk, that leader still
 // replicates, commits on its followers' acknowledgements, applies, acknowledges its clients and
-// serves a ReadIndex read.
+// serves a ReadIndex read. And the other way round: a state machine slow in on_apply never
+// holds one of those IO threads, so other groups' log writes go on.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -42,8 +44,9 @@ bool wait_for(const std::function<bool()>& done) {
 struct Replica {
   Replica(const GroupId& group, const PeerId& self, const Configuration& conf,
           std::shared_ptr<ExecutorPool> pool, rpc::InProcessNetwork& network,
-          int election_timeout_ms)
+          int election_timeout_ms, std::function<void()> before_apply = nullptr)
       : peer(self) {
+    if (before_apply) fsm.before_apply(std::move(before_apply));  // Before the node starts.
     NodeOptions options;
     options.runtime = std::move(pool);
     options.initial_conf = conf;
@@ -170,5 +173,75 @@ TEST_CASE(
   REQUIRE(wait_for([&] { return held_acked.load() == 2; }));
   // The leader's writes catch up once an IO thread is free.
   REQUIRE(wait_for([&] { return leader->log->last_log_index() >= committed; }));
+  replicas.clear();
+}
+
+TEST_CASE(
+    "a slow on_apply never holds a disk thread: with two groups stuck in on_apply, a third "
+    "group of the process still makes its writes durable",
+    "[node][io]") {
+  // Three workers, so that the two stuck applies leave one for the third group's lanes; two
+  // IO threads, which an on_apply run inline where a write became durable would take both of.
+  auto p = std::make_shared<ExecutorPool>(/*num_threads=*/3, /*io_threads=*/2);
+  auto q = std::make_shared<ExecutorPool>(/*num_threads=*/1, /*io_threads=*/1);
+  auto network = std::make_shared<rpc::InProcessNetwork>(*q, 12);
+  std::vector<std::unique_ptr<Replica>> replicas;
+  // Declared after `replicas`, so destroyed first: the stuck applies return before the nodes
+  // are shut down, also when a REQUIRE fails.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  struct Releaser {
+    std::promise<void>* release;
+    ~Releaser() {
+      if (release != nullptr) release->set_value();
+    }
+  } releaser{&release};
+  std::atomic<bool> armed{false};
+  std::atomic<int> stuck_in_apply{0};
+  auto get_stuck = [&armed, &stuck_in_apply, released] {
+    if (!armed.load()) return;
+    stuck_in_apply.fetch_add(1);
+    released.wait();
+  };
+
+  std::vector<Replica*> slow;
+  for (const char* name : {"slow-a", "slow-b"}) {
+    const PeerId peer("127.0.0.1", 7201 + static_cast<int>(slow.size()));
+    replicas.push_back(
+        std::make_unique<Replica>(name, peer, Configuration({peer}), p, *network, 300, get_stuck));
+    slow.push_back(replicas.back().get());
+  }
+  const PeerId live_peer("127.0.0.1", 7203);
+  replicas.push_back(
+      std::make_unique<Replica>("live", live_peer, Configuration({live_peer}), p, *network, 300));
+  Replica* live = replicas.back().get();
+  for (const auto& r : replicas) {
+    REQUIRE(wait_for([&] {
+      NodeStatus status = r->node->get_status();
+      std::vector<Term> terms = r->fsm.leader_terms();
+      return status.role == Role::kLeader && !terms.empty() && terms.back() == status.term;
+    }));
+  }
+
+  armed = true;
+  std::atomic<int> slow_acked{0};
+  for (Replica* r : slow) r->propose("slow", &slow_acked);
+  REQUIRE(wait_for([&] { return stuck_in_apply.load() == 2; }));
+
+  // One write at a time, so each finds the lanes idle: where it becomes durable is where an
+  // inline apply would have run.
+  std::atomic<int> live_acked{0};
+  for (int i = 0; i < 50; ++i) {
+    live->propose("live" + std::to_string(i), &live_acked);
+    INFO("write " << i);
+    REQUIRE(wait_for([&] { return live_acked.load() == i + 1; }));
+  }
+  CHECK(live->fsm.applied_count() >= 50);
+  CHECK(stuck_in_apply.load() == 2);
+  CHECK(slow_acked.load() == 0);
+
+  release.set_value();
+  releaser.release = nullptr;
+  REQUIRE(wait_for([&] { return slow_acked.load() == 2; }));
   replicas.clear();
 }

@@ -344,12 +344,22 @@ namespace raft {
 namespace {
 
 thread_local int inline_dispatch_depth = 0;
+thread_local int framework_only_depth = 0;  // Of those, the kFrameworkOnly scopes.
 
 }  // namespace
 
-InlineDispatchScope::InlineDispatchScope() { ++inline_dispatch_depth; }
-InlineDispatchScope::~InlineDispatchScope() { --inline_dispatch_depth; }
+InlineDispatchScope::InlineDispatchScope(Reach reach) : reach_(reach) {
+  ++inline_dispatch_depth;
+  if (reach_ == Reach::kFrameworkOnly) ++framework_only_depth;
+}
+InlineDispatchScope::~InlineDispatchScope() {
+  --inline_dispatch_depth;
+  if (reach_ == Reach::kFrameworkOnly) --framework_only_depth;
+}
 bool InlineDispatchScope::active() { return inline_dispatch_depth > 0; }
+bool InlineDispatchScope::allows_application_code() {
+  return inline_dispatch_depth > 0 && framework_only_depth == 0;
+}
 
 ExecutorPool::ExecutorPool(size_t num_threads, size_t io_threads) {
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());

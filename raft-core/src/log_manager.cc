@@ -294,8 +294,9 @@ void LogManager::run_stable_callbacks(std::vector<StableCallback>& callbacks,
   // A follower answers every AppendEntries one write covered: together, in one send.
   SendBatchScope answers;
   // No lock is held here (the disk lane's task, or the shared syncer's thread, which runs its
-  // callbacks outside its own lock).
-  InlineDispatchScope inline_dispatch;
+  // callbacks outside its own lock). The node lane's short tasks may run here, the state
+  // machine may not: this thread writes and syncs other groups' logs too.
+  InlineDispatchScope inline_dispatch(InlineDispatchScope::Reach::kFrameworkOnly);
   for (StableCallback& callback : callbacks) callback(status);
 }
 

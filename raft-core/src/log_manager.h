@@ -38,8 +38,9 @@ class LogManager {
   // Runs once the operation is durable, or with the error that stopped it: on the disk lane,
   // or, with a storage that defers its syncs (LogStorage::defers_sync), on whichever thread ran
   // the shared sync. Callbacks run in the order their operations were queued, on a thread that
-  // holds no lock and inside an InlineDispatchScope: a callback may Executor::dispatch() a short
-  // task to an idle lane and have it run right there instead of waking that lane's worker.
+  // holds no lock and inside an InlineDispatchScope (kFrameworkOnly): a callback may
+  // Executor::dispatch() a short task to an idle lane and have it run right there instead of
+  // waking that lane's worker, but nothing that runs the state machine runs there.
   using StableCallback = std::function<void(const Status&)>;
   // Which callbacks of one drained batch run. kLatestInBatch is for callbacks that only look at
   // the state after the batch (stable_index(), and the status every callback of a batch shares):

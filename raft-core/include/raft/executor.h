@@ -44,15 +44,31 @@ class Executor {
 // Marks the calling thread, for the scope's lifetime, as one that holds no lock and may run a
 // lane's task itself: an IO thread handing a received message to its lane saves waking a
 // worker for it (Executor::dispatch). Only code that knows its whole call stack opens one
-// (the TCP transport around a request handler and a response callback). Nests; not copyable.
+// (the TCP transport around a request handler and a response callback; the log's disk
+// callbacks). Nests; not copyable. Thread-safety: the state is the calling thread's own.
 class InlineDispatchScope {
  public:
-  InlineDispatchScope();
+  enum class Reach {
+    // Any lane's task may run here, the state machine's applying included.
+    kAnyTask,
+    // Only the framework's own short tasks: a lane that would call the application (the
+    // state machine's on_apply, which may take long) is posted instead. For the disk threads,
+    // which every group of the process shares: an on_apply run there would hold up other
+    // groups' log writes and fsyncs. Wins over any kAnyTask scope around or inside it.
+    kFrameworkOnly,
+  };
+  explicit InlineDispatchScope(Reach reach = Reach::kAnyTask);
   ~InlineDispatchScope();
   InlineDispatchScope(const InlineDispatchScope&) = delete;
   InlineDispatchScope& operator=(const InlineDispatchScope&) = delete;
   // True on a thread inside at least one scope.
   static bool active();
+  // True inside a scope and in no kFrameworkOnly one: a drain that runs the application's code
+  // may be dispatched inline.
+  static bool allows_application_code();
+
+ private:
+  const Reach reach_;
 };
 
 // Runtime: what a Node needs from its environment: lanes to run on, a clock, and a seed.
