@@ -19,67 +19,13 @@
 #include "raft/executor_pool.h"
 #include "raft/node.h"
 #include "raft/rpc/in_process_transport.h"
-#include "raft/storage/memory_meta_storage.h"
-#include "support/faulty_log_storage.h"
-#include "support/recording_fsm.h"
+#include "support/pooled_replica.h"
 
 using namespace raft;
 using namespace raft::testing;
 
 namespace {
-
-constexpr auto kWait = std::chrono::seconds(20);
-
-// Polls `done` until it holds or kWait passes (real threads: there is nothing to step).
-bool wait_for(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
-// One replica: its node, log and state machine.
-struct Replica {
-  Replica(const GroupId& group, const PeerId& self, const Configuration& conf,
-          std::shared_ptr<ExecutorPool> pool, rpc::InProcessNetwork& network,
-          int election_timeout_ms, std::function<void()> before_apply = nullptr)
-      : peer(self) {
-    if (before_apply) fsm.before_apply(std::move(before_apply));  // Before the node starts.
-    NodeOptions options;
-    options.runtime = std::move(pool);
-    options.initial_conf = conf;
-    options.fsm = &fsm;
-    options.log_storage = log;
-    options.meta_storage = std::make_shared<MemoryRaftMetaStorage>();
-    options.transport = network.transport_for(peer);
-    options.election_timeout_ms = election_timeout_ms;
-    options.max_election_delay_ms = election_timeout_ms / 2;
-    node = std::make_unique<Node>(group, peer);
-    REQUIRE(node->init(options).ok());
-  }
-  ~Replica() {
-    log->release_writes();  // Also on a failed REQUIRE, so that the node can stop.
-    node->shutdown(nullptr);
-    CHECK(wait_for([&] { return node->is_shut_down(); }));
-    node->join();
-  }
-  void propose(const std::string& data, std::atomic<int>* acknowledged) {
-    Task task;
-    task.data = data;
-    task.done = make_closure([acknowledged](const Status& s) {
-      if (s.ok()) acknowledged->fetch_add(1);
-    });
-    node->apply(std::move(task));
-  }
-
-  PeerId peer;
-  std::shared_ptr<FaultyLogStorage> log = std::make_shared<FaultyLogStorage>();
-  RecordingStateMachine fsm;
-  std::unique_ptr<Node> node;
-};
-
+using Replica = PooledReplica;
 }  // namespace
 
 TEST_CASE(
@@ -97,8 +43,8 @@ TEST_CASE(
   std::vector<std::unique_ptr<Replica>> replicas;
   auto add = [&](const GroupId& group, const PeerId& peer, const Configuration& conf,
                  const std::shared_ptr<ExecutorPool>& pool, int election_timeout_ms) {
-    replicas.push_back(
-        std::make_unique<Replica>(group, peer, conf, pool, *network, election_timeout_ms));
+    replicas.push_back(std::make_unique<Replica>(
+        group, peer, conf, pool, network->transport_for(peer), election_timeout_ms));
     return replicas.back().get();
   };
   Replica* held_a = add("held-a", held_a_peer, Configuration({held_a_peer}), p, 300);
@@ -122,12 +68,7 @@ TEST_CASE(
   }
   for (Replica* r : {held_a, held_b, leader}) {
     INFO("waiting for " << r->peer << " to lead");
-    // Leading, with on_leader_start run for the term it leads in.
-    REQUIRE(wait_for([&] {
-      NodeStatus status = r->node->get_status();
-      std::vector<Term> terms = r->fsm.leader_terms();
-      return status.role == Role::kLeader && !terms.empty() && terms.back() == status.term;
-    }));
+    REQUIRE(wait_for([&] { return r->leads_with_fsm_told(); }));
   }
   std::atomic<int> live_acked{0};
   for (int i = 0; i < 10; ++i) leader->propose("warm" + std::to_string(i), &live_acked);
@@ -188,45 +129,27 @@ TEST_CASE(
   std::vector<std::unique_ptr<Replica>> replicas;
   // Declared after `replicas`, so destroyed first: the stuck applies return before the nodes
   // are shut down, also when a REQUIRE fails.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  struct Releaser {
-    std::promise<void>* release;
-    ~Releaser() {
-      if (release != nullptr) release->set_value();
-    }
-  } releaser{&release};
-  std::atomic<bool> armed{false};
-  std::atomic<int> stuck_in_apply{0};
-  auto get_stuck = [&armed, &stuck_in_apply, released] {
-    if (!armed.load()) return;
-    stuck_in_apply.fetch_add(1);
-    released.wait();
-  };
+  ApplyGate gate;
 
   std::vector<Replica*> slow;
   for (const char* name : {"slow-a", "slow-b"}) {
     const PeerId peer("127.0.0.1", 7201 + static_cast<int>(slow.size()));
-    replicas.push_back(
-        std::make_unique<Replica>(name, peer, Configuration({peer}), p, *network, 300, get_stuck));
+    replicas.push_back(std::make_unique<Replica>(name, peer, Configuration({peer}), p,
+                                                 network->transport_for(peer), 300, gate.hook()));
     slow.push_back(replicas.back().get());
   }
   const PeerId live_peer("127.0.0.1", 7203);
-  replicas.push_back(
-      std::make_unique<Replica>("live", live_peer, Configuration({live_peer}), p, *network, 300));
+  replicas.push_back(std::make_unique<Replica>("live", live_peer, Configuration({live_peer}), p,
+                                               network->transport_for(live_peer), 300));
   Replica* live = replicas.back().get();
   for (const auto& r : replicas) {
-    REQUIRE(wait_for([&] {
-      NodeStatus status = r->node->get_status();
-      std::vector<Term> terms = r->fsm.leader_terms();
-      return status.role == Role::kLeader && !terms.empty() && terms.back() == status.term;
-    }));
+    REQUIRE(wait_for([&] { return r->leads_with_fsm_told(); }));
   }
 
-  armed = true;
+  gate.arm();
   std::atomic<int> slow_acked{0};
   for (Replica* r : slow) r->propose("slow", &slow_acked);
-  REQUIRE(wait_for([&] { return stuck_in_apply.load() == 2; }));
+  REQUIRE(wait_for([&] { return gate.held() == 2; }));
 
   // One write at a time, so each finds the lanes idle: where it becomes durable is where an
   // inline apply would have run.
@@ -237,11 +160,10 @@ TEST_CASE(
     REQUIRE(wait_for([&] { return live_acked.load() == i + 1; }));
   }
   CHECK(live->fsm.applied_count() >= 50);
-  CHECK(stuck_in_apply.load() == 2);
+  CHECK(gate.held() == 2);
   CHECK(slow_acked.load() == 0);
 
-  release.set_value();
-  releaser.release = nullptr;
+  gate.release();
   REQUIRE(wait_for([&] { return slow_acked.load() == 2; }));
   replicas.clear();
 }

@@ -11,6 +11,7 @@ target_link_libraries(pontoon-test-support PUBLIC raft-core raft-storage raft-rp
 pontoon_test(node_sim_test SOURCES node_sim_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_behaviour_test SOURCES node_behaviour_test.cc LIBS pontoon-test-support LABELS sim)
 pontoon_test(node_io_blocked_test SOURCES node_io_blocked_test.cc LIBS pontoon-test-support LABELS unit)
+pontoon_test(node_apply_io_thread_test SOURCES node_apply_io_thread_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_tcp_test SOURCES node_tcp_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(node_tcp_snapshot_test SOURCES node_tcp_snapshot_test.cc LIBS pontoon-test-support LABELS tcp)
 pontoon_test(cli_service_test SOURCES cli_service_test.cc LIBS pontoon-test-support LABELS tcp)

@@ -122,6 +122,13 @@ void add_cluster_flags(ClusterFlags* cluster, std::map<std::string, ValueHandler
     cluster->shared_sync = v == "on";
     return Status::OK();
   };
+  (*handlers)["--apply-on-io-threads"] = [cluster](const std::string& v) {
+    if (v != "on" && v != "off") {
+      return Status::InvalidArgument("--apply-on-io-threads must be on or off, got '" + v + "'");
+    }
+    cluster->apply_on_io_threads = v == "on";
+    return Status::OK();
+  };
   (*handlers)["--coalesce-after-inflight"] = [cluster](const std::string& v) {
     return parse_int_into("--coalesce-after-inflight", v, 0,
                           static_cast<int64_t>(raft::NodeOptions().max_inflight_msgs),
@@ -167,6 +174,7 @@ const char kUsage[] =
     "                  [--log-preallocate auto|always|off]\n"
     "                  [--no-fsync] [--shared-sync on|off] [--election-timeout-ms N]\n"
     "                  [--executor-threads N] [--coalesce-after-inflight N]\n"
+    "                  [--apply-on-io-threads on|off]\n"
     "                  [--data DIR] [--json PATH]\n"
     "See docs/benchmarks.md for what each flag and each number means.\n";
 
@@ -318,6 +326,8 @@ std::vector<std::string> cluster_flags_for_replica(const ClusterFlags& cluster) 
                                    std::to_string(cluster.coalesce_after_inflight),
                                    "--shared-sync",
                                    cluster.shared_sync ? "on" : "off",
+                                   "--apply-on-io-threads",
+                                   cluster.apply_on_io_threads ? "on" : "off",
                                    "--log-preallocate",
                                    std::string(log_preallocate_name(cluster.log_preallocate))};
   if (!cluster.fsync) args.push_back("--no-fsync");

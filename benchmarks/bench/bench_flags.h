@@ -67,6 +67,8 @@ struct ClusterFlags {
   // NodeOptions::coalesce_after_inflight_msgs of every node (0..max_inflight_msgs; 0 turns
   // holding entries back off).
   size_t coalesce_after_inflight = raft::NodeOptions().coalesce_after_inflight_msgs;
+  // NodeOptions::apply_on_io_threads of every node (--apply-on-io-threads on|off).
+  bool apply_on_io_threads = raft::NodeOptions().apply_on_io_threads;
 
   // The election timeout the nodes use: the flag if set, else longer with more groups, so
   // that the heartbeats of hundreds of groups on two cores do not starve one another into

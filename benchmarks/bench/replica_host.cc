@@ -130,6 +130,7 @@ raft::Status ReplicaHost::start_groups(const std::vector<raft::PeerId>& peers) {
     // The benchmark takes no snapshots: it measures the write and read paths.
     options.snapshot_interval_s = 0;
     options.coalesce_after_inflight_msgs = cluster_.coalesce_after_inflight;
+    options.apply_on_io_threads = cluster_.apply_on_io_threads;
     auto node = std::make_unique<raft::Node>(bench_group_id(g), self_);
     if (raft::Status s = node->init(options); !s.ok()) return s;
     nodes_.push_back(std::move(node));

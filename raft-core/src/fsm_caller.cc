@@ -94,12 +94,14 @@ void FSMCaller::notify_committed(LogIndex committed_index) {
   if (commit_wakeup_pending_.exchange(true)) return;
   Event event;
   event.type = EventType::kCommitted;
-  // Applying may run at once on an RPC thread that runs the node lane inline (it saves waking
-  // the state-machine lane's worker). An inline drain handles only the item just published
-  // (ring_queue.h), so only this event, never a snapshot save that may block, runs there. Not
-  // on a disk thread (a kFrameworkOnly scope): a slow on_apply would hold up every group's
-  // log writes behind it.
-  if (!queue_->publish(std::move(event), InlineDispatchScope::allows_application_code()).ok()) {
+  // With apply_on_io_threads, applying may run at once on an RPC thread that runs the node
+  // lane inline (it saves waking the state-machine lane's worker). An inline drain handles only
+  // the item just published (ring_queue.h), so only this event, never a snapshot save that may
+  // block, runs there. Never on a disk thread (a kFrameworkOnly scope): a slow on_apply would
+  // hold up every group's log writes behind it.
+  const bool may_apply_here =
+      options_.apply_on_io_threads && InlineDispatchScope::allows_application_code();
+  if (!queue_->publish(std::move(event), may_apply_here).ok()) {
     // Stopped: nothing will be applied any more.
     commit_wakeup_pending_.store(false);
   }

@@ -49,6 +49,8 @@ class FSMCaller {
   struct Options {
     size_t queue_capacity = 16384;
     size_t batch_max_entries = 512;
+    // NodeOptions::apply_on_io_threads.
+    bool apply_on_io_threads = false;
   };
   // Called on the fsm lane when applying fails (bad entry, state machine rollback); the node
   // then enters its error state.

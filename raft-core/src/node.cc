@@ -137,6 +137,7 @@ Status NodeImpl::init(const NodeOptions& options) {
   FSMCaller::Options fsm_options;
   fsm_options.queue_capacity = options_.fsm_queue_capacity;
   fsm_options.batch_max_entries = options_.fsm_batch_max_entries;
+  fsm_options.apply_on_io_threads = options_.apply_on_io_threads;
   fsm_caller_ = std::make_unique<FSMCaller>(
       options_.fsm, log_manager_.get(), &closure_queue_, fsm_lane_, fsm_options,
       [weak](const Status& error) {
