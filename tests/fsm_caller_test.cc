@@ -1,6 +1,7 @@
 // FSMCaller's snapshot jobs on the simulation: what a saved snapshot's meta says (the last
 // applied entry, its term, the configuration as of it), when the state machine is asked, and
-// how loading a snapshot moves the applied index, is refused, or stops the node (Raft §7).
+// how loading a snapshot moves the applied index, is refused, or stops the node (Raft §7);
+// and closures gathered from many callers that wait for an applied index.
 // The fsm lane runs only when the test steps the scheduler.
 #include <catch2/catch.hpp>
 
@@ -53,12 +54,13 @@ class IndexStateMachine final : public StateMachine {
 };
 
 struct Fixture {
-  Fixture() {
+  explicit Fixture(size_t queue_capacity = 16384) {
     log = std::make_unique<LogManager>("g", std::make_shared<MemoryLogStorage>(),
                                        scheduler->make_executor("disk"), LogManager::Options());
     REQUIRE(log->init().ok());
     FSMCaller::Options options;
     options.batch_max_entries = 2;  // several batches per commit: apply_committed loops
+    options.queue_capacity = queue_capacity;
     caller =
         std::make_unique<FSMCaller>(&fsm, log.get(), &closures, scheduler->make_executor("fsm"),
                                     options, [this](const Status& s) { reported.push_back(s); });
@@ -282,4 +284,158 @@ TEST_CASE("fsm caller: a failing snapshot load stops applying and reports the er
   REQUIRE(save->result.has_value());
   CHECK_FALSE(save->result->ok());
   CHECK_FALSE(f.fsm.applied_when_saved.has_value());
+}
+
+namespace {
+
+// A gathered closure's outcome, with what the state machine had applied when it ran.
+struct Waited {
+  std::optional<Status> status;
+  size_t applied_when_run = 0;
+};
+
+// Gathers a closure that fills `out`; returns whether the inbox was empty (publish is due).
+bool gather_only(Fixture& f, int64_t index, Waited* out) {
+  IndexStateMachine* fsm = &f.fsm;
+  return f.caller->gather_when_applied(LogIndex(index), make_closure([out, fsm](const Status& s) {
+                                         out->status = s;
+                                         out->applied_when_run = fsm->applied.size();
+                                       }));
+}
+
+// Gathers, publishing at once when due.
+void gather(Fixture& f, int64_t index, Waited* out) {
+  if (gather_only(f, index, out)) f.caller->publish_gathered();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "fsm caller: closures gathered from many callers take one event and run once their index "
+    "is applied",
+    "[fsm_caller][read]") {
+  // A ring of 4 events: 100 closures published one event each would be refused from the 5th.
+  Fixture f(4);
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  for (int64_t i = 2; i <= 8; ++i) f.append(EntryType::kData, i, 1);
+  f.caller->notify_committed(LogIndex(3));
+  f.run();
+  std::vector<Waited> waited(100);
+  for (size_t i = 0; i < waited.size(); ++i) gather(f, i % 2 == 0 ? 3 : 8, &waited[i]);
+  for (const Waited& w : waited) CHECK_FALSE(w.status.has_value());  // Nothing runs inline.
+  f.run();
+  for (size_t i = 0; i < waited.size(); ++i) {
+    INFO("closure " << i);
+    if (i % 2 == 0) {
+      REQUIRE(waited[i].status.has_value());
+      CHECK(waited[i].status->ok());
+      CHECK(waited[i].applied_when_run == 2);  // entries 2 and 3
+    } else {
+      CHECK_FALSE(waited[i].status.has_value());  // 8 is not applied yet
+    }
+  }
+  f.caller->notify_committed(LogIndex(8));
+  f.run();
+  for (size_t i = 1; i < waited.size(); i += 2) {
+    INFO("closure " << i);
+    REQUIRE(waited[i].status.has_value());
+    CHECK(waited[i].status->ok());
+    CHECK(waited[i].applied_when_run == 7);  // entries 2 to 8, applied before it ran
+  }
+  // Once the inbox has been taken, the next caller publishes again.
+  Waited again;
+  gather(f, 8, &again);
+  f.run();
+  REQUIRE(again.status.has_value());
+  CHECK(again.status->ok());
+}
+
+TEST_CASE(
+    "fsm caller: only the first gathered closure of a burst is told to publish, and none "
+    "runs before it does",
+    "[fsm_caller][read]") {
+  Fixture f;
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  f.caller->notify_committed(LogIndex(1));
+  f.run();
+  std::vector<Waited> waited(3);
+  CHECK(gather_only(f, 1, &waited[0]));
+  CHECK_FALSE(gather_only(f, 1, &waited[1]));
+  CHECK_FALSE(gather_only(f, 1, &waited[2]));
+  f.run();
+  for (const Waited& w : waited) CHECK_FALSE(w.status.has_value());  // Not published yet.
+  f.caller->publish_gathered();
+  Waited meanwhile;  // Joins the published inbox before the lane takes it: no publish due.
+  CHECK_FALSE(gather_only(f, 1, &meanwhile));
+  f.run();
+  for (const Waited& w : waited) {
+    REQUIRE(w.status.has_value());
+    CHECK(w.status->ok());
+  }
+  REQUIRE(meanwhile.status.has_value());
+  CHECK(meanwhile.status->ok());
+  Waited next;
+  CHECK(gather_only(f, 1, &next));  // The inbox was taken: the next burst publishes again.
+  f.caller->publish_gathered();
+  f.run();
+  REQUIRE(next.status.has_value());
+}
+
+TEST_CASE("fsm caller: a gathered closure refused by a full ring gets EBUSY, and the next one runs",
+          "[fsm_caller][read]") {
+  Fixture f(2);
+  f.append_conf(1, 1, voters({1, 2, 3}));
+  f.caller->notify_committed(LogIndex(1));
+  f.run();
+  // Two role changes fill the ring.
+  REQUIRE(f.caller->notify_leader_start(Term(1)).ok());
+  REQUIRE(f.caller->notify_leader_stop(Status::OK()).ok());
+  Waited refused;
+  gather(f, 1, &refused);
+  REQUIRE(refused.status.has_value());
+  CHECK(refused.status->is_busy());
+  f.run();
+  Waited next;
+  gather(f, 1, &next);
+  f.run();
+  REQUIRE(next.status.has_value());
+  CHECK(next.status->ok());
+}
+
+TEST_CASE("fsm caller: gathered closures fail with ESHUTDOWN after the state machine shut down",
+          "[fsm_caller][read]") {
+  Waited pending, late;
+  {
+    Fixture f;
+    f.append_conf(1, 1, voters({1, 2, 3}));
+    f.caller->notify_committed(LogIndex(1));
+    f.run();
+    bool shut = false;
+    gather(f, 5, &pending);  // Never applied: it waits past the shutdown.
+    f.caller->shutdown([&] { shut = true; });
+    f.run();
+    REQUIRE(shut);
+    REQUIRE(pending.status.has_value());
+    CHECK(pending.status->is_shutdown());
+    gather(f, 1, &late);  // After on_shutdown, even an applied index fails.
+    f.run();
+    REQUIRE(late.status.has_value());
+    CHECK(late.status->is_shutdown());
+  }
+  // Published but never handled, or never published (the caller is destroyed first): each
+  // still runs once, with ESHUTDOWN.
+  Waited queued, unpublished;
+  {
+    Fixture f;
+    gather(f, 0, &queued);
+    CHECK_FALSE(queued.status.has_value());
+  }
+  {
+    Fixture f;
+    REQUIRE(gather_only(f, 0, &unpublished));
+  }
+  REQUIRE(queued.status.has_value());
+  CHECK(queued.status->is_shutdown());
+  REQUIRE(unpublished.status.has_value());
+  CHECK(unpublished.status->is_shutdown());
 }

@@ -77,7 +77,13 @@ FSMCaller::FSMCaller(StateMachine* fsm, LogManager* log_manager, ClosureQueue* c
       [this](std::vector<Event>& events) { handle_events(events); });
 }
 
-FSMCaller::~FSMCaller() { queue_->shutdown(); }
+FSMCaller::~FSMCaller() {
+  queue_->shutdown();
+  // A gathered event still in the ring is destroyed unhandled; its closures still run once.
+  for (auto& [index, closure] : take_gathered()) {
+    run_closure(std::move(closure), Status::Shutdown("the state machine has shut down"));
+  }
+}
 
 void FSMCaller::init(LogId applied, const ConfigurationEntry& applied_conf) {
   applied_index_.store(applied.index.value());
@@ -178,6 +184,29 @@ void FSMCaller::run_when_applied(LogIndex index, std::vector<std::unique_ptr<Clo
   publish_closures(std::move(event), Status::OK());
 }
 
+bool FSMCaller::gather_when_applied(LogIndex index, std::unique_ptr<Closure> closure) {
+  std::lock_guard<std::mutex> lock(gathered_mutex_);
+  gathered_.emplace_back(index, std::move(closure));
+  return gathered_.size() == 1;
+}
+
+void FSMCaller::publish_gathered() {
+  Event event;
+  event.type = EventType::kGatheredWhenApplied;
+  Status queued = queue_->publish(std::move(event));
+  if (queued.ok()) return;
+  // Refused (full or stopped): whatever gathered meanwhile learns the ring's error, and the
+  // next caller publishes again.
+  for (auto& [waited, refused] : take_gathered()) run_closure(std::move(refused), queued);
+}
+
+std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> FSMCaller::take_gathered() {
+  std::lock_guard<std::mutex> lock(gathered_mutex_);
+  std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> taken;
+  taken.swap(gathered_);
+  return taken;
+}
+
 void FSMCaller::release_applied_waiters() {
   const LogIndex applied = applied_index();
   while (!applied_waiters_.empty() && applied_waiters_.begin()->first <= applied) {
@@ -207,10 +236,14 @@ void FSMCaller::handle_events(std::vector<Event>& events) {
   for (Event& event : events) {
     if (shut_down_) {
       // After on_shutdown nothing reaches the state machine; closures still run once.
-      const Status status = event.type == EventType::kWhenApplied
-                                ? Status::Shutdown("the state machine has shut down")
-                                : event.status;
+      const bool waits_for_apply =
+          event.type == EventType::kWhenApplied || event.type == EventType::kGatheredWhenApplied;
+      const Status status =
+          waits_for_apply ? Status::Shutdown("the state machine has shut down") : event.status;
       for (auto& closure : event.closures) run_closure(std::move(closure), status);
+      if (event.type == EventType::kGatheredWhenApplied) {
+        for (auto& [index, closure] : take_gathered()) run_closure(std::move(closure), status);
+      }
       if (event.done) event.done();
       if (event.save) event.save->on_saved(Status::Shutdown("the state machine has shut down"));
       if (event.load) event.load->on_loaded(Status::Shutdown("the state machine has shut down"));
@@ -272,6 +305,16 @@ void FSMCaller::handle_event(Event& event) {
     case EventType::kWhenApplied:
       for (auto& closure : event.closures) {
         applied_waiters_.emplace(event.index, std::move(closure));
+      }
+      break;
+    case EventType::kGatheredWhenApplied:
+      for (auto& [index, closure] : take_gathered()) {
+        // Most are applied by now (reads at the commit index known when they were made).
+        if (!failed_ && index <= applied_index()) {
+          run_closure(std::move(closure), Status::OK());
+        } else {
+          applied_waiters_.emplace(index, std::move(closure));
+        }
       }
       break;
     case EventType::kShutdown:

@@ -14,6 +14,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "closure_queue.h"
@@ -88,11 +90,24 @@ class FSMCaller {
   // once if it has), so they may read the state machine there; with the error instead if
   // applying stops (an error, shutdown) first. EBUSY, inline, if the ring is full.
   void run_when_applied(LogIndex index, std::vector<std::unique_ptr<Closure>> closures);
+  // As run_when_applied for one closure, for callers that arrive one at a time from many
+  // threads (lease reads on the callers' threads): the closure joins an inbox, and one event
+  // takes everything gathered by the time the lane handles it, so a burst of reads costs the
+  // lane one event, not one each. Returns true if the inbox was empty: the caller must then
+  // call publish_gathered(), at once or later from another lane (the later, the more gathers);
+  // until then nothing gathered runs. A caller getting false must not call it.
+  [[nodiscard]] bool gather_when_applied(LogIndex index, std::unique_ptr<Closure> closure);
+  // Publishes the event that takes the inbox. If the ring refuses it (full, stopped), what
+  // gathered runs here with the ring's error. Closures left in the inbox when the caller is
+  // destroyed (publish_gathered never called) run then, with ESHUTDOWN.
+  void publish_gathered();
   // Calls StateMachine::on_shutdown after everything queued before, then `done`; no callback
   // follows. `done` runs on the fsm lane (or inline if the ring is already stopped).
   void shutdown(std::function<void()> done);
 
   LogIndex applied_index() const { return LogIndex(applied_index_.load()); }
+  // The newest committed index this caller has been told of (>= applied_index()).
+  LogIndex committed_index() const { return LogIndex(committed_index_.load()); }
 
  private:
   enum class EventType {
@@ -107,6 +122,7 @@ class FSMCaller {
     kSnapshotSave,
     kSnapshotLoad,
     kWhenApplied,
+    kGatheredWhenApplied,
     kShutdown
   };
   struct Event {
@@ -139,6 +155,8 @@ class FSMCaller {
   void release_applied_waiters();
   // Runs every waiting closure with `status`.
   void fail_applied_waiters(const Status& status);
+  // Takes everything gather_when_applied has gathered.
+  std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> take_gathered();
   void do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job);
   void do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job);
 
@@ -164,6 +182,10 @@ class FSMCaller {
   bool shut_down_ = false;
   // Fsm lane only: closures of run_when_applied, by the index they wait for.
   std::multimap<LogIndex, std::unique_ptr<Closure>> applied_waiters_;
+  // gather_when_applied's inbox. Non-empty exactly while one publish_gathered() is due, or its
+  // kGatheredWhenApplied event is queued and not yet handled, or it is failing a refusal.
+  std::mutex gathered_mutex_;
+  std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> gathered_;  // Guarded.
 };
 
 }  // namespace raft

@@ -456,7 +456,7 @@ bool NodeImpl::persist_term_and_vote(Term term, const PeerId& voted_for) {
 void NodeImpl::step_down(Term term, const Status& reason) {
   PONTOON_CHECK(term >= current_term_);
   // Before anything else: no more wait-free reads on the callers' threads.
-  wait_free_until_.store(kNoWaitFree, std::memory_order_release);
+  lease_until_.store(kNoLease, std::memory_order_release);
   if (role_ == Role::kLeader) {
     // A newer term is what a transfer waits for: normally its target started it.
     finish_transfer(term > current_term_ ? Status::OK() : reason);

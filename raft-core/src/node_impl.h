@@ -200,13 +200,19 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   bool lease_is_valid() const;
   // Leader: how long a lease lasts from the quorum's acknowledgement.
   Duration lease_duration() const;
-  // Publishes until when the lease holds (wait_free_until_), for wait-free reads on the
+  // Publishes until when the lease holds (lease_until_), for lease and wait-free reads on the
   // callers' threads. Called whenever the lease may have moved: acknowledgements, becoming
   // leader, configuration and transfer changes (step_down() withdraws it itself).
   void publish_lease();
   // Any thread: serves a wait-free read at once if the published lease holds and the first
   // entry of this leader's term is applied; false (done untouched) otherwise.
   bool try_read_wait_free(std::unique_ptr<ReadIndexClosure>& done);
+  // Any thread: if the published lease holds and the first entry of this leader's term is
+  // committed, hands the read to the fsm lane at once, to run when the commit index known now
+  // is applied (skipping the node lane); false (done untouched) otherwise.
+  bool try_read_lease_on_caller(std::unique_ptr<ReadIndexClosure>& done);
+  // Any thread: whether the lease published by the node lane holds on the clock now.
+  bool published_lease_holds() const;
   // Leader: the latest moment T such that voters forming a quorum (of each configuration
   // when joint) answered AppendEntries sent at or after T; this node counts as now.
   TimePoint quorum_ack_time() const;
@@ -342,12 +348,13 @@ class NodeImpl final : public RaftService, public std::enable_shared_from_this<N
   // publish_status(), read by answer_stable_append() on the disk lane.
   std::atomic<int64_t> following_term_{0};
   // Leader: the clock reading (Clock ticks since its epoch) at which the lease runs out, or
-  // kNoWaitFree; and the first index of this leader's term, which must be applied before a
-  // wait-free read is served. Written on the node lane (floor first, then until, release), read
-  // by try_read_wait_free() on any thread (until, acquire, then floor).
-  static constexpr int64_t kNoWaitFree = INT64_MIN;
-  std::atomic<int64_t> wait_free_until_{kNoWaitFree};
-  std::atomic<int64_t> wait_free_floor_{INT64_MAX};
+  // kNoLease; and the first index of this leader's term, which must be applied before a
+  // wait-free read is served (and committed before a lease read is). Written on the node lane
+  // (first index, then until, release), read on any thread by try_read_wait_free() and
+  // try_read_lease_on_caller() (until, acquire, then first index).
+  static constexpr int64_t kNoLease = INT64_MIN;
+  std::atomic<int64_t> lease_until_{kNoLease};
+  std::atomic<int64_t> term_first_index_{INT64_MAX};
 
   mutable std::mutex shutdown_mutex_;
   std::condition_variable shutdown_cv_;

@@ -22,6 +22,7 @@ void NodeImpl::read_index(std::unique_ptr<ReadIndexClosure> done, ReadMode mode)
     return;
   }
   if (mode == ReadMode::kWaitFree && try_read_wait_free(done)) return;
+  if (mode != ReadMode::kSafe && try_read_lease_on_caller(done)) return;
   ReadRequest request{std::move(done), mode};
   Status queued = read_queue_->publish(std::move(request));
   if (!queued.ok()) run_closure(std::move(request.done), queued);
@@ -155,28 +156,53 @@ bool NodeImpl::lease_is_valid() const {
 }
 
 void NodeImpl::publish_lease() {
-  int64_t until = kNoWaitFree;
+  int64_t until = kNoLease;
   if (role_ == Role::kLeader && !transfer_ && lease_revoked_term_ != current_term_) {
     const TimePoint acked = quorum_ack_time();
     if (acked != TimePoint::min()) until = (acked + lease_duration()).time_since_epoch().count();
   }
-  if (until != kNoWaitFree) {
-    wait_free_floor_.store(ballot_box_.pending_index().value(), std::memory_order_relaxed);
+  if (until != kNoLease) {
+    term_first_index_.store(ballot_box_.pending_index().value(), std::memory_order_relaxed);
   }
-  wait_free_until_.store(until, std::memory_order_release);
+  lease_until_.store(until, std::memory_order_release);
+}
+
+bool NodeImpl::published_lease_holds() const {
+  const int64_t until = lease_until_.load(std::memory_order_acquire);
+  return until != kNoLease && clock_->now().time_since_epoch().count() < until;
 }
 
 bool NodeImpl::try_read_wait_free(std::unique_ptr<ReadIndexClosure>& done) {
   // Why this is linearizable without the node lane: the lease (published from the node lane
   // at the quorum's last acknowledgement) says no other leader can exist before `until`, so
   // every write acknowledged anywhere so far was acknowledged by this leader, after it was
-  // applied here, or committed before its term, at or below the floor, which is applied too.
-  const int64_t until = wait_free_until_.load(std::memory_order_acquire);
-  if (until == kNoWaitFree || clock_->now().time_since_epoch().count() >= until) return false;
+  // applied here, or committed before its term, below its first index, which is applied too.
+  if (!published_lease_holds()) return false;
   const LogIndex applied = fsm_caller_->applied_index();
-  if (applied.value() < wait_free_floor_.load(std::memory_order_relaxed)) return false;
+  if (applied.value() < term_first_index_.load(std::memory_order_relaxed)) return false;
   done->set_read_index(applied);
   run_closure(std::move(done), Status::OK());
+  return true;
+}
+
+bool NodeImpl::try_read_lease_on_caller(std::unique_ptr<ReadIndexClosure>& done) {
+  // The wait-free argument, waiting for more: every acknowledged write is at or below the
+  // committed index the fsm lane knows (this leader's were applied before they were
+  // acknowledged; earlier leaders' are below the first index of this term, committed). Waiting
+  // until that index is applied lets the closure read the state machine on its lane.
+  if (!published_lease_holds()) return false;
+  const LogIndex committed = fsm_caller_->committed_index();
+  if (committed.value() < term_first_index_.load(std::memory_order_relaxed)) return false;
+  done->set_read_index(committed);
+  if (fsm_caller_->gather_when_applied(committed, std::move(done))) {
+    // The reads of many callers reach the fsm lane as one event. The first of a burst does not
+    // publish it itself: an idle fsm lane, woken at once, would take only the few that arrived
+    // by the time its thread ran. The node lane, which writes keep busy, publishes it on its
+    // next turn, and the burst gathers meanwhile (docs/reads.md).
+    node_lane_->post([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->fsm_caller_->publish_gathered();
+    });
+  }
   return true;
 }
 

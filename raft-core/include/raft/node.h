@@ -114,7 +114,8 @@ class Node {
 
   // Linearizable read without the log (ReadIndex, Raft thesis §6.4; docs/reads.md). `done`
   // runs with OK once this node's state machine has applied at least done->read_index(), an
-  // index no smaller than the commit index of the leader at some moment after the call; it
+  // index no smaller than the commit index of the leader at some moment after the call (for
+  // kLease and kWaitFree on the leader: at least every write acknowledged before the call); it
   // then runs on the state-machine lane, after on_apply of that index, so it may read the
   // state machine directly (except a wait-free read, see ReadMode::kWaitFree). On the leader, one
   // heartbeat round confirms leadership for every read queued meanwhile; a follower or learner asks

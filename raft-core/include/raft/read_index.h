@@ -19,7 +19,11 @@ enum class ReadMode {
   kSafe,
   // A leader within its lease (it heard from a quorum recently enough that no other leader can
   // exist, assuming clocks drift apart by at most NodeOptions.max_clock_drift_ms per election
-  // timeout) answers without the round; anywhere else, or outside the lease, as kSafe.
+  // timeout) answers without the round; anywhere else, or outside the lease, as kSafe. When the
+  // lease published by the node lane holds and the first entry of the leader's term is
+  // committed, the read does not pass the node lane either: read_index() is the commit index
+  // the state-machine lane knew at the call (every write acknowledged before the call is at or
+  // below it), and the closure runs on that lane once it is applied.
   kLease,
   // As kLease, and a leader inside its lease that has applied the first entry of its term
   // does not even wait for the state machine: the closure runs at once, with read_index() =
