@@ -111,6 +111,36 @@ TEST_CASE("a heartbeat without entries decodes", "[codec]") {
   CHECK(out.entries.empty());
 }
 
+TEST_CASE("a request's entries share one allocation, and any of them outlives the rest",
+          "[codec]") {
+  const AppendEntriesRequest in = sample_append_entries();
+  LogEntryPtr survivor;
+  {
+    AppendEntriesRequest out;
+    REQUIRE(decode(encode(in), &out).ok());
+    REQUIRE(out.entries.size() == 3);
+    // One owner: the entries alias one block (no owner orders before another).
+    for (const LogEntryPtr& entry : out.entries) {
+      CHECK_FALSE(entry.owner_before(out.entries[0]));
+      CHECK_FALSE(out.entries[0].owner_before(entry));
+    }
+    CHECK(out.entries[0].use_count() == 3);
+    survivor = out.entries[1];
+  }
+  // The request and the other entries are gone; the block lives on for the one kept.
+  CHECK(survivor.use_count() == 1);
+  CHECK(survivor->id == LogId{LogIndex(12), Term(4)});
+  CHECK(survivor->type == EntryType::kConfiguration);
+  CHECK(survivor->data == "10.0.0.1:8100,10.0.0.2:8100");
+
+  // A request refused halfway keeps none of its entries.
+  pontoon::raft::AppendEntriesRequest wire = sample_wire();
+  wire.mutable_entries(2)->set_index(20);
+  AppendEntriesRequest refused;
+  REQUIRE_FALSE(decode(wire.SerializeAsString(), &refused).ok());
+  CHECK(refused.entries.empty());
+}
+
 TEST_CASE("decoding rejects entries with an invalid type", "[codec]") {
   for (uint32_t bad_type : {0u, 4u, 255u, 256u + 1u, 0xffffffffu}) {
     INFO("type " << bad_type);

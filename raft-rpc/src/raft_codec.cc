@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -256,10 +257,10 @@ bool parse_append_entries_fields(std::string_view bytes, AppendEntriesFields* ou
 }
 
 // Checks entry `i` of an AppendEntriesRequest against its predecessor (`prev_term` is the
-// term of the entry before it, or prev_log_id.term for the first), then copies its payload
-// out of the request's bytes into the entry.
+// term of the entry before it, or prev_log_id.term for the first), then fills `out` with it,
+// copying its payload out of the request's bytes.
 Status decode_entry(const EntryFields& wire, size_t i, LogIndex expected_index, Term prev_term,
-                    Term request_term, LogEntryPtr* out) {
+                    Term request_term, LogEntry* out) {
   constexpr std::string_view kWhat = "AppendEntriesRequest";
   if (wire.type > std::numeric_limits<uint8_t>::max() ||
       !is_valid_entry_type(static_cast<uint8_t>(wire.type))) {
@@ -282,8 +283,9 @@ Status decode_entry(const EntryFields& wire, size_t i, LogIndex expected_index, 
                               std::to_string(wire.term) + ", above the request's term " +
                               std::to_string(request_term.value()));
   }
-  *out = make_entry(static_cast<EntryType>(wire.type), LogIndex(wire.index), Term(wire.term),
-                    std::string(wire.data));
+  out->type = static_cast<EntryType>(wire.type);
+  out->id = LogId{LogIndex(wire.index), Term(wire.term)};
+  out->data.assign(wire.data);
   return Status::OK();
 }
 
@@ -513,17 +515,23 @@ Status decode(std::string_view bytes, AppendEntriesRequest* out) {
     return invalid(kWhat, "entry indexes overflow");
   }
   out->entries.clear();
+  if (count == 0) return Status::OK();
   out->entries.reserve(count);
+  // One allocation holds the request's entries and the control block they share: each
+  // LogEntryPtr aliases it, instead of one make_shared per entry. The follower's log drops
+  // entries in index order, so a block lives until its last entry goes (docs/architecture.md).
+  std::shared_ptr<LogEntry[]> block = std::make_shared<LogEntry[]>(count);
   Term prev_term = out->prev_log_id.term;
   for (size_t i = 0; i < count; ++i) {
-    LogEntryPtr entry;
+    LogEntry* entry = &block[i];
     const LogIndex expected_index = out->prev_log_id.index + static_cast<int64_t>(i + 1);
-    if (Status s = decode_entry(entry_fields[i], i, expected_index, prev_term, out->term, &entry);
+    if (Status s = decode_entry(entry_fields[i], i, expected_index, prev_term, out->term, entry);
         !s.ok()) {
+      out->entries.clear();
       return s;
     }
     prev_term = entry->id.term;
-    out->entries.push_back(std::move(entry));
+    out->entries.emplace_back(block, entry);
   }
   return Status::OK();
 }
