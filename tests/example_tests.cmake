@@ -20,6 +20,13 @@ add_test(NAME counter_process_test
           $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
 set_tests_properties(counter_process_test PROPERTIES LABELS process TIMEOUT 300)
 
+# The load's stale-read check against servers that serve stale gets (a test hook): it must
+# fail the load with exit 4 (process).
+add_test(NAME counter_stale_check_test
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/counter_stale_check_test.sh
+          $<TARGET_FILE:counter-server> $<TARGET_FILE:counter-client>)
+set_tests_properties(counter_stale_check_test PROPERTIES LABELS process TIMEOUT 120)
+
 # Grow a three-process cluster to five with --join and raft-cli add-peer, and shrink it back
 # to three (the leader among the removed), under load (process).
 add_test(NAME membership_process_test

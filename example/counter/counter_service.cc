@@ -53,9 +53,9 @@ void CounterService::handle_get(const std::string& request_body, RpcServer::Resp
     respond(raft::Status::InvalidArgument("malformed GetRequest"), std::string());
     return;
   }
-  auto encode = [](int64_t value) {
+  auto encode = [stale = inject_stale_gets_](int64_t value) {
     pb::GetResponse response;
-    response.set_value(value);
+    response.set_value(stale && value > 0 ? value - 1 : value);
     return response.SerializeAsString();
   };
   if (read_mode_ == example::ServiceReadMode::kLog) {

@@ -26,9 +26,13 @@ namespace counter {
 
 class CounterService {
  public:
+  // `inject_stale_gets` is a TEST HOOK (counter-server --inject-stale-gets): every get that
+  // succeeds answers one less than the value read, as a replica serving an old state would,
+  // so that a test can show the load client's stale-read check catches it.
   CounterService(raft::Node* node, const CounterStateMachine* fsm,
-                 example::ServiceReadMode read_mode = example::ServiceReadMode::kIndex)
-      : node_(node), fsm_(fsm), read_mode_(read_mode) {}
+                 example::ServiceReadMode read_mode = example::ServiceReadMode::kIndex,
+                 bool inject_stale_gets = false)
+      : node_(node), fsm_(fsm), read_mode_(read_mode), inject_stale_gets_(inject_stale_gets) {}
 
   CounterService(const CounterService&) = delete;
   CounterService& operator=(const CounterService&) = delete;
@@ -45,6 +49,7 @@ class CounterService {
   raft::Node* const node_;
   const CounterStateMachine* const fsm_;
   const example::ServiceReadMode read_mode_;
+  const bool inject_stale_gets_;
 };
 
 }  // namespace counter
