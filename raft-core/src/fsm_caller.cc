@@ -80,9 +80,7 @@ FSMCaller::FSMCaller(StateMachine* fsm, LogManager* log_manager, ClosureQueue* c
 FSMCaller::~FSMCaller() {
   queue_->shutdown();
   // A gathered event still in the ring is destroyed unhandled; its closures still run once.
-  for (auto& [index, closure] : take_gathered()) {
-    run_closure(std::move(closure), Status::Shutdown("the state machine has shut down"));
-  }
+  fail_gathered(Status::Shutdown("the state machine has shut down"));
 }
 
 void FSMCaller::init(LogId applied, const ConfigurationEntry& applied_conf) {
@@ -197,7 +195,7 @@ void FSMCaller::publish_gathered() {
   if (queued.ok()) return;
   // Refused (full or stopped): whatever gathered meanwhile learns the ring's error, and the
   // next caller publishes again.
-  for (auto& [waited, refused] : take_gathered()) run_closure(std::move(refused), queued);
+  fail_gathered(queued);
 }
 
 std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> FSMCaller::take_gathered() {
@@ -205,6 +203,10 @@ std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> FSMCaller::take_gathe
   std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> taken;
   taken.swap(gathered_);
   return taken;
+}
+
+void FSMCaller::fail_gathered(const Status& status) {
+  for (auto& [index, closure] : take_gathered()) run_closure(std::move(closure), status);
 }
 
 void FSMCaller::release_applied_waiters() {
@@ -241,9 +243,7 @@ void FSMCaller::handle_events(std::vector<Event>& events) {
       const Status status =
           waits_for_apply ? Status::Shutdown("the state machine has shut down") : event.status;
       for (auto& closure : event.closures) run_closure(std::move(closure), status);
-      if (event.type == EventType::kGatheredWhenApplied) {
-        for (auto& [index, closure] : take_gathered()) run_closure(std::move(closure), status);
-      }
+      if (event.type == EventType::kGatheredWhenApplied) fail_gathered(status);
       if (event.done) event.done();
       if (event.save) event.save->on_saved(Status::Shutdown("the state machine has shut down"));
       if (event.load) event.load->on_loaded(Status::Shutdown("the state machine has shut down"));

@@ -157,6 +157,8 @@ class FSMCaller {
   void fail_applied_waiters(const Status& status);
   // Takes everything gather_when_applied has gathered.
   std::vector<std::pair<LogIndex, std::unique_ptr<Closure>>> take_gathered();
+  // Takes everything gathered and runs it with `status` (an error).
+  void fail_gathered(const Status& status);
   void do_save_snapshot(const std::shared_ptr<SnapshotSaveJob>& job);
   void do_load_snapshot(const std::shared_ptr<SnapshotLoadJob>& job);
 
