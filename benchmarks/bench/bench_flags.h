@@ -44,7 +44,7 @@ struct ClusterFlags {
   // group costs up to two segments of zeros, 16 MiB, written when it starts).
   static constexpr int kMaxPreallocatedGroups = 16;
   // Up to this many groups the segment store writes faster than RocksDB on the development
-  // machine; with more, RocksDB's one WAL sync for all groups wins (docs/benchmarks.md).
+  // machine; with more, RocksDB's one WAL sync for all groups wins (docs/benchmark-history.md).
   static constexpr int kMaxGroupsPreferringSegments = 8;
 
   int replicas = 3;

@@ -61,7 +61,8 @@ struct NodeOptions {
   size_t disk_queue_capacity = 16384;
   // Disk operations (appends, truncations) written with one write batch and one fsync. A
   // leader's appends may carry one entry each under load, and its disk lane must keep up with
-  // what its followers commit: at 256, 10,000 clients filled the disk ring (docs/benchmarks.md).
+  // what its followers commit: at 256, 10,000 clients filled the disk ring
+  // (docs/benchmark-history.md).
   size_t disk_batch_max_ops = 1024;
   size_t fsm_queue_capacity = 16384;
   // Node::read_index requests waiting for the node lane; one drain confirms up to

@@ -93,7 +93,7 @@ class FileLogStorage final : public LogStorage {
     // Segment files are made before they are needed: zero-filled to segment_max_bytes, synced,
     // then renamed into place. A record write then replaces bytes that exist, so a sync has
     // only data to write and not the file's new size as well (on the development machine's
-    // ext4 a third to a half off a synced write: docs/benchmarks.md). Costs up
+    // ext4 a third to a half off a synced write: docs/benchmark-history.md). Costs up
     // to two segments of disk beyond the records: the one being written and the next.
     bool preallocate_segments = true;
     // With preallocate_segments, the next segment is prepared on a short-lived thread of its
@@ -106,7 +106,7 @@ class FileLogStorage final : public LogStorage {
     // after it start empty, without zeros, until one fills more slowly again. At such rates
     // each fsync covers many records, so a file size to sync costs little, while the zeros
     // double what goes to the page cache and the disk and compete with the fsyncs
-    // (docs/benchmarks.md, "Preallocation that steps aside"). 0: always preallocate.
+    // (docs/benchmark-history.md, "Preallocation that steps aside"). 0: always preallocate.
     uint64_t preallocate_below_bytes_per_second = 32ull << 20;
     // Where segment fill times are read; null means the steady clock. The simulation passes
     // its virtual clock. Must outlive the storage.
